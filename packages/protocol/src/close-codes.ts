@@ -1,0 +1,130 @@
+/**
+ * Every close code the service sends, in one table shared by the service, the client and the docs.
+ * Codes 1000-1013 are RFC 6455 codes; 4000 is this platform's own.
+ */
+export const closeCodes = {
+  /** Normal closure: the session ended on purpose. */
+  NORMAL: 1000,
+  /** The instance is going away (deploy, scale-down): reconnect, another instance will answer. */
+  GOING_AWAY: 1001,
+  /** Policy violation: the token is missing, invalid or expired, or the origin is not allowed. */
+  AUTH_FAILED: 1008,
+  /** The client sent a frame larger than the service accepts. */
+  MESSAGE_TOO_BIG: 1009,
+  /** The service hit an unexpected error. */
+  INTERNAL_ERROR: 1011,
+  /** The service is overloaded or not ready: try again later. */
+  TRY_AGAIN_LATER: 1013,
+  /** The user already has the maximum number of sockets on this instance. */
+  CONNECTION_LIMIT: 4000,
+} as const;
+
+/** One of the close codes in {@link closeCodes}. */
+export type CloseCode = (typeof closeCodes)[keyof typeof closeCodes];
+
+/**
+ * What a client should do after a close:
+ * - `stop`: do not reconnect.
+ * - `reconnect_soon`: reconnect after a short random delay (spread, so tabs do not stampede).
+ * - `refresh_token`: fetch a fresh token, then reconnect; if that token is refused too, back off long.
+ * - `backoff`: reconnect with exponential backoff.
+ */
+export type CloseAction = 'stop' | 'reconnect_soon' | 'refresh_token' | 'backoff';
+
+/** A row of the close-code table: what the code means and what a client does about it. */
+export interface CloseCodePolicy {
+  readonly code: CloseCode;
+  readonly name: keyof typeof closeCodes;
+  readonly meaning: string;
+  readonly action: CloseAction;
+}
+
+/** The close-code table: meaning and client action for every code the service sends. */
+export const closeCodePolicies: Readonly<Record<CloseCode, CloseCodePolicy>> = {
+  1000: {
+    code: 1000,
+    name: 'NORMAL',
+    meaning: 'the session ended on purpose',
+    action: 'stop',
+  },
+  1001: {
+    code: 1001,
+    name: 'GOING_AWAY',
+    meaning: 'the instance is shutting down; another instance will accept the reconnect',
+    action: 'reconnect_soon',
+  },
+  1008: {
+    code: 1008,
+    name: 'AUTH_FAILED',
+    meaning: 'the token was missing, invalid or expired, or the origin is not allowed',
+    action: 'refresh_token',
+  },
+  1009: {
+    code: 1009,
+    name: 'MESSAGE_TOO_BIG',
+    meaning: 'the client sent a frame larger than the service accepts',
+    action: 'backoff',
+  },
+  1011: {
+    code: 1011,
+    name: 'INTERNAL_ERROR',
+    meaning: 'the service hit an unexpected error',
+    action: 'backoff',
+  },
+  1013: {
+    code: 1013,
+    name: 'TRY_AGAIN_LATER',
+    meaning: 'the service is overloaded or not ready',
+    action: 'backoff',
+  },
+  4000: {
+    code: 4000,
+    name: 'CONNECTION_LIMIT',
+    meaning: 'the user already has the maximum number of sockets on this instance',
+    action: 'backoff',
+  },
+};
+
+/**
+ * The action for any close code, including ones outside the table (1006 abnormal closure, for
+ * example, when the network drops): unknown codes back off.
+ */
+export function closeActionFor(code: number): CloseAction {
+  return (
+    (closeCodePolicies as Record<number, CloseCodePolicy | undefined>)[code]?.action ?? 'backoff'
+  );
+}
+
+/**
+ * Machine-readable close reasons the service sends with a close code (each well under the
+ * 123-byte limit of a close frame's reason).
+ */
+export const closeReasons = {
+  TOKEN_MISSING: 'token_missing',
+  TOKEN_MALFORMED: 'token_malformed',
+  TOKEN_EXPIRED: 'token_expired',
+  TOKEN_NOT_ACTIVE: 'token_not_active',
+  TOKEN_INVALID_SIGNATURE: 'token_invalid_signature',
+  TOKEN_ALGORITHM: 'token_algorithm',
+  TOKEN_CLAIMS: 'token_claims',
+  ORIGIN_NOT_ALLOWED: 'origin_not_allowed',
+  CONNECTION_LIMIT: 'connection_limit',
+  SERVER_SHUTDOWN: 'server_shutdown',
+  MESSAGE_TOO_BIG: 'message_too_big',
+  INTERNAL_ERROR: 'internal_error',
+  NOT_READY: 'not_ready',
+} as const;
+
+/** One of the reasons in {@link closeReasons}. */
+export type CloseReason = (typeof closeReasons)[keyof typeof closeReasons];
+
+/** The reasons that mean the token (or origin) was refused: sent with close code 1008. */
+export type AuthFailureReason =
+  | 'token_missing'
+  | 'token_malformed'
+  | 'token_expired'
+  | 'token_not_active'
+  | 'token_invalid_signature'
+  | 'token_algorithm'
+  | 'token_claims'
+  | 'origin_not_allowed';

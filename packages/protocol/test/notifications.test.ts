@@ -1,0 +1,60 @@
+import { describe, expect, it } from 'vitest';
+import {
+  categories,
+  notificationCatalog,
+  notificationTypes,
+  priorities,
+  validateNotification,
+} from '../src/index.js';
+
+const meta = {
+  category: 'processing_results',
+  priority: 'high',
+  action_required: false,
+  deadline: null,
+  correlation_id: 'c-1',
+  timestamp: '2026-11-22T10:00:00.000Z',
+};
+
+describe('notification catalogue', () => {
+  it('lists every type in DESIGN.md with a valid category and priority', () => {
+    expect(notificationTypes).toHaveLength(18);
+    for (const type of notificationTypes) {
+      const spec = notificationCatalog[type];
+      expect(categories).toContain(spec.category);
+      expect(priorities).toContain(spec.priority);
+    }
+    expect(notificationCatalog.batch_results_ready).toMatchObject({
+      category: 'processing_results',
+      priority: 'high',
+    });
+    expect(notificationCatalog.pipeline_denied_insufficient_credits.actionRequired).toBe(true);
+  });
+
+  it('validates a known notification and keeps extra fields', () => {
+    const result = validateNotification({
+      event: 'batch_results_ready',
+      data: { ...meta, batch_id: 'b1', results_count: 3, message: 'done', extra: 1 },
+    });
+    expect(result).toMatchObject({ ok: true, known: true });
+    if (result.ok && result.known) expect(result.notification.data).toMatchObject({ extra: 1 });
+  });
+
+  it('names the bad field of a known type', () => {
+    const result = validateNotification({
+      event: 'batch_results_ready',
+      data: { ...meta, batch_id: 'b1', results_count: 'three', message: 'done' },
+    });
+    expect(result).toEqual({
+      ok: false,
+      reason: 'batch_results_ready: data.results_count: expected number',
+    });
+  });
+
+  it('lets unknown types through as unknown', () => {
+    expect(validateNotification({ event: 'future_type', data: {} })).toMatchObject({
+      ok: true,
+      known: false,
+    });
+  });
+});
