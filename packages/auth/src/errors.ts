@@ -1,0 +1,16 @@
+import type { AuthFailureReason } from '@huleedu/ws-protocol';
+
+/** Why a token was refused: the same machine-readable reasons the service sends with close 1008. */
+export type AuthErrorCode = Exclude<AuthFailureReason, 'origin_not_allowed'>;
+
+/** A refused token: `code` for machines (and the close reason), `message` for people. */
+export class AuthError extends Error {
+  override readonly name = 'AuthError';
+  /** The machine-readable reason, e.g. `token_expired`. */
+  readonly code: AuthErrorCode;
+
+  constructor(code: AuthErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}

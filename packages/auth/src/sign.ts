@@ -1,0 +1,44 @@
+import jwt from 'jsonwebtoken';
+import { DEFAULT_AUDIENCE, DEFAULT_ISSUER } from './defaults.js';
+import { type Algorithm, parseAlgorithm, signingKey } from './keys.js';
+
+/** Options of {@link signToken}. */
+export interface SignOptions {
+  /** Shared secret for HS*. */
+  secret?: string;
+  /** PEM private key for RS256/ES256. */
+  privateKey?: string;
+  /** Default `HS256`. */
+  algorithm?: Algorithm | string;
+  /** Lifetime in seconds from now (default 3600); negative for an already expired token; `null` omits `exp`. */
+  expiresInSeconds?: number | null;
+  /** `aud` (default `huleedu-platform`). */
+  audience?: string;
+  /** `iss` (default `huleedu-identity-service`). */
+  issuer?: string;
+  /** `nbf`, seconds from now. */
+  notBeforeSeconds?: number;
+  /** Extra claims (may override `sub` etc. for tests of bad tokens). */
+  claims?: Record<string, unknown>;
+}
+
+/**
+ * Signs a token for `userId` (the `sub` claim). For tests, the demo and local development: in
+ * production the identity service issues tokens.
+ */
+export function signToken(userId: string, options: SignOptions): string {
+  const algorithm = parseAlgorithm(options.algorithm ?? 'HS256');
+  const key = signingKey(algorithm, options.secret, options.privateKey);
+  const now = Math.floor(Date.now() / 1000);
+  const expiresIn = options.expiresInSeconds === undefined ? 3600 : options.expiresInSeconds;
+  const payload: Record<string, unknown> = {
+    sub: userId,
+    aud: options.audience ?? DEFAULT_AUDIENCE,
+    iss: options.issuer ?? DEFAULT_ISSUER,
+    iat: now,
+    ...(expiresIn === null ? {} : { exp: now + expiresIn }),
+    ...(options.notBeforeSeconds === undefined ? {} : { nbf: now + options.notBeforeSeconds }),
+    ...options.claims,
+  };
+  return jwt.sign(payload, key, { algorithm });
+}

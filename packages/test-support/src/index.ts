@@ -1,0 +1,9 @@
+export { freePort } from './ports.js';
+export {
+  assertRedisInstalled,
+  portAcceptsConnections,
+  type RedisHandle,
+  type StartRedisOptions,
+  startRedis,
+} from './redis.js';
+export { type WaitForOptions, waitFor } from './wait.js';
