@@ -1,0 +1,58 @@
+# Shared by scripts/test.sh and scripts/start.sh: install what is missing, idempotently.
+# shellcheck shell=bash
+
+log() { printf '\033[1m[huleedu]\033[0m %s\n' "$*" >&2; }
+
+apt_updated=0
+apt_install() {
+  if [ "$(id -u)" != "0" ] || ! command -v apt-get >/dev/null 2>&1; then
+    return 1
+  fi
+  if [ "$apt_updated" = "0" ]; then
+    log "apt-get update"
+    apt-get update -qq >/dev/null && apt_updated=1
+  fi
+  log "apt-get install -y $*"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+ensure_node() {
+  if ! command -v node >/dev/null 2>&1; then
+    log "Node.js is required (20.19 or newer): https://nodejs.org/"
+    exit 1
+  fi
+}
+
+ensure_pnpm() {
+  if ! command -v pnpm >/dev/null 2>&1; then
+    log "installing pnpm 10 with npm (corepack is not used: its signature check fails on some machines)"
+    npm install -g pnpm@10 >/dev/null 2>&1 || {
+      log "could not install pnpm: run 'npm install -g pnpm@10' yourself"
+      exit 1
+    }
+  fi
+}
+
+ensure_redis() {
+  if command -v redis-server >/dev/null 2>&1; then return 0; fi
+  apt_install redis-server || {
+    log "redis-server is missing: install it (Debian/Ubuntu: sudo apt-get install -y redis-server; macOS: brew install redis)"
+    exit 1
+  }
+}
+
+ensure_chromium() {
+  if [ -x /usr/bin/chromium ]; then return 0; fi
+  apt_install chromium || {
+    log "Chromium is missing at /usr/bin/chromium: install it (Debian: sudo apt-get install -y chromium), or set CHROMIUM_PATH"
+    exit 1
+  }
+}
+
+ensure_packages() {
+  if [ -n "${CI:-}" ]; then
+    pnpm install --frozen-lockfile
+  else
+    pnpm install --prefer-offline
+  fi
+}
