@@ -1,0 +1,141 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { join } from 'node:path';
+import { signToken } from '@huleedu/auth';
+import type { Notifier } from '@huleedu/notify';
+import type { NotificationType } from '@huleedu/ws-client';
+import type { DemoConfig } from './config.js';
+import { isSampleType, samplePayloads, sampleTypes } from './samples.js';
+
+/** What the demo server needs: its settings, a notifier, and the folder of the built page. */
+export interface DemoServerOptions {
+  config: DemoConfig;
+  notifier: Notifier;
+  /** Folder holding index.html, app.js (the page with the bundled client) and style.css. */
+  publicDir: string;
+}
+
+const staticFiles: Record<string, { file: string; type: string }> = {
+  '/': { file: 'index.html', type: 'text/html; charset=utf-8' },
+  '/app.js': { file: 'app.js', type: 'text/javascript; charset=utf-8' },
+  '/style.css': { file: 'style.css', type: 'text/css; charset=utf-8' },
+};
+
+const MAX_BODY_BYTES = 4_096;
+
+/** An API failure: HTTP status plus a code and message the page shows. */
+class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * The demo's HTTP server (not yet listening): the page, `POST /api/token` (a token for the demo
+ * user), `GET /api/samples` (publishable types) and `POST /api/publish` (a sample notification
+ * for the demo user, via @huleedu/notify).
+ */
+export function createDemoServer(options: DemoServerOptions): Server {
+  const { config, notifier, publicDir } = options;
+
+  const publishSample = <T extends NotificationType>(type: T) =>
+    notifier.publishUserNotification(config.userId, type, samplePayloads[type]);
+
+  const routes: Record<string, (request: IncomingMessage) => Promise<unknown>> = {
+    'POST /api/token': async () => {
+      const token = signToken(config.userId, {
+        secret: config.jwtSecret,
+        expiresInSeconds: config.tokenTtlSeconds,
+        ...(config.audience ? { audience: config.audience } : {}),
+        ...(config.issuer ? { issuer: config.issuer } : {}),
+      });
+      return {
+        token,
+        userId: config.userId,
+        url: config.publicWebSocketUrl,
+        expiresAt: Date.now() + config.tokenTtlSeconds * 1000,
+      };
+    },
+    'GET /api/samples': async () => ({ types: sampleTypes }),
+    'POST /api/publish': async (request) => {
+      const body = await readJson(request);
+      const type = body.type ?? sampleTypes[Math.floor(Math.random() * sampleTypes.length)];
+      if (!isSampleType(type)) {
+        throw new ApiError(400, 'unknown_type', `no sample for notification type ${String(type)}`);
+      }
+      const receivers = await publishSample(type).catch((error: Error & { code?: string }) => {
+        throw new ApiError(502, error.code ?? 'publish_failed', error.message);
+      });
+      return { type, userId: config.userId, receivers };
+    },
+  };
+
+  return createServer((request, response) => {
+    const path = new URL(request.url ?? '/', 'http://demo').pathname;
+    const route = routes[`${request.method} ${path}`];
+    if (route) {
+      route(request).then(
+        (result) => sendJson(response, 200, result),
+        (error: unknown) => {
+          const failure =
+            error instanceof ApiError ? error : new ApiError(500, 'internal_error', String(error));
+          sendJson(response, failure.status, {
+            error: { code: failure.code, message: failure.message },
+          });
+        },
+      );
+      return;
+    }
+    const asset = request.method === 'GET' ? staticFiles[path] : undefined;
+    if (!asset) {
+      sendJson(response, 404, {
+        error: { code: 'not_found', message: `${request.method} ${path}` },
+      });
+      return;
+    }
+    readFile(join(publicDir, asset.file)).then(
+      (content) => {
+        response.writeHead(200, { 'content-type': asset.type, 'cache-control': 'no-store' });
+        response.end(content);
+      },
+      () =>
+        sendJson(response, 500, {
+          error: {
+            code: 'page_not_built',
+            message: 'run the demo build (pnpm --filter @huleedu/demo build)',
+          },
+        }),
+    );
+  });
+}
+
+function sendJson(response: ServerResponse, status: number, body: unknown): void {
+  response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
+  response.end(JSON.stringify(body));
+}
+
+/** Reads a small JSON object body; an empty body is `{}`. */
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  let text = '';
+  for await (const chunk of request) {
+    text += chunk;
+    if (text.length > MAX_BODY_BYTES) {
+      throw new ApiError(413, 'body_too_large', `request body over ${MAX_BODY_BYTES} bytes`);
+    }
+  }
+  if (text.trim() === '') return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new ApiError(400, 'invalid_json', 'request body is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new ApiError(400, 'invalid_json', 'request body must be a JSON object');
+  }
+  return value as Record<string, unknown>;
+}

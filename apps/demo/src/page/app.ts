@@ -1,0 +1,213 @@
+// The demo page: signs in via /api/token, connects with @huleedu/ws-client, shows a live badge
+// and every notification with its category and priority, and publishes samples via /api/publish.
+import {
+  type AnyNotification,
+  type ConnectionState,
+  createNotificationClient,
+  type StateInfo,
+} from '@huleedu/ws-client';
+
+interface Session {
+  token: string;
+  userId: string;
+  url: string;
+}
+
+const element = <T extends HTMLElement = HTMLElement>(id: string) =>
+  document.getElementById(id) as T;
+
+async function api<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+  const response = await fetch(path, {
+    method,
+    headers: body === undefined ? {} : { 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const result = await response.json();
+  if (!response.ok)
+    throw new Error(result.error?.message ?? `${method} ${path}: ${response.status}`);
+  return result as T;
+}
+
+// ---- connection badge -------------------------------------------------------------------------
+
+/** What the badge says for a state: the whole "live / reconnecting / offline" logic of an app. */
+function badgeFor(state: ConnectionState, info: StateInfo): { tone: string; text: string } {
+  switch (state) {
+    case 'open':
+      return { tone: 'live', text: 'Live' };
+    case 'reconnecting':
+      if (info.offline) return { tone: 'offline', text: 'Offline' };
+      if (info.error?.code === 'auth_failed') return { tone: 'refused', text: 'Sign-in refused' };
+      return {
+        tone: 'reconnecting',
+        text: `Reconnecting${info.delayMs ? ` in ${Math.ceil(info.delayMs / 1000)} s` : ''}`,
+      };
+    case 'closed':
+      return { tone: 'closed', text: 'Disconnected' };
+    default:
+      return { tone: 'connecting', text: 'Connecting' };
+  }
+}
+
+function showState(state: ConnectionState, info: StateInfo): void {
+  const { tone, text } = badgeFor(state, info);
+  element('badge').dataset.tone = tone;
+  element('badge-text').textContent = text;
+  element('fact-state').textContent = state;
+  element('fact-attempt').textContent = String(info.attempt || '–');
+  if (info.code !== undefined) {
+    element('fact-close').textContent = `${info.code}${info.reason ? ` ${info.reason}` : ''}`;
+  }
+}
+
+// ---- notification list ------------------------------------------------------------------------
+
+const received: AnyNotification[] = [];
+let activeCategory = 'all';
+
+const field = (message: AnyNotification, name: string): string | undefined => {
+  const value = (message.data as Record<string, unknown>)[name];
+  return typeof value === 'string' ? value : undefined;
+};
+const categoryOf = (message: AnyNotification) => field(message, 'category') ?? 'uncategorised';
+const humanise = (name: string) =>
+  name.charAt(0).toUpperCase() + name.slice(1).replaceAll('_', ' ');
+
+function renderFilters(): void {
+  const counts = new Map<string, number>();
+  for (const message of received) {
+    counts.set(categoryOf(message), (counts.get(categoryOf(message)) ?? 0) + 1);
+  }
+  const chips = [['all', received.length] as const, ...counts].map(([category, count]) => {
+    const chip = document.createElement('button');
+    chip.type = 'button';
+    chip.className = 'filter';
+    chip.setAttribute('aria-pressed', String(category === activeCategory));
+    chip.textContent = category === 'all' ? 'All' : humanise(category);
+    const badge = document.createElement('span');
+    badge.className = 'count';
+    badge.textContent = String(count);
+    chip.append(badge);
+    chip.addEventListener('click', () => {
+      activeCategory = category;
+      render();
+    });
+    return chip;
+  });
+  element('filters').replaceChildren(...chips);
+}
+
+function card(message: AnyNotification, fresh: boolean): HTMLLIElement {
+  const item = document.createElement('li');
+  const priority = field(message, 'priority') ?? 'standard';
+  item.className = fresh ? 'notification fresh' : 'notification';
+  item.dataset.priority = priority;
+  item.dataset.event = message.event;
+
+  const meta = document.createElement('div');
+  meta.className = 'meta';
+  const pill = (text: string, className: string) => {
+    const span = document.createElement('span');
+    span.className = `pill ${className}`;
+    span.textContent = text;
+    if (className === 'priority') span.dataset.priority = priority;
+    return span;
+  };
+  meta.append(pill(priority, 'priority'), pill(humanise(categoryOf(message)), 'category'));
+  if ((message.data as Record<string, unknown>).action_required === true) {
+    meta.append(pill('Action required', 'action'));
+  }
+  const time = document.createElement('span');
+  time.className = 'time';
+  const at = field(message, 'timestamp');
+  time.textContent = (at ? new Date(at) : new Date()).toLocaleTimeString();
+  meta.append(time);
+
+  const title = document.createElement('p');
+  title.className = 'title';
+  title.textContent = humanise(message.event);
+  const text = document.createElement('p');
+  text.className = 'message';
+  text.textContent = field(message, 'message') ?? '';
+  const ids = document.createElement('p');
+  ids.className = 'ids';
+  ids.textContent = ['batch_id', 'class_id']
+    .map((name) => field(message, name) && `${name}=${field(message, name)}`)
+    .filter(Boolean)
+    .join('  ');
+  item.append(meta, title, text, ids);
+  return item;
+}
+
+/** Redraws filters and list; only the notification that just arrived (`fresh`) animates in. */
+function render(fresh?: AnyNotification): void {
+  renderFilters();
+  const visible = received.filter(
+    (message) => activeCategory === 'all' || categoryOf(message) === activeCategory,
+  );
+  element('notifications').replaceChildren(
+    ...visible.map((message) => card(message, message === fresh)).reverse(),
+  );
+  element('empty').hidden = received.length > 0;
+  element('fact-count').textContent = String(received.length);
+}
+
+// ---- publishing -------------------------------------------------------------------------------
+
+async function publish(type?: string): Promise<void> {
+  const status = element('publish-status');
+  try {
+    const result = await api<{ type: string; receivers: number }>('POST', '/api/publish', { type });
+    const listeners = `${result.receivers} service instance${result.receivers === 1 ? '' : 's'}`;
+    status.textContent = `Published ${humanise(result.type).toLowerCase()} to ${listeners}`;
+  } catch (error) {
+    status.textContent = `Publish failed: ${(error as Error).message}`;
+  }
+}
+
+async function setUpPublishing(): Promise<void> {
+  const { types } = await api<{ types: string[] }>('GET', '/api/samples');
+  const select = element<HTMLSelectElement>('type');
+  select.replaceChildren(
+    ...types.map((type) => {
+      const option = document.createElement('option');
+      option.value = type;
+      option.textContent = humanise(type);
+      return option;
+    }),
+  );
+  select.value = 'batch_results_ready';
+  element('publish').addEventListener('click', () => publish(select.value));
+  element('publish-random').addEventListener('click', async () => {
+    for (let i = 0; i < 3; i++) await publish();
+  });
+}
+
+// ---- start ------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const session = await api<Session>('POST', '/api/token');
+  element('user').textContent = `signed in as ${session.userId}`;
+  const client = createNotificationClient({
+    url: session.url,
+    // A fresh token for every connect; the demo server signs one for the demo user.
+    getToken: async () => (await api<Session>('POST', '/api/token')).token,
+  });
+  client.onStateChange(showState);
+  client.onAny((message) => {
+    received.push(message);
+    render(message);
+  });
+  client.onError((error) => console.warn(`[ws-client] ${error.code}: ${error.message}`));
+  client.connect();
+  // For tests and curious developers.
+  Object.assign(window, { notificationClient: client });
+  render();
+  await setUpPublishing();
+}
+
+main().catch((error: Error) => {
+  element('badge').dataset.tone = 'closed';
+  element('badge-text').textContent = 'Demo failed to start';
+  element('publish-status').textContent = error.message;
+});

@@ -1,0 +1,128 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, type RedisHandle, startRedis } from '@huleedu/test-support';
+import { type Browser, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  demoServerScript,
+  type NodeProcess,
+  serviceScript,
+  startNodeProcess,
+} from '../support/processes.js';
+
+const SECRET = 'demo-browser-test-secret-0123456789abcdef';
+const screenshotPath = fileURLToPath(new URL('../../../../docs/demo.png', import.meta.url));
+
+let redis: RedisHandle;
+let service: NodeProcess;
+let demo: NodeProcess;
+let browser: Browser;
+let demoUrl: string;
+let serviceEnv: Record<string, string>;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  const servicePort = await freePort();
+  serviceEnv = {
+    WEBSOCKET_SERVICE_PORT: String(servicePort),
+    WEBSOCKET_SERVICE_HOST: '127.0.0.1',
+    WEBSOCKET_REDIS_URL: redis.url,
+    JWT_SECRET_KEY: SECRET,
+  };
+  service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+  const demoPort = await freePort();
+  demo = await startNodeProcess(
+    demoServerScript,
+    {
+      DEMO_PORT: String(demoPort),
+      WEBSOCKET_PUBLIC_URL: `ws://127.0.0.1:${servicePort}/ws`,
+      WEBSOCKET_REDIS_URL: redis.url,
+      JWT_SECRET_KEY: SECRET,
+    },
+    /"msg":"listening"/,
+  );
+  demoUrl = `http://127.0.0.1:${demoPort}/`;
+  browser = await chromium.launch({
+    executablePath: '/usr/bin/chromium',
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+      '--no-first-run',
+      '--disable-quic',
+    ],
+  });
+});
+afterAll(async () => {
+  await browser?.close();
+  await demo?.stop();
+  await service?.stop();
+  await redis?.stop();
+});
+
+async function publish(page: Page, type: string): Promise<void> {
+  const before = await page.locator('.notification').count();
+  await page.selectOption('#type', type);
+  await page.click('#publish');
+  await page.locator('.notification').nth(before).waitFor({ timeout: 20_000 });
+}
+
+describe('the demo page', () => {
+  it('goes live, shows a published notification with category and priority, and looks right', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.goto(demoUrl);
+    await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#badge-text')).toBe('Live');
+    expect(await page.textContent('#user')).toBe('signed in as demo-teacher');
+
+    await publish(page, 'batch_results_ready');
+    const first = page.locator('.notification').first();
+    expect(await first.getAttribute('data-event')).toBe('batch_results_ready');
+    expect(await first.getAttribute('data-priority')).toBe('high');
+    expect(await first.textContent()).toContain('Processing results');
+    expect(await first.textContent()).toContain(
+      'Results for "Week 12: persuasive writing" are ready',
+    );
+    expect(await page.textContent('#publish-status')).toBe(
+      'Published batch results ready to 1 service instance',
+    );
+
+    for (const type of [
+      'batch_files_uploaded',
+      'batch_processing_started',
+      'student_matching_confirmation_required',
+      'pipeline_denied_insufficient_credits',
+    ]) {
+      await publish(page, type);
+    }
+    // Newest first; the one needing action says so.
+    const newest = page.locator('.notification').first();
+    expect(await newest.getAttribute('data-event')).toBe('pipeline_denied_insufficient_credits');
+    expect(await newest.textContent()).toContain('Action required');
+
+    mkdirSync(dirname(screenshotPath), { recursive: true });
+    await page.screenshot({ path: screenshotPath, animations: 'disabled' });
+
+    // Filtering by category keeps only that category's notifications.
+    await page.click('.filter:has-text("Student workflow")');
+    expect(await page.locator('.notification').count()).toBe(1);
+    await page.close();
+  });
+
+  it('shows "Reconnecting" while the service is away, and "Live" again when it is back', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.goto(demoUrl);
+    await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    await service.stop();
+    await page.locator('#badge[data-tone="reconnecting"]').waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#badge-text')).toMatch(/^Reconnecting/);
+    service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+    await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    await publish(page, 'class_created');
+    await page.close();
+  });
+});

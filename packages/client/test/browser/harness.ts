@@ -1,0 +1,196 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import { fileURLToPath } from 'node:url';
+import { signToken } from '@huleedu/auth';
+import { createNotifier, type Notifier } from '@huleedu/notify';
+import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import type { NotificationData } from '@huleedu/ws-protocol';
+import { build } from 'esbuild';
+import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type {
+  ConnectionState,
+  NotificationClientOptions,
+  StateInfo,
+  TokenContext,
+} from '../../src/index.js';
+import { type ServiceHandle, startService, TEST_SECRET } from '../support/service.js';
+
+/** Chromium flags for a quiet, headless, loopback-only browser. */
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
+/** Launches the system Chromium (never a downloaded one). */
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
+}
+
+/** Bundles the built client (dist) for the browser, as a global `HuleeduWsClient`. */
+async function bundleClient(): Promise<string> {
+  const result = await build({
+    entryPoints: [fileURLToPath(new URL('../../dist/index.js', import.meta.url))],
+    bundle: true,
+    minify: true,
+    format: 'iife',
+    globalName: 'HuleeduWsClient',
+    platform: 'browser',
+    target: 'es2022',
+    write: false,
+    logLevel: 'silent',
+  });
+  return result.outputFiles[0]!.text;
+}
+
+/** Serves the test page and the client bundle on 127.0.0.1; resolves to the page's url. */
+async function servePage(): Promise<{ url: string; server: Server }> {
+  const bundle = await bundleClient();
+  const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+  const server = createServer((request, response) => {
+    if (request.url === '/client.js') {
+      response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
+    } else if (request.url === '/') {
+      response.writeHead(200, { 'content-type': 'text/html' }).end(page);
+    } else {
+      response.writeHead(404).end();
+    }
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { url: `http://127.0.0.1:${port}/`, server };
+}
+
+/** Real Redis, a real service process, the test page server and Chromium. */
+export interface BrowserStack {
+  redis: RedisHandle;
+  service: ServiceHandle;
+  notifier: Notifier;
+  browser: Browser;
+  pageUrl: string;
+  close(): Promise<void>;
+}
+
+/** Starts the whole stack; `serviceEnv` adds service settings (e.g. clock tolerance). */
+export async function startBrowserStack(
+  serviceEnv: Record<string, string> = {},
+): Promise<BrowserStack> {
+  const redis = await startRedis();
+  const service = await startService({ redisUrl: redis.url, env: serviceEnv });
+  const notifier = createNotifier({ redis: redis.url });
+  const { url: pageUrl, server } = await servePage();
+  const browser = await launchChromium();
+  return {
+    redis,
+    service,
+    notifier,
+    browser,
+    pageUrl,
+    async close() {
+      await browser.close();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await notifier.close();
+      await service.stop();
+      await redis.stop();
+    },
+  };
+}
+
+/** What the page recorded (see page.html). */
+export interface PageLog {
+  states: { state: ConnectionState; info: StateInfo; at: number }[];
+  errors: { code: string; message: string; at: number }[];
+  messages: { event: string; data: Record<string, unknown> }[];
+  typed: { event: string; data: NotificationData<'batch_results_ready'> }[];
+  tokenRequests: (TokenContext & { at: number })[];
+}
+
+/** One browser tab running the client. */
+export interface Tab {
+  page: Page;
+  log(): Promise<PageLog>;
+  state(): Promise<ConnectionState>;
+  /** Waits until the client's state is `state`. */
+  waitForState(state: ConnectionState, timeoutMs?: number): Promise<void>;
+}
+
+/** Options of {@link openTab}. */
+export interface TabOptions {
+  userId: string;
+  /** Client options (the page adds `getToken`). */
+  client?: Partial<Omit<NotificationClientOptions, 'getToken' | 'WebSocket' | 'random'>>;
+  /** Issues the token for a request; default: a valid one-hour token for `userId`. */
+  token?: (context: TokenContext, count: number) => string;
+}
+
+/** Opens the test page in `context` and starts a client for `userId` against the stack's service. */
+export async function openTab(
+  stack: BrowserStack,
+  context: BrowserContext,
+  options: TabOptions,
+): Promise<Tab> {
+  const page = await context.newPage();
+  let count = 0;
+  const issue =
+    options.token ??
+    (() => signToken(options.userId, { secret: TEST_SECRET, expiresInSeconds: 3600 }));
+  await page.exposeFunction('issueToken', (tokenContext: TokenContext) =>
+    issue(tokenContext, ++count),
+  );
+  await page.goto(stack.pageUrl);
+  await page.evaluate(
+    (clientOptions) => {
+      (window as unknown as { startClient(o: unknown): void }).startClient(clientOptions);
+    },
+    { url: stack.service.url, ...options.client },
+  );
+  const state = () =>
+    page.evaluate(() => (window as unknown as { client: { state: ConnectionState } }).client.state);
+  return {
+    page,
+    state,
+    log: () => page.evaluate(() => (window as unknown as { log: PageLog }).log),
+    waitForState: async (wanted, timeoutMs = 30_000) => {
+      await waitFor(async () => (await state()) === wanted, {
+        timeoutMs,
+        intervalMs: 100,
+        message: `tab of ${options.userId} in state ${wanted}`,
+      });
+    },
+  };
+}
+
+/**
+ * Publishes a `batch_results_ready` for `userId` with @huleedu/notify, retrying until a service
+ * instance is subscribed (a PUBLISH nobody hears is gone; right after a reconnect the service may
+ * still be subscribing).
+ */
+export async function publishResults(
+  stack: BrowserStack,
+  userId: string,
+  batchId: string,
+): Promise<void> {
+  await waitFor(
+    async () =>
+      (await stack.notifier.publishUserNotification(userId, 'batch_results_ready', {
+        batch_id: batchId,
+        results_count: 12,
+        message: `Results for ${batchId} are ready`,
+      })) > 0,
+    { timeoutMs: 20_000, intervalMs: 100, message: `a subscriber for ${userId}` },
+  );
+}
+
+/** Waits until the tab's typed handler received the notification for `batchId`. */
+export async function waitForResults(tab: Tab, batchId: string, timeoutMs = 20_000) {
+  return waitFor(
+    async () => (await tab.log()).typed.find((entry) => entry.data.batch_id === batchId),
+    { timeoutMs, intervalMs: 100, message: `batch_results_ready ${batchId} in the page` },
+  );
+}

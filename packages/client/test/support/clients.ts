@@ -1,0 +1,52 @@
+import { WebSocket } from 'ws';
+import {
+  createNotificationClient,
+  type NotificationClient,
+  type NotificationClientOptions,
+  type TokenContext,
+} from '../../src/index.js';
+import { type Recording, record } from './recorder.js';
+
+/** A client under test, with what it asked `getToken` and what it reported. */
+export interface TestClient {
+  client: NotificationClient;
+  tokenRequests: TokenContext[];
+  recording: Recording;
+}
+
+const live: NotificationClient[] = [];
+
+/**
+ * A client for `url` using the `ws` package, with short delays so tests run fast; `getToken`
+ * hands out `token-1`, `token-2`, ... Close them all with {@link closeTestClients}.
+ */
+export function testClient(
+  url: string,
+  options: Partial<NotificationClientOptions> = {},
+): TestClient {
+  const tokenRequests: TokenContext[] = [];
+  const client = createNotificationClient({
+    url,
+    WebSocket,
+    getToken: (context) => {
+      tokenRequests.push(context);
+      return `token-${tokenRequests.length}`;
+    },
+    initialDelayMs: 20,
+    maxDelayMs: 200,
+    stableAfterMs: 60_000,
+    goingAwaySpreadMs: 50,
+    authRetryDelayMs: 300,
+    authMaxDelayMs: 1_000,
+    heartbeatIntervalMs: 60_000,
+    connectTimeoutMs: 5_000,
+    ...options,
+  });
+  live.push(client);
+  return { client, tokenRequests, recording: record(client) };
+}
+
+/** Closes every client made by {@link testClient}. */
+export function closeTestClients(): void {
+  for (const client of live.splice(0)) client.close();
+}

@@ -1,0 +1,62 @@
+import { heartbeat } from '@huleedu/ws-protocol';
+import { type WebSocket, WebSocketServer } from 'ws';
+
+/** One socket a client opened on the {@link ScriptedServer}. */
+export interface ServerConnection {
+  /** The `token` query parameter the client connected with. */
+  token: string | null;
+  socket: WebSocket;
+  /** Text frames received, `ping`s included. */
+  received: string[];
+}
+
+/** A real WebSocket server on 127.0.0.1 whose behaviour each test scripts. */
+export interface ScriptedServer {
+  /** `ws://127.0.0.1:<port>/ws` */
+  url: string;
+  connections: ServerConnection[];
+  /** Runs for each new connection (after it is recorded); default: nothing. */
+  onConnection: (connection: ServerConnection) => void;
+  /** When false, `ping` frames go unanswered, as from a frozen service. Default true. */
+  answerPings: boolean;
+  /** Sends a text frame to every open socket. */
+  broadcast(text: string): void;
+  close(): Promise<void>;
+}
+
+/** Starts a {@link ScriptedServer}: a real `ws` server, like the service but scriptable. */
+export async function startScriptedServer(): Promise<ScriptedServer> {
+  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws' });
+  await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
+  const address = wss.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  const server: ScriptedServer = {
+    url: `ws://127.0.0.1:${port}/ws`,
+    connections: [],
+    onConnection: () => {},
+    answerPings: true,
+    broadcast(text) {
+      for (const { socket } of server.connections) {
+        if (socket.readyState === socket.OPEN) socket.send(text);
+      }
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        for (const client of wss.clients) client.terminate();
+        wss.close(() => resolve());
+      }),
+  };
+  wss.on('connection', (socket, request) => {
+    const token = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
+    const connection: ServerConnection = { token, socket, received: [] };
+    server.connections.push(connection);
+    socket.on('message', (data, isBinary) => {
+      if (isBinary) return;
+      const text = data.toString();
+      connection.received.push(text);
+      if (text === heartbeat.PING && server.answerPings) socket.send(heartbeat.PONG);
+    });
+    server.onConnection(connection);
+  });
+  return server;
+}
