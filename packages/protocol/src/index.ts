@@ -11,18 +11,26 @@ export {
   closeReasons,
 } from './close-codes.js';
 export {
-  describeIssues,
+  checkEnvelope,
   type Envelope,
-  envelopeSchema,
   type ParseEnvelopeResult,
   parseEnvelope,
-  type SchemaIssue,
 } from './envelope.js';
+export {
+  checkFields,
+  describeValue,
+  type FieldKind,
+  type FieldSpec,
+  type FieldSpecs,
+  type FieldsValue,
+  ISO_TIME,
+  isRecord,
+  type ParsedSpec,
+  parseSpec,
+  type SpecValue,
+} from './fields.js';
 export { heartbeat } from './heartbeat.js';
 export {
-  type Category,
-  categories,
-  categorySchema,
   isNotificationType,
   type Notification,
   type NotificationData,
@@ -31,10 +39,8 @@ export {
   type NotificationSpec,
   type NotificationType,
   notificationCatalog,
-  notificationMetaSchema,
+  notificationMetaFields,
   notificationTypes,
-  type Priority,
-  priorities,
-  prioritySchema,
 } from './notifications.js';
-export { type ValidateNotificationResult, validateNotification } from './validate.js';
+export { checkPayload, type ValidateNotificationResult, validateNotification } from './validate.js';
+export { type Category, categories, type Priority, priorities } from './values.js';

@@ -1,10 +1,11 @@
-import * as z from 'zod/mini';
-import { describeIssues, type Envelope } from './envelope.js';
+import type { Envelope } from './envelope.js';
+import { checkFields } from './fields.js';
 import {
   isNotificationType,
   type Notification,
+  type NotificationType,
   notificationCatalog,
-  notificationMetaSchema,
+  notificationMetaFields,
 } from './notifications.js';
 
 /** Result of {@link validateNotification}. */
@@ -13,35 +14,26 @@ export type ValidateNotificationResult =
   | { ok: true; known: false; envelope: Envelope }
   | { ok: false; reason: string };
 
-const dataSchemas = new Map<string, z.ZodMiniType>();
-
-function dataSchemaFor(event: keyof typeof notificationCatalog): z.ZodMiniType {
-  let schema = dataSchemas.get(event);
-  if (!schema) {
-    // Built lazily: a page that only ever receives a few types never builds the others.
-    schema = z.intersection(notificationCatalog[event].payload, notificationMetaSchema);
-    dataSchemas.set(event, schema);
-  }
-  return schema;
+/**
+ * Checks a payload for notification type `type` against the catalogue and returns one message per
+ * bad field (empty when it is valid). `path` prefixes field names (default `data`).
+ */
+export function checkPayload(type: NotificationType, payload: unknown, path = 'data'): string[] {
+  return checkFields(notificationCatalog[type].fields, payload, path);
 }
 
 /**
  * Checks an envelope's `data` against the catalogue. Known types must match their payload schema
  * plus the shared fields; unknown types pass as `known: false` so newer backends never break
- * older clients. Never throws.
+ * older clients. Never throws; the envelope is returned as is, extra fields included.
  */
 export function validateNotification(envelope: Envelope): ValidateNotificationResult {
-  if (!isNotificationType(envelope.event)) return { ok: true, known: false, envelope };
-  const result = dataSchemaFor(envelope.event).safeParse(envelope.data);
-  if (!result.success) {
-    return {
-      ok: false,
-      reason: `${envelope.event}: ${describeIssues(result.error.issues, 'data')}`,
-    };
-  }
-  return {
-    ok: true,
-    known: true,
-    notification: { ...envelope, event: envelope.event, data: result.data } as Notification,
-  };
+  const { event, data } = envelope;
+  if (!isNotificationType(event)) return { ok: true, known: false, envelope };
+  const problems = [
+    ...checkPayload(event, data),
+    ...checkFields(notificationMetaFields, data, 'data'),
+  ];
+  if (problems.length > 0) return { ok: false, reason: `${event}: ${problems.join('; ')}` };
+  return { ok: true, known: true, notification: envelope as Notification };
 }

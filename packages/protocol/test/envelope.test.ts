@@ -12,18 +12,27 @@ describe('parseEnvelope', () => {
 
   it('names the problem for malformed payloads', () => {
     expect(parseEnvelope('not json')).toEqual({ ok: false, reason: 'not JSON' });
-    expect(parseEnvelope('[1,2]')).toMatchObject({ ok: false, reason: '(root): expected object' });
-    expect(parseEnvelope('{"data":{}}')).toMatchObject({
+    expect(parseEnvelope('[1,2]')).toEqual({ ok: false, reason: 'expected an object, got a list' });
+    expect(parseEnvelope('null')).toEqual({ ok: false, reason: 'expected an object, got null' });
+    expect(parseEnvelope('{"data":{}}')).toEqual({
       ok: false,
-      reason: 'event: expected string',
+      reason: 'event: expected a non-empty string, got nothing',
     });
-    expect(parseEnvelope('{"event":"","data":{}}')).toMatchObject({
+    expect(parseEnvelope('{"event":"","data":{}}')).toEqual({
       ok: false,
-      reason: 'event: too small (minimum 1)',
+      reason: 'event: expected a non-empty string, got ""',
     });
-    expect(parseEnvelope('{"event":"x","data":"nope"}')).toMatchObject({
+    expect(parseEnvelope('{"event":"x","data":"nope"}')).toEqual({
       ok: false,
-      reason: 'data: expected record',
+      reason: 'data: expected an object, got "nope"',
+    });
+    expect(parseEnvelope('{"event":"x","data":[]}')).toEqual({
+      ok: false,
+      reason: 'data: expected an object, got a list',
+    });
+    expect(parseEnvelope('{"event":"x","data":{},"id":7}')).toEqual({
+      ok: false,
+      reason: 'id: expected a string, got number 7',
     });
   });
 });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   categories,
+  checkPayload,
   notificationCatalog,
   notificationTypes,
   priorities,
@@ -40,15 +41,43 @@ describe('notification catalogue', () => {
     if (result.ok && result.known) expect(result.notification.data).toMatchObject({ extra: 1 });
   });
 
-  it('names the bad field of a known type', () => {
+  it('accepts what Python backends send: naive and offset ISO times, null class', () => {
     const result = validateNotification({
       event: 'batch_results_ready',
-      data: { ...meta, batch_id: 'b1', results_count: 'three', message: 'done' },
+      data: {
+        ...meta,
+        timestamp: '2026-11-22T10:00:00.123456',
+        deadline: '2026-11-23T10:00:00+01:00',
+        class_id: null,
+        batch_id: 'b1',
+        results_count: 0,
+        message: 'done',
+      },
+    });
+    expect(result).toMatchObject({ ok: true, known: true });
+  });
+
+  it('names every bad field of a known type', () => {
+    const result = validateNotification({
+      event: 'batch_results_ready',
+      data: { ...meta, priority: 'urgent', batch_id: '', results_count: 'three', message: 'done' },
     });
     expect(result).toEqual({
       ok: false,
-      reason: 'batch_results_ready: data.results_count: expected number',
+      reason:
+        'batch_results_ready: data.batch_id: expected a non-empty string, got ""; ' +
+        'data.results_count: expected a whole number >= 0, got "three"; ' +
+        'data.priority: expected one of critical|immediate|high|standard|low, got "urgent"',
     });
+  });
+
+  it('checks a payload alone, for publishers', () => {
+    expect(checkPayload('class_created', { class_id: 'c1', message: 'New class' })).toEqual([]);
+    expect(checkPayload('pipeline_completed', { batch_id: 'b', message: 'm' })).toEqual([
+      'data.completed_phases: expected a list of strings, got nothing',
+      'data.final_status: expected a string, got nothing',
+    ]);
+    expect(checkPayload('class_created', 'nope')).toEqual(['data: expected an object, got "nope"']);
   });
 
   it('lets unknown types through as unknown', () => {

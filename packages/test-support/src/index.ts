@@ -1,3 +1,9 @@
+export {
+  type RedisClusterHandle,
+  type RedisClusterNode,
+  type StartRedisClusterOptions,
+  startRedisCluster,
+} from './cluster.js';
 export { freePort } from './ports.js';
 export {
   assertRedisInstalled,

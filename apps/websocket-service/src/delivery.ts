@@ -1,0 +1,61 @@
+import { isUtf8 } from 'node:buffer';
+import { parseEnvelope } from '@huleedu/ws-protocol';
+import { WebSocket } from 'ws';
+import type { ClientSocket } from './client-socket.js';
+import type { Logger } from './logger.js';
+import type { ServiceMetrics } from './metrics.js';
+import type { ConnectionRegistry } from './registry.js';
+
+/** What {@link createDelivery} needs. */
+export interface DeliveryOptions {
+  readonly registry: ConnectionRegistry<ClientSocket>;
+  readonly metrics: ServiceMetrics;
+  readonly logger: Logger;
+}
+
+/** Delivers one Redis payload (its raw bytes) to every local socket of a user. */
+export type Deliver = (userId: string, payload: Buffer) => void;
+
+// Shared by every send: ws frames a Buffer as binary unless told otherwise.
+const TEXT_FRAME = { binary: false } as const;
+
+/**
+ * The fan-out step. Each payload is validated once per instance (not once per socket), copied
+ * once, and the same Buffer is written to every socket of the user as a text frame, so the bytes
+ * a backend published (legacy Python `{"event","data"}` included) reach the browser unchanged.
+ * Payloads that are not UTF-8 (a browser fails the connection on such a text frame) or not a
+ * `{event, data}` envelope are dropped with a warning and a metric, never forwarded.
+ */
+export function createDelivery({ registry, metrics, logger }: DeliveryOptions): Deliver {
+  return (userId, payload) => {
+    metrics.redisMessages++;
+    const sockets = registry.socketsOf(userId);
+    if (sockets === undefined) {
+      // The user's last socket left before the UNSUBSCRIBE reached Redis.
+      metrics.unroutedMessages++;
+      return;
+    }
+    const parsed = isUtf8(payload)
+      ? parseEnvelope(payload.toString('utf8'))
+      : ({ ok: false, reason: 'not UTF-8' } as const);
+    if (!parsed.ok) {
+      metrics.malformedPayloads++;
+      logger.warn(
+        { userId, reason: parsed.reason, bytes: payload.length },
+        'dropped malformed notification payload',
+      );
+      return;
+    }
+    // One copy for all sockets: ioredis may reuse the memory behind `payload` for later replies
+    // while a slow socket still has this frame queued.
+    const frame = Buffer.from(payload);
+    let delivered = 0;
+    for (let i = 0; i < sockets.length; i++) {
+      const socket = sockets[i]!;
+      if (socket.readyState !== WebSocket.OPEN) continue;
+      socket.send(frame, TEXT_FRAME);
+      delivered++;
+    }
+    metrics.framesDelivered += delivered;
+  };
+}

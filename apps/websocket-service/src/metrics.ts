@@ -1,0 +1,174 @@
+import { type AuthFailureReason, closeReasons } from '@huleedu/ws-protocol';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+
+/** Live values the metrics read at scrape time, so there is one source of truth for each. */
+export interface MetricSources {
+  readonly connections: () => number;
+  readonly users: () => number;
+  readonly redisConnected: () => boolean;
+  readonly subscribedChannels: () => number;
+  readonly draining: () => boolean;
+}
+
+/** Why a WebSocket handshake was refused (label values of the rejection counter). */
+export type RejectionReason = AuthFailureReason | 'connection_limit' | 'server_shutdown';
+
+/** Why the service closed an admitted socket (label values of the server-close counter). */
+export type ServerCloseReason =
+  | 'token_expired'
+  | 'server_shutdown'
+  | 'message_too_big'
+  | 'dead_peer';
+
+const rejectionReasons: readonly RejectionReason[] = [
+  closeReasons.TOKEN_MISSING,
+  closeReasons.TOKEN_MALFORMED,
+  closeReasons.TOKEN_EXPIRED,
+  closeReasons.TOKEN_NOT_ACTIVE,
+  closeReasons.TOKEN_INVALID_SIGNATURE,
+  closeReasons.TOKEN_ALGORITHM,
+  closeReasons.TOKEN_CLAIMS,
+  closeReasons.ORIGIN_NOT_ALLOWED,
+  closeReasons.CONNECTION_LIMIT,
+  closeReasons.SERVER_SHUTDOWN,
+];
+const serverCloseReasons: readonly ServerCloseReason[] = [
+  'token_expired',
+  'server_shutdown',
+  'message_too_big',
+  'dead_peer',
+];
+
+/** Prefix of every service metric name. */
+export const METRIC_PREFIX = 'huleedu_ws_';
+
+/**
+ * The service's Prometheus metrics, in a registry of its own (no global state, so several
+ * services can run in one test process). Labels are bounded enums, never a user id.
+ *
+ * Hot-path tallies (messages, frames) are plain numbers the fan-out increments; they are copied
+ * into the counters when Prometheus scrapes, so delivering a message allocates nothing here.
+ */
+export class ServiceMetrics {
+  /** The registry to expose on `/metrics`. */
+  readonly registry = new Registry();
+  /** Messages received from Redis on a subscribed user channel. */
+  redisMessages = 0;
+  /** Text frames written to sockets (one per socket per delivered message). */
+  framesDelivered = 0;
+  /** Redis payloads dropped because they were not a `{event, data}` envelope. */
+  malformedPayloads = 0;
+  /** Redis messages for a user with no local socket left (a race with UNSUBSCRIBE). */
+  unroutedMessages = 0;
+  /** Inbound `ping` text frames answered with `pong`. */
+  heartbeatFrames = 0;
+  /** Other inbound frames (ignored). */
+  ignoredFrames = 0;
+
+  readonly #accepted: Counter;
+  readonly #rejected: Counter<'reason'>;
+  readonly #serverCloses: Counter<'reason'>;
+
+  constructor(sources: MetricSources, options: { defaultMetrics?: boolean } = {}) {
+    const registers = [this.registry];
+    const tally = (name: string, help: string, read: () => number): void => {
+      new Counter({
+        name: METRIC_PREFIX + name,
+        help,
+        registers,
+        collect() {
+          this.reset();
+          this.inc(read());
+        },
+      });
+    };
+    const gauge = (name: string, help: string, read: () => number): void => {
+      new Gauge({
+        name: METRIC_PREFIX + name,
+        help,
+        registers,
+        collect() {
+          this.set(read());
+        },
+      });
+    };
+
+    gauge('connections', 'Open authenticated WebSocket connections', sources.connections);
+    gauge('users', 'Users with at least one open connection', sources.users);
+    gauge('redis_connected', '1 when the Redis subscriber is connected and subscribed', () =>
+      sources.redisConnected() ? 1 : 0,
+    );
+    gauge(
+      'subscribed_channels',
+      'User channels this instance subscribes to',
+      sources.subscribedChannels,
+    );
+    gauge('draining', '1 while the instance shuts down', () => (sources.draining() ? 1 : 0));
+
+    this.#accepted = new Counter({
+      name: `${METRIC_PREFIX}connections_accepted_total`,
+      help: 'WebSocket connections admitted after authentication',
+      registers,
+    });
+    this.#rejected = new Counter({
+      name: `${METRIC_PREFIX}connections_rejected_total`,
+      help: 'WebSocket handshakes refused, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#serverCloses = new Counter({
+      name: `${METRIC_PREFIX}server_closes_total`,
+      help: 'Admitted connections the service closed, by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    // Every label value starts at 0, so dashboards and alerts see the series before it moves.
+    for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
+    for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
+
+    tally('redis_messages_total', 'Messages received from Redis', () => this.redisMessages);
+    tally(
+      'frames_delivered_total',
+      'Notification frames written to sockets',
+      () => this.framesDelivered,
+    );
+    tally(
+      'malformed_payloads_total',
+      'Redis payloads dropped because they were not an {event, data} envelope',
+      () => this.malformedPayloads,
+    );
+    tally(
+      'unrouted_messages_total',
+      'Redis messages that arrived after the last socket of their user left',
+      () => this.unroutedMessages,
+    );
+    tally(
+      'heartbeat_frames_total',
+      'Inbound ping text frames answered with pong',
+      () => this.heartbeatFrames,
+    );
+    tally('ignored_frames_total', 'Other inbound frames (ignored)', () => this.ignoredFrames);
+
+    if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** Counts an admitted connection. */
+  connectionAccepted(): void {
+    this.#accepted.inc();
+  }
+
+  /** Counts a refused handshake. */
+  connectionRejected(reason: RejectionReason): void {
+    this.#rejected.inc({ reason });
+  }
+
+  /** Counts a connection the service closed. */
+  serverClosed(reason: ServerCloseReason): void {
+    this.#serverCloses.inc({ reason });
+  }
+
+  /** The Prometheus text exposition of every metric. */
+  async render(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}

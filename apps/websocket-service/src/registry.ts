@@ -1,0 +1,94 @@
+/**
+ * Which sockets each user has open on this instance. Knows nothing about WebSockets or Redis, so
+ * it can be tested on its own; the caller decides what "first" and "last" mean for subscriptions.
+ *
+ * Per-user lists are plain arrays: a user has a handful of sockets (the per-user limit), and a
+ * short array is smaller than a Set and as fast to scan.
+ */
+export class ConnectionRegistry<Socket> {
+  readonly #byUser = new Map<string, Socket[]>();
+  #size = 0;
+
+  /** @param maxPerUser how many sockets one user may hold at once (at least 1). */
+  constructor(readonly maxPerUser: number) {
+    if (!Number.isInteger(maxPerUser) || maxPerUser < 1) {
+      throw new RangeError(`maxPerUser must be a whole number >= 1, got ${maxPerUser}`);
+    }
+  }
+
+  /** Number of open sockets across all users. */
+  get size(): number {
+    return this.#size;
+  }
+
+  /** Number of users with at least one open socket. */
+  get userCount(): number {
+    return this.#byUser.size;
+  }
+
+  /** How many sockets `userId` has open. */
+  countOf(userId: string): number {
+    return this.#byUser.get(userId)?.length ?? 0;
+  }
+
+  /** Whether `userId` may open one more socket. */
+  hasRoomFor(userId: string): boolean {
+    return this.countOf(userId) < this.maxPerUser;
+  }
+
+  /**
+   * Records a new socket. Returns `'first'` when it is the user's first socket (subscribe the
+   * user's channel), `'added'` for further ones, and `'limit'` (nothing recorded) when the user
+   * is already at the limit.
+   */
+  add(userId: string, socket: Socket): 'first' | 'added' | 'limit' {
+    const sockets = this.#byUser.get(userId);
+    if (sockets === undefined) {
+      this.#byUser.set(userId, [socket]);
+      this.#size++;
+      return 'first';
+    }
+    if (sockets.length >= this.maxPerUser) return 'limit';
+    sockets.push(socket);
+    this.#size++;
+    return 'added';
+  }
+
+  /**
+   * Forgets a socket. Returns `'last'` when the user has no socket left (unsubscribe the
+   * channel), `'removed'` otherwise, and `'unknown'` when the socket was not recorded (already
+   * removed, or never admitted), so calling it twice is harmless.
+   */
+  remove(userId: string, socket: Socket): 'last' | 'removed' | 'unknown' {
+    const sockets = this.#byUser.get(userId);
+    if (sockets === undefined) return 'unknown';
+    const index = sockets.indexOf(socket);
+    if (index === -1) return 'unknown';
+    this.#size--;
+    if (sockets.length === 1) {
+      this.#byUser.delete(userId);
+      return 'last';
+    }
+    sockets.splice(index, 1);
+    return 'removed';
+  }
+
+  /** The user's open sockets (the live list: do not mutate, copy before removing while iterating). */
+  socketsOf(userId: string): readonly Socket[] | undefined {
+    return this.#byUser.get(userId);
+  }
+
+  /** A snapshot of every socket, safe to iterate while sockets are being removed. */
+  allSockets(): Socket[] {
+    const all: Socket[] = [];
+    for (const sockets of this.#byUser.values()) all.push(...sockets);
+    return all;
+  }
+
+  /** Calls `visit` for every socket; `visit` must not add or remove sockets. */
+  forEachSocket(visit: (socket: Socket) => void): void {
+    for (const sockets of this.#byUser.values()) {
+      for (const socket of sockets) visit(socket);
+    }
+  }
+}

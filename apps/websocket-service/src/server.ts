@@ -1,0 +1,113 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Readiness } from './health.js';
+import type { Logger } from './logger.js';
+
+/** The one path that upgrades to a WebSocket. */
+export const WS_PATH = '/ws';
+
+/** What {@link createHttpServer} routes to. */
+export interface HttpRoutes {
+  /** `GET /ws` with `Upgrade: websocket`. */
+  readonly upgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
+  readonly readiness: () => Readiness;
+  readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  readonly logger: Logger;
+}
+
+/**
+ * The HTTP face of the service: `/healthz`, `/readyz`, `/metrics`, and the upgrade on
+ * `GET /ws`. Every other path (the old `/ws/v1/status/{id}` included) is a 404 and never
+ * upgrades. Request URLs are never logged: the query string carries the token.
+ */
+export function createHttpServer(routes: HttpRoutes): Server {
+  const server = createServer((request, response) => {
+    handleRequest(routes, request, response).catch((error: unknown) => {
+      routes.logger.error({ err: String(error), path: pathOf(request.url) }, 'request failed');
+      if (!response.headersSent) send(response, 500, 'application/json', '{"error":"internal"}');
+      else response.destroy();
+    });
+  });
+  server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const isWebSocket = request.headers.upgrade?.toLowerCase() === 'websocket';
+    if (request.method === 'GET' && isWebSocket && pathOf(request.url) === WS_PATH) {
+      routes.upgrade(request, socket, head);
+      return;
+    }
+    rejectUpgrade(socket, 404, 'Not Found');
+  });
+  // Malformed HTTP from a client: answer 400 if possible, never crash, never log the raw bytes.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (socket.writable && error.code !== 'ECONNRESET') {
+      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+    } else {
+      socket.destroy();
+    }
+  });
+  return server;
+}
+
+async function handleRequest(
+  routes: HttpRoutes,
+  request: IncomingMessage,
+  response: ServerResponse,
+): Promise<void> {
+  const path = pathOf(request.url);
+  if (request.method !== 'GET' && request.method !== 'HEAD') {
+    const known =
+      path === '/healthz' || path === '/readyz' || path === '/metrics' || path === WS_PATH;
+    if (known) {
+      response.setHeader('Allow', 'GET, HEAD');
+      send(response, 405, 'application/json', '{"error":"method_not_allowed"}');
+    } else {
+      send(response, 404, 'application/json', '{"error":"not_found"}');
+    }
+    return;
+  }
+  switch (path) {
+    case '/healthz':
+      send(response, 200, 'application/json', '{"status":"ok"}');
+      return;
+    case '/readyz': {
+      const { ready, reasons } = routes.readiness();
+      const body = JSON.stringify(ready ? { status: 'ready' } : { status: 'not_ready', reasons });
+      send(response, ready ? 200 : 503, 'application/json', body);
+      return;
+    }
+    case '/metrics': {
+      const { contentType, body } = await routes.metrics();
+      send(response, 200, contentType, body);
+      return;
+    }
+    case WS_PATH:
+      response.setHeader('Upgrade', 'websocket');
+      send(response, 426, 'application/json', '{"error":"upgrade_required"}');
+      return;
+    default:
+      send(response, 404, 'application/json', '{"error":"not_found"}');
+  }
+}
+
+function send(response: ServerResponse, status: number, contentType: string, body: string): void {
+  response.writeHead(status, {
+    'Content-Type': contentType,
+    'Content-Length': Buffer.byteLength(body),
+    'Cache-Control': 'no-store',
+  });
+  response.end(response.req.method === 'HEAD' ? undefined : body);
+}
+
+/** The path of a request target, without the query string (which may carry a token). */
+export function pathOf(url: string | undefined): string {
+  if (url === undefined) return '';
+  const query = url.indexOf('?');
+  return query === -1 ? url : url.slice(0, query);
+}
+
+function rejectUpgrade(socket: Duplex, status: number, text: string): void {
+  const body = JSON.stringify({ error: text.toLowerCase().replaceAll(' ', '_') });
+  socket.end(
+    `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
+      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+  );
+}

@@ -1,0 +1,160 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createTokenVerifier, type TokenVerifier } from '@huleedu/auth';
+import { createHandshakeAuth } from './auth.js';
+import { Backplane } from './backplane.js';
+import type { ClientSocket } from './client-socket.js';
+import type { Settings } from './config.js';
+import { createDelivery } from './delivery.js';
+import { checkReadiness } from './health.js';
+import { startKeepalive } from './keepalive.js';
+import type { Logger } from './logger.js';
+import { ServiceMetrics } from './metrics.js';
+import { ConnectionRegistry } from './registry.js';
+import { createHttpServer } from './server.js';
+import { Sessions } from './sessions.js';
+import { TokenExpiry } from './token-expiry.js';
+
+/** Collaborators of {@link startService}; tests and a future cluster worker pass their own. */
+export interface ServiceDeps {
+  readonly logger: Logger;
+  /** Defaults to a verifier built from `settings.jwt`. */
+  readonly verifier?: TokenVerifier;
+  /** Register Node.js process metrics (default true; off when several services share a process). */
+  readonly processMetrics?: boolean;
+}
+
+/** A running service instance. */
+export interface ServiceHandle {
+  /** The port actually bound (useful when `settings.port` is 0). */
+  readonly port: number;
+  /** The HTTP server (for tests and a future cluster primary). */
+  readonly server: Server;
+  readonly metrics: ServiceMetrics;
+  /** Whether `/readyz` would answer 200 right now. */
+  isReady(): boolean;
+  /**
+   * Graceful shutdown: readiness turns 503 at once, new handshakes are refused with 1001, every
+   * socket is closed with 1001 `server_shutdown` (stragglers terminated after the grace period),
+   * the port is closed and Redis is left cleanly. Idempotent: later calls return the same promise.
+   */
+  close(): Promise<void>;
+}
+
+/**
+ * Builds and starts one service instance: the only place where the modules are wired together.
+ * Resolves once the port accepts connections (Redis may still be connecting; readiness reports
+ * it). Signal handling is the caller's business (see `main.ts`).
+ */
+export async function startService(settings: Settings, deps: ServiceDeps): Promise<ServiceHandle> {
+  const { logger } = deps;
+  const verifier = deps.verifier ?? createTokenVerifier(settings.jwt);
+  const registry = new ConnectionRegistry<ClientSocket>(settings.maxConnectionsPerUser);
+  let draining = false;
+
+  // Assigned right below; the metric sources and the message handler read it lazily.
+  let backplane: Backplane | undefined;
+  const metrics = new ServiceMetrics(
+    {
+      connections: () => registry.size,
+      users: () => registry.userCount,
+      redisConnected: () => backplane?.connected ?? false,
+      subscribedChannels: () => backplane?.channelCount ?? 0,
+      draining: () => draining,
+    },
+    { defaultMetrics: deps.processMetrics ?? true },
+  );
+  const deliver = createDelivery({ registry, metrics, logger });
+  backplane = new Backplane({
+    redisUrl: settings.redisUrl,
+    channelPrefix: settings.channelPrefix,
+    logger,
+    onMessage: deliver,
+  });
+  const channels = backplane;
+  const readiness = () =>
+    checkReadiness({ redisConnected: () => channels.connected, draining: () => draining });
+
+  const forEachSocket = (visit: (socket: ClientSocket) => void) => registry.forEachSocket(visit);
+  const expiry = new TokenExpiry<ClientSocket>({
+    forEachSocket,
+    onExpired: (socket) => sessions.closeExpired(socket),
+  });
+  const sessions = new Sessions({
+    auth: createHandshakeAuth({
+      verifier,
+      logger,
+      ...(settings.allowedOrigins === undefined ? {} : { allowedOrigins: settings.allowedOrigins }),
+    }),
+    registry,
+    channels,
+    metrics,
+    logger,
+    maxPayloadBytes: settings.maxPayloadBytes,
+    clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
+    onAdmitted: (socket) => expiry.track(socket.expiresAt),
+  });
+  const server = createHttpServer({
+    upgrade: (request, socket, head) => sessions.handleUpgrade(request, socket, head),
+    readiness,
+    metrics: () => metrics.render(),
+    logger,
+  });
+
+  await listen(server, settings.port, settings.host);
+  const port = (server.address() as AddressInfo).port;
+  backplane.start();
+  expiry.start();
+  const stopKeepalive = startKeepalive<ClientSocket>({
+    intervalMs: settings.pingIntervalMs,
+    forEachSocket,
+    onDeadPeer: (socket) => {
+      metrics.serverClosed('dead_peer');
+      logger.debug({ userId: socket.userId }, 'peer did not answer ping; terminated');
+    },
+  });
+  logger.info({ port, host: settings.host }, 'listening');
+
+  let closing: Promise<void> | undefined;
+  const close = async (): Promise<void> => {
+    draining = true;
+    logger.info({ connections: registry.size }, 'shutting down');
+    stopKeepalive();
+    expiry.stop();
+    await sessions.drain(settings.shutdownGraceMs);
+    await new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+    await channels.close();
+    logger.info('stopped');
+  };
+
+  return {
+    port,
+    server,
+    metrics,
+    isReady: () => readiness().ready,
+    close: () => {
+      closing ??= close();
+      return closing;
+    },
+  };
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (error: NodeJS.ErrnoException): void => {
+      reject(
+        new Error(`cannot listen on ${host}:${port}: ${error.code ?? error.message}`, {
+          cause: error,
+        }),
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      resolve();
+    });
+  });
+}

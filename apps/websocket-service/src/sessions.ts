@@ -1,0 +1,186 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { type CloseReason, closeCodes, closeReasons, heartbeat } from '@huleedu/ws-protocol';
+import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import type { Admission, HandshakeAuth } from './auth.js';
+import { ClientSocket } from './client-socket.js';
+import type { Logger } from './logger.js';
+import type { RejectionReason, ServiceMetrics } from './metrics.js';
+import type { ConnectionRegistry } from './registry.js';
+
+/** The part of the backplane sessions use: one retain per admitted socket, one release per close. */
+export interface ChannelRefs {
+  retain(userId: string): void;
+  release(userId: string): void;
+}
+
+/** What {@link Sessions} needs. */
+export interface SessionsOptions {
+  readonly auth: HandshakeAuth;
+  readonly registry: ConnectionRegistry<ClientSocket>;
+  readonly channels: ChannelRefs;
+  readonly metrics: ServiceMetrics;
+  readonly logger: Logger;
+  /** Largest inbound frame accepted; bigger ones close the socket with 1009. */
+  readonly maxPayloadBytes: number;
+  /** Added to the token's `exp` before the socket is closed as expired (as in verification). */
+  readonly clockToleranceMs: number;
+  /** Called with every admitted socket's expiry (for the expiry sweep). */
+  readonly onAdmitted?: (socket: ClientSocket) => void;
+}
+
+/** How long a peer has to answer our close frame before the TCP connection is dropped. */
+const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
+
+const PING_FRAME = Buffer.from(heartbeat.PING);
+const PONG_FRAME = Buffer.from(heartbeat.PONG);
+const TEXT_FRAME = { binary: false } as const;
+
+/**
+ * Turns upgrade requests into sessions and owns their lifecycle: refusal (1008 auth, 4000 limit,
+ * 1001 while draining) after the upgrade, admission into the registry and the backplane,
+ * heartbeat answers, and removal on close.
+ *
+ * Event handlers are created once here and shared by every socket (ws calls them with the
+ * socket as `this`), so an idle socket costs no closures of ours.
+ */
+export class Sessions {
+  readonly #options: SessionsOptions;
+  readonly #wss: WebSocketServer;
+  #draining = false;
+  #whenEmpty: (() => void) | undefined;
+
+  readonly #onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
+  readonly #onLife: (this: WebSocket) => void;
+  readonly #onClose: (this: WebSocket) => void;
+  readonly #onError: (this: WebSocket, error: Error) => void;
+
+  constructor(options: SessionsOptions) {
+    this.#options = options;
+    const wsOptions = {
+      noServer: true,
+      clientTracking: false,
+      perMessageDeflate: false,
+      maxPayload: options.maxPayloadBytes,
+      closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
+      WebSocket: ClientSocket,
+    };
+    this.#wss = new WebSocketServer(wsOptions);
+
+    const { registry, channels, metrics, logger } = options;
+    this.#onMessage = function (data, isBinary) {
+      (this as ClientSocket).alive = true;
+      if (!isBinary && PING_FRAME.equals(data as Buffer)) {
+        metrics.heartbeatFrames++;
+        this.send(PONG_FRAME, TEXT_FRAME);
+      } else {
+        metrics.ignoredFrames++;
+      }
+    };
+    this.#onLife = function () {
+      (this as ClientSocket).alive = true;
+    };
+    const onEmpty = (): void => {
+      if (registry.size === 0) this.#whenEmpty?.();
+    };
+    this.#onClose = function () {
+      const socket = this as ClientSocket;
+      if (registry.remove(socket.userId, socket) !== 'unknown') {
+        channels.release(socket.userId);
+        onEmpty();
+      }
+    };
+    this.#onError = function (error) {
+      // ws has already closed the socket (1009 for oversize frames, 1002 for protocol errors).
+      const code = (error as { code?: string }).code;
+      if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.serverClosed('message_too_big');
+      logger.debug({ code, userId: (this as ClientSocket).userId }, 'socket error');
+    };
+  }
+
+  /** True once {@link drain} was called: new handshakes are refused with 1001. */
+  get draining(): boolean {
+    return this.#draining;
+  }
+
+  /**
+   * Handles `GET /ws?token=...` with `Upgrade: websocket`. The handshake is judged before the
+   * upgrade, and a refused one is still upgraded so the browser can read the close code and
+   * reason (an HTTP error status is invisible to browser JavaScript).
+   */
+  handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const admission = this.#draining
+      ? undefined
+      : this.#options.auth.admit(request.url ?? '', request.headers.origin);
+    this.#wss.handleUpgrade(request, socket, head, (ws) => {
+      this.#start(ws as ClientSocket, admission);
+    });
+  }
+
+  #start(socket: ClientSocket, admission: Admission | undefined): void {
+    const { registry, channels, metrics, logger } = this.#options;
+    socket.on('error', this.#onError);
+    if (admission === undefined || this.#draining) {
+      this.#refuse(socket, closeCodes.GOING_AWAY, closeReasons.SERVER_SHUTDOWN);
+      return;
+    }
+    if (!admission.ok) {
+      this.#refuse(socket, closeCodes.AUTH_FAILED, admission.reason);
+      return;
+    }
+    const { userId } = admission;
+    if (registry.add(userId, socket) === 'limit') {
+      this.#refuse(socket, closeCodes.CONNECTION_LIMIT, closeReasons.CONNECTION_LIMIT);
+      return;
+    }
+    socket.userId = userId;
+    socket.expiresAt = admission.expiresAt + this.#options.clockToleranceMs;
+    channels.retain(userId);
+    socket.on('message', this.#onMessage);
+    socket.on('pong', this.#onLife);
+    socket.on('ping', this.#onLife);
+    socket.on('close', this.#onClose);
+    metrics.connectionAccepted();
+    this.#options.onAdmitted?.(socket);
+    logger.debug({ userId }, 'connection admitted');
+  }
+
+  #refuse(socket: ClientSocket, code: number, reason: RejectionReason): void {
+    this.#options.metrics.connectionRejected(reason);
+    this.#options.logger.debug({ code, reason }, 'connection refused');
+    socket.close(code, reason);
+  }
+
+  /** Closes an admitted socket whose token expired (1008 `token_expired`). */
+  closeExpired(socket: ClientSocket): void {
+    this.#options.metrics.serverClosed('token_expired');
+    this.#options.logger.debug({ userId: socket.userId }, 'token expired; closing');
+    socket.close(closeCodes.AUTH_FAILED, closeReasons.TOKEN_EXPIRED);
+  }
+
+  /**
+   * Refuses new handshakes from now on, closes every admitted socket with 1001
+   * `server_shutdown`, and resolves once all are closed or `graceMs` has passed (stragglers are
+   * then terminated). Safe to call twice.
+   */
+  async drain(graceMs: number): Promise<void> {
+    this.#draining = true;
+    const { registry, metrics } = this.#options;
+    const reason: CloseReason = closeReasons.SERVER_SHUTDOWN;
+    for (const socket of registry.allSockets()) {
+      if (socket.readyState !== WebSocket.OPEN) continue;
+      metrics.serverClosed('server_shutdown');
+      socket.close(closeCodes.GOING_AWAY, reason);
+    }
+    if (registry.size > 0) {
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#whenEmpty = resolve;
+        timer = setTimeout(resolve, graceMs);
+      });
+      clearTimeout(timer);
+      this.#whenEmpty = undefined;
+    }
+    for (const socket of registry.allSockets()) socket.terminate();
+  }
+}

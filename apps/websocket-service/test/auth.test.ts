@@ -1,0 +1,109 @@
+import { createTokenVerifier, signToken } from '@huleedu/auth';
+import { describe, expect, it } from 'vitest';
+import { createHandshakeAuth, tokenFromRequestUrl } from '../src/auth.js';
+import { captureLogger } from './helpers.js';
+
+const secret = 'handshake-test-secret-0123456789abcdef';
+const verifier = createTokenVerifier({ secret });
+
+function auth(allowedOrigins?: string[]) {
+  const log = captureLogger();
+  return {
+    log,
+    gate: createHandshakeAuth({
+      verifier,
+      logger: log.logger,
+      ...(allowedOrigins ? { allowedOrigins } : {}),
+    }),
+  };
+}
+
+describe('tokenFromRequestUrl', () => {
+  it('reads the token query parameter', () => {
+    expect(tokenFromRequestUrl('/ws?token=abc.def.ghi')).toBe('abc.def.ghi');
+    expect(tokenFromRequestUrl('/ws?x=1&token=a%2Eb.c')).toBe('a.b.c');
+    expect(tokenFromRequestUrl('/ws?token=first&token=second')).toBe('first');
+  });
+
+  it('returns null when there is no token', () => {
+    expect(tokenFromRequestUrl('/ws')).toBeNull();
+    expect(tokenFromRequestUrl('/ws?')).toBeNull();
+    expect(tokenFromRequestUrl('/ws?token=')).toBeNull();
+    expect(tokenFromRequestUrl('/ws?tok=abc')).toBeNull();
+  });
+});
+
+describe('createHandshakeAuth', () => {
+  it('admits a valid token and returns the user and expiry', () => {
+    const token = signToken('teacher-1', { secret, expiresInSeconds: 600 });
+    const result = auth().gate.admit(`/ws?token=${token}`, undefined);
+    expect(result).toMatchObject({ ok: true, userId: 'teacher-1' });
+    if (result.ok) expect(result.expiresAt).toBeGreaterThan(Date.now() + 590_000);
+  });
+
+  it('maps every token problem to its close reason', () => {
+    const { gate } = auth();
+    const cases: Array<[string, string]> = [
+      ['/ws', 'token_missing'],
+      ['/ws?token=garbage', 'token_malformed'],
+      [`/ws?token=${signToken('u', { secret, expiresInSeconds: -60 })}`, 'token_expired'],
+      [
+        `/ws?token=${signToken('u', { secret: 'another-secret-0123456789abcdef' })}`,
+        'token_invalid_signature',
+      ],
+      [`/ws?token=${signToken('u', { secret, audience: 'someone-else' })}`, 'token_claims'],
+      [`/ws?token=${signToken('u', { secret, algorithm: 'HS512' })}`, 'token_algorithm'],
+    ];
+    for (const [url, reason] of cases) {
+      expect(gate.admit(url, undefined), reason).toEqual({ ok: false, reason });
+    }
+  });
+
+  it('allows any origin when no list is configured', () => {
+    const token = signToken('u', { secret });
+    expect(auth().gate.admit(`/ws?token=${token}`, 'https://anything.example').ok).toBe(true);
+  });
+
+  it('checks the Origin header against the list, and judges requests without one by token alone', () => {
+    const { gate } = auth(['https://app.huleedu.com']);
+    const token = signToken('u', { secret });
+    expect(gate.admit(`/ws?token=${token}`, 'https://app.huleedu.com').ok).toBe(true);
+    expect(gate.admit(`/ws?token=${token}`, 'HTTPS://APP.HULEEDU.COM:443').ok).toBe(true);
+    expect(gate.admit(`/ws?token=${token}`, undefined).ok).toBe(true);
+    expect(gate.admit(`/ws?token=${token}`, 'https://evil.example')).toEqual({
+      ok: false,
+      reason: 'origin_not_allowed',
+    });
+    expect(gate.admit(`/ws?token=${token}`, 'null')).toEqual({
+      ok: false,
+      reason: 'origin_not_allowed',
+    });
+    // A wrong origin is refused even with a bad token: the origin is checked first.
+    expect(gate.admit('/ws', 'https://evil.example')).toEqual({
+      ok: false,
+      reason: 'origin_not_allowed',
+    });
+  });
+
+  it('refuses, and logs without the token, when the verifier fails unexpectedly', () => {
+    const log = captureLogger();
+    const token = 'aaa.bbb.ccc';
+    const gate = createHandshakeAuth({
+      verifier: {
+        verify: (t) => {
+          throw new TypeError(`cannot read ${String(t)}`);
+        },
+      },
+      logger: log.logger,
+    });
+    expect(gate.admit(`/ws?token=${token}`, undefined)).toEqual({
+      ok: false,
+      reason: 'token_malformed',
+    });
+    expect(log.lines[0]).toMatchObject({
+      level: 'error',
+      msg: 'token verification failed unexpectedly',
+    });
+    expect(log.text()).not.toContain(token);
+  });
+});

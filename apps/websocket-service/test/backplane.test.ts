@@ -1,0 +1,177 @@
+import { freePort, type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Backplane } from '../src/backplane.js';
+import { captureLogger } from './helpers.js';
+
+let redis: RedisHandle;
+let admin: Redis;
+const backplanes: Backplane[] = [];
+
+beforeAll(async () => {
+  redis = await startRedis();
+  admin = new Redis(redis.url, { maxRetriesPerRequest: 1 });
+});
+
+afterEach(async () => {
+  await Promise.all(backplanes.splice(0).map((b) => b.close()));
+});
+
+afterAll(async () => {
+  admin.disconnect();
+  await redis.stop();
+});
+
+function createBackplane(url: string, prefix = 'ws') {
+  const received: Array<[string, string]> = [];
+  const log = captureLogger();
+  const backplane = new Backplane({
+    redisUrl: url,
+    channelPrefix: prefix,
+    logger: log.logger,
+    onMessage: (userId, payload) => received.push([userId, payload.toString()]),
+  });
+  backplanes.push(backplane);
+  return { backplane, received, log };
+}
+
+/** How many subscribers Redis has for a channel (what PUBLISH would reach). */
+async function subscribers(channel: string, client = admin): Promise<number> {
+  const reply = (await client.pubsub('NUMSUB', channel)) as [string, number];
+  return Number(reply[1]);
+}
+
+describe('Backplane', () => {
+  it('subscribes a channel for the first socket and unsubscribes after the last', async () => {
+    const { backplane, received } = createBackplane(redis.url);
+    backplane.start();
+    await waitFor(() => backplane.connected, { message: 'backplane connected' });
+
+    backplane.retain('teacher-1');
+    backplane.retain('teacher-1');
+    await waitFor(async () => (await subscribers('ws:teacher-1')) === 1, { message: 'subscribed' });
+    expect(backplane.channelCount).toBe(1);
+
+    await admin.publish('ws:teacher-1', '{"event":"x","data":{}}');
+    await waitFor(() => received.length === 1, { message: 'message received' });
+    expect(received[0]).toEqual(['teacher-1', '{"event":"x","data":{}}']);
+
+    // One of two sockets leaves: still subscribed.
+    backplane.release('teacher-1');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(await subscribers('ws:teacher-1')).toBe(1);
+
+    backplane.release('teacher-1');
+    await waitFor(async () => (await subscribers('ws:teacher-1')) === 0, {
+      message: 'unsubscribed',
+    });
+    expect(backplane.channelCount).toBe(0);
+    // Releasing an unknown user is harmless.
+    backplane.release('teacher-1');
+    expect(backplane.channelCount).toBe(0);
+  });
+
+  it('uses one Redis connection no matter how many users it carries', async () => {
+    const { backplane } = createBackplane(redis.url);
+    backplane.start();
+    await waitFor(() => backplane.connected, { message: 'backplane connected' });
+    const before = (await admin.client('LIST')) as string;
+    for (let i = 0; i < 200; i++) backplane.retain(`user-${i}`);
+    await waitFor(async () => (await subscribers('ws:user-199')) === 1, { message: 'subscribed' });
+    const list = (await admin.client('LIST')) as string;
+    const ours = list.split('\n').filter((line) => line.includes('name=huleedu-websocket-service'));
+    expect(ours.length).toBe(
+      before.split('\n').filter((l) => l.includes('name=huleedu-websocket-service')).length,
+    );
+    expect(ours.length).toBeGreaterThanOrEqual(1);
+    expect(backplane.channelCount).toBe(200);
+  });
+
+  it('drops a subscription that came and went within one tick', async () => {
+    const { backplane } = createBackplane(redis.url, 'blink');
+    backplane.start();
+    await waitFor(() => backplane.connected, { message: 'backplane connected' });
+    backplane.retain('u');
+    backplane.release('u');
+    backplane.retain('v');
+    await waitFor(async () => (await subscribers('blink:v')) === 1, { message: 'v subscribed' });
+    expect(await subscribers('blink:u')).toBe(0);
+  });
+
+  it('starts while Redis is down and becomes connected, with its channels, when Redis appears', async () => {
+    const port = await freePort();
+    const url = `redis://127.0.0.1:${port}`;
+    const { backplane, received } = createBackplane(url);
+    backplane.start();
+    backplane.retain('early-user');
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(backplane.connected).toBe(false);
+
+    const late = await startRedis({ port });
+    try {
+      await waitFor(() => backplane.connected, { timeoutMs: 15_000, message: 'connected late' });
+      const client = new Redis(late.url);
+      try {
+        expect(await subscribers('ws:early-user', client)).toBe(1);
+        await client.publish('ws:early-user', '{"event":"e","data":{}}');
+        await waitFor(() => received.length === 1, { message: 'delivered after late start' });
+      } finally {
+        client.disconnect();
+      }
+    } finally {
+      await backplane.close();
+      await late.stop();
+    }
+  });
+
+  it('resubscribes every channel after a Redis restart, including ones added while it was down', async () => {
+    const own = await startRedis();
+    const { backplane, received, log } = createBackplane(own.url);
+    try {
+      backplane.start();
+      await waitFor(() => backplane.connected, { message: 'connected' });
+      for (let i = 0; i < 1500; i++) backplane.retain(`r-${i}`);
+      backplane.retain('leaves-while-down');
+
+      await own.stop();
+      await waitFor(() => !backplane.connected, { message: 'noticed the outage' });
+      backplane.retain('joined-while-down');
+      backplane.release('leaves-while-down');
+      await own.start();
+      await waitFor(() => backplane.connected, { timeoutMs: 15_000, message: 'reconnected' });
+
+      const client = new Redis(own.url);
+      try {
+        for (const channel of ['ws:r-0', 'ws:r-1499', 'ws:joined-while-down']) {
+          expect(await subscribers(channel, client)).toBe(1);
+        }
+        expect(await subscribers('ws:leaves-while-down', client)).toBe(0);
+        // Exactly the wanted channels: 1500 + joined-while-down, not the one that left.
+        const channels = (await client.pubsub('CHANNELS', 'ws:*')) as string[];
+        expect(channels.length).toBe(1501);
+        await client.publish('ws:r-1499', '{"event":"after","data":{}}');
+        await waitFor(() => received.some(([u]) => u === 'r-1499'), { message: 'delivered' });
+      } finally {
+        client.disconnect();
+      }
+      const messages = log.lines.map((l) => l.msg);
+      expect(messages).toContain('redis subscriber disconnected; reconnecting');
+    } finally {
+      await backplane.close();
+      await own.stop();
+    }
+  });
+
+  it('leaves Redis on close, so its channels lose their subscriber', async () => {
+    const { backplane, received } = createBackplane(redis.url, 'only');
+    backplane.start();
+    await waitFor(() => backplane.connected, { message: 'connected' });
+    backplane.retain('x');
+    await waitFor(async () => (await subscribers('only:x')) === 1, { message: 'subscribed' });
+    await backplane.close();
+    expect(backplane.connected).toBe(false);
+    await waitFor(async () => (await subscribers('only:x')) === 0, { message: 'left redis' });
+    expect(await admin.publish('only:x', '{"event":"late","data":{}}')).toBe(0);
+    expect(received).toEqual([]);
+  });
+});

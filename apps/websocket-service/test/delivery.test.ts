@@ -1,0 +1,132 @@
+import { waitFor } from '@huleedu/test-support';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { ClientSocket } from '../src/client-socket.js';
+import { createDelivery } from '../src/delivery.js';
+import { ServiceMetrics } from '../src/metrics.js';
+import { ConnectionRegistry } from '../src/registry.js';
+import { captureLogger, closeOf, socketPairs, textFrames } from './helpers.js';
+
+let teardown: (() => Promise<void>) | undefined;
+afterEach(async () => {
+  await teardown?.();
+  teardown = undefined;
+});
+
+async function setup() {
+  const pairs = await socketPairs();
+  teardown = pairs.close;
+  const registry = new ConnectionRegistry<ClientSocket>(5);
+  const metrics = new ServiceMetrics(
+    {
+      connections: () => registry.size,
+      users: () => registry.userCount,
+      redisConnected: () => true,
+      subscribedChannels: () => 0,
+      draining: () => false,
+    },
+    { defaultMetrics: false },
+  );
+  const log = captureLogger();
+  const deliverBytes = createDelivery({ registry, metrics, logger: log.logger });
+  const deliver = (userId: string, text: string) => deliverBytes(userId, Buffer.from(text));
+  const connect = async (userId: string) => {
+    const pair = await pairs.open();
+    registry.add(userId, pair.server);
+    return { ...pair, frames: textFrames(pair.client) };
+  };
+  return { registry, metrics, log, deliver, deliverBytes, connect };
+}
+
+describe('createDelivery', () => {
+  it('sends the published bytes unchanged, as text, to every tab of the user and nobody else', async () => {
+    const { deliver, connect, metrics } = await setup();
+    const tabA = await connect('teacher-1');
+    const tabB = await connect('teacher-1');
+    const other = await connect('teacher-2');
+    // Python's json.dumps output: spaces after separators, non-ASCII escaped. Kept byte for byte.
+    const legacy =
+      '{"event": "batch_results_ready", "data": {"batch_id": "b-1", "message": "Kl\\u00e4r"}}';
+    deliver('teacher-1', legacy);
+    const unicode = '{"event":"class_created","data":{"class_name":"Svenska 1 – ÅÄÖ"}}';
+    deliver('teacher-1', unicode);
+
+    await waitFor(() => tabA.frames.length === 2 && tabB.frames.length === 2, {
+      message: 'both tabs received both messages',
+    });
+    expect(tabA.frames).toEqual([legacy, unicode]);
+    expect(tabB.frames).toEqual([legacy, unicode]);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(other.frames).toEqual([]);
+    expect(metrics.redisMessages).toBe(2);
+    expect(metrics.framesDelivered).toBe(4);
+  });
+
+  it('drops malformed payloads with a warning and a metric, and keeps delivering after them', async () => {
+    const { deliver, connect, metrics, log } = await setup();
+    const tab = await connect('teacher-1');
+    const bad = [
+      'not json',
+      '[1,2]',
+      '{"data":{}}',
+      '{"event":"x","data":"text"}',
+      '{"event":"","data":{}}',
+    ];
+    for (const payload of bad) deliver('teacher-1', payload);
+    deliver('teacher-1', '{"event":"ok","data":{}}');
+
+    await waitFor(() => tab.frames.length === 1, { message: 'valid message delivered' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(tab.frames).toEqual(['{"event":"ok","data":{}}']);
+    expect(tab.client.readyState).toBe(tab.client.OPEN);
+    expect(metrics.malformedPayloads).toBe(bad.length);
+    const warnings = log.lines.filter((l) => l.msg === 'dropped malformed notification payload');
+    expect(warnings).toHaveLength(bad.length);
+    expect(warnings[0]).toMatchObject({ level: 'warn', userId: 'teacher-1', reason: 'not JSON' });
+    // The protocol package words the reason; it names the bad field.
+    expect(String(warnings[2]?.reason)).toMatch(/^event: /);
+  });
+
+  it('drops payloads that are not UTF-8 instead of sending a text frame browsers would reject', async () => {
+    const { deliverBytes, connect, metrics, log } = await setup();
+    const tab = await connect('teacher-1');
+    const invalid = Buffer.concat([
+      Buffer.from('{"event":"x","data":{"name":"'),
+      Buffer.from([0xc3, 0x28]),
+      Buffer.from('"}}'),
+    ]);
+    deliverBytes('teacher-1', invalid);
+    deliverBytes('teacher-1', Buffer.from('{"event":"ok","data":{}}'));
+    await waitFor(() => tab.frames.length === 1, { message: 'valid message delivered' });
+    expect(tab.frames).toEqual(['{"event":"ok","data":{}}']);
+    expect(metrics.malformedPayloads).toBe(1);
+    expect(log.lines.find((l) => l.reason === 'not UTF-8')).toMatchObject({ level: 'warn' });
+  });
+
+  it('sends its own copy, unaffected if the Redis buffer is reused right after', async () => {
+    const { deliverBytes, connect } = await setup();
+    const tab = await connect('teacher-1');
+    const payload = Buffer.from('{"event":"copy","data":{"n":1}}');
+    deliverBytes('teacher-1', payload);
+    payload.fill(0x20); // what a reused parser buffer would do to a frame still queued
+    await waitFor(() => tab.frames.length === 1, { message: 'delivered' });
+    expect(tab.frames).toEqual(['{"event":"copy","data":{"n":1}}']);
+  });
+
+  it('skips sockets that are closing and counts messages for users who already left', async () => {
+    const { deliver, connect, metrics, registry } = await setup();
+    const leaving = await connect('teacher-1');
+    const staying = await connect('teacher-1');
+    const closed = closeOf(leaving.client);
+    leaving.server.close(1000);
+    deliver('teacher-1', '{"event":"e","data":{}}');
+    await closed;
+    await waitFor(() => staying.frames.length === 1, { message: 'delivered to the open tab' });
+    expect(leaving.frames).toEqual([]);
+    expect(metrics.framesDelivered).toBe(1);
+
+    registry.remove('teacher-1', leaving.server);
+    registry.remove('teacher-1', staying.server);
+    deliver('teacher-1', '{"event":"e","data":{}}');
+    expect(metrics.unroutedMessages).toBe(1);
+  });
+});

@@ -1,0 +1,181 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { freePort, waitFor } from '@huleedu/test-support';
+import { WebSocket } from 'ws';
+
+/** The built entry point the integration tests run, exactly as production does. */
+export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'main.js');
+
+/** The shared secret every integration service uses unless a test says otherwise. */
+export const SECRET = 'integration-test-secret-0123456789abcdef';
+
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
+/** A service started as a child process (`node dist/main.js`), with its output captured. */
+export interface ServiceProcess {
+  readonly port: number;
+  readonly pid: number;
+  /** `ws://127.0.0.1:<port>/ws?token=<token>` (or without a token). */
+  wsUrl(token?: string): string;
+  /** `http://127.0.0.1:<port><path>` */
+  httpUrl(path: string): string;
+  /** Everything the process wrote to stdout and stderr so far. */
+  output(): string;
+  /** Parsed JSON log lines from stdout. */
+  logLines(): Array<Record<string, unknown>>;
+  /** Sends a signal to the process. */
+  signal(signal: NodeJS.Signals): void;
+  /** Resolves with the exit code (or signal) once the process exits. */
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+  /** SIGTERM, then SIGKILL after 10 s; resolves when gone. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Spawns the built service with `env` on a free loopback port and resolves once it logged
+ * `listening`. Rejects with the process output if it exits or stays silent for 20 s.
+ */
+export async function startServiceProcess(
+  env: Record<string, string>,
+  options: { main?: string; cwd?: string } = {},
+): Promise<ServiceProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, [options.main ?? MAIN], {
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    env: {
+      PATH: process.env.PATH ?? '',
+      JWT_SECRET_KEY: SECRET,
+      WEBSOCKET_SERVICE_HOST: '127.0.0.1',
+      WEBSOCKET_SERVICE_PORT: String(port),
+      LOG_LEVEL: 'debug',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.add(child);
+  let stdout = '';
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+    child.once('exit', (code, signal) => {
+      children.delete(child);
+      resolve({ code, signal });
+    });
+  });
+  const logLines = (): Array<Record<string, unknown>> =>
+    stdout
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+
+  try {
+    await Promise.race([
+      waitFor(() => logLines().some((line) => line.msg === 'listening' && line.port === port), {
+        timeoutMs: 20_000,
+        message: 'the service to log "listening"',
+      }),
+      exited.then(({ code, signal }) => {
+        throw new Error(`service exited with ${code ?? signal} before listening`);
+      }),
+    ]);
+  } catch (error) {
+    child.kill('SIGKILL');
+    throw new Error(`${(error as Error).message}\n--- service output ---\n${output}`);
+  }
+
+  return {
+    port,
+    pid: child.pid ?? 0,
+    wsUrl: (token) => `ws://127.0.0.1:${port}/ws${token === undefined ? '' : `?token=${token}`}`,
+    httpUrl: (path) => `http://127.0.0.1:${port}${path}`,
+    output: () => output,
+    logLines,
+    signal: (signal) => child.kill(signal),
+    exited,
+    stop: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+}
+
+/** A real `ws` client with what it received and how it closed. */
+export interface TestClient {
+  readonly socket: WebSocket;
+  /** Text frames received, in order. */
+  readonly frames: string[];
+  /** Resolves when the handshake completes; rejects if it fails. */
+  readonly opened: Promise<void>;
+  /** Resolves with the close code and reason. */
+  readonly closed: Promise<{ code: number; reason: string }>;
+}
+
+const openClients = new Set<WebSocket>();
+
+/** Connects a client; it is terminated by {@link terminateClients}. */
+export function connectClient(
+  url: string,
+  options: ConstructorParameters<typeof WebSocket>[2] = {},
+): TestClient {
+  const socket = new WebSocket(url, options);
+  openClients.add(socket);
+  const frames: string[] = [];
+  socket.on('message', (data, isBinary) => {
+    frames.push(isBinary ? '<binary>' : String(data));
+  });
+  socket.on('error', () => undefined);
+  const opened = new Promise<void>((resolve, reject) => {
+    socket.once('open', () => resolve());
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed before open')));
+  });
+  opened.catch(() => undefined);
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => {
+    socket.once('close', (code, reason) => {
+      openClients.delete(socket);
+      resolve({ code, reason: reason.toString() });
+    });
+  });
+  return { socket, frames, opened, closed };
+}
+
+/** Terminates every client still open (call in afterEach/afterAll). */
+export function terminateClients(): void {
+  for (const socket of openClients) socket.terminate();
+  openClients.clear();
+}
+
+/** GET a path on the service; resolves with the status and body text. */
+export async function httpGet(url: string): Promise<{ status: number; body: string }> {
+  const response = await fetch(url);
+  return { status: response.status, body: await response.text() };
+}
+
+/** The value of one sample in the service's /metrics, e.g. `huleedu_ws_connections`. */
+export async function metricValue(service: ServiceProcess, series: string): Promise<number> {
+  const { body } = await httpGet(service.httpUrl('/metrics'));
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+  if (line === undefined) throw new Error(`metric ${series} not found`);
+  return Number(line.slice(series.length + 1));
+}
+
+/** Waits until the service reports `/readyz` 200. */
+export function waitUntilReady(service: ServiceProcess, timeoutMs = 20_000): Promise<boolean> {
+  return waitFor(async () => (await httpGet(service.httpUrl('/readyz'))).status === 200, {
+    timeoutMs,
+    message: 'the service to become ready',
+  });
+}

@@ -1,0 +1,102 @@
+import { describe, expect, it } from 'vitest';
+import { ServiceMetrics } from '../src/metrics.js';
+
+function metricsWith(state: { redis: boolean; draining: boolean; connections: number }) {
+  return new ServiceMetrics(
+    {
+      connections: () => state.connections,
+      users: () => Math.ceil(state.connections / 2),
+      redisConnected: () => state.redis,
+      subscribedChannels: () => 7,
+      draining: () => state.draining,
+    },
+    { defaultMetrics: false },
+  );
+}
+
+/** The value of one sample line, e.g. `huleedu_ws_connections 3`. */
+function sample(body: string, series: string): number | undefined {
+  const line = body.split('\n').find((l) => l.startsWith(`${series} `));
+  return line === undefined ? undefined : Number(line.slice(series.length + 1));
+}
+
+describe('ServiceMetrics', () => {
+  it('reports live gauges read at scrape time', async () => {
+    const state = { redis: false, draining: false, connections: 3 };
+    const metrics = metricsWith(state);
+    let { body } = await metrics.render();
+    expect(sample(body, 'huleedu_ws_connections')).toBe(3);
+    expect(sample(body, 'huleedu_ws_users')).toBe(2);
+    expect(sample(body, 'huleedu_ws_redis_connected')).toBe(0);
+    expect(sample(body, 'huleedu_ws_subscribed_channels')).toBe(7);
+    expect(sample(body, 'huleedu_ws_draining')).toBe(0);
+
+    state.redis = true;
+    state.draining = true;
+    state.connections = 0;
+    ({ body } = await metrics.render());
+    expect(sample(body, 'huleedu_ws_redis_connected')).toBe(1);
+    expect(sample(body, 'huleedu_ws_draining')).toBe(1);
+    expect(sample(body, 'huleedu_ws_connections')).toBe(0);
+  });
+
+  it('publishes the hot-path tallies as counters', async () => {
+    const metrics = metricsWith({ redis: true, draining: false, connections: 0 });
+    metrics.redisMessages += 5;
+    metrics.framesDelivered += 12;
+    metrics.malformedPayloads += 1;
+    metrics.heartbeatFrames += 2;
+    metrics.ignoredFrames += 4;
+    metrics.unroutedMessages += 1;
+    const { body, contentType } = await metrics.render();
+    expect(contentType).toMatch(/^text\/plain/);
+    expect(body).toContain('# TYPE huleedu_ws_redis_messages_total counter');
+    expect(sample(body, 'huleedu_ws_redis_messages_total')).toBe(5);
+    expect(sample(body, 'huleedu_ws_frames_delivered_total')).toBe(12);
+    expect(sample(body, 'huleedu_ws_malformed_payloads_total')).toBe(1);
+    expect(sample(body, 'huleedu_ws_heartbeat_frames_total')).toBe(2);
+    expect(sample(body, 'huleedu_ws_ignored_frames_total')).toBe(4);
+    expect(sample(body, 'huleedu_ws_unrouted_messages_total')).toBe(1);
+    // Scraping twice does not double count.
+    expect(sample((await metrics.render()).body, 'huleedu_ws_frames_delivered_total')).toBe(12);
+  });
+
+  it('counts connections, rejections and server closes by bounded reasons, starting at zero', async () => {
+    const metrics = metricsWith({ redis: true, draining: false, connections: 0 });
+    let { body } = await metrics.render();
+    expect(sample(body, 'huleedu_ws_connections_rejected_total{reason="token_expired"}')).toBe(0);
+    expect(sample(body, 'huleedu_ws_server_closes_total{reason="dead_peer"}')).toBe(0);
+
+    metrics.connectionAccepted();
+    metrics.connectionRejected('token_expired');
+    metrics.connectionRejected('token_expired');
+    metrics.connectionRejected('connection_limit');
+    metrics.serverClosed('dead_peer');
+    ({ body } = await metrics.render());
+    expect(sample(body, 'huleedu_ws_connections_accepted_total')).toBe(1);
+    expect(sample(body, 'huleedu_ws_connections_rejected_total{reason="token_expired"}')).toBe(2);
+    expect(sample(body, 'huleedu_ws_connections_rejected_total{reason="connection_limit"}')).toBe(
+      1,
+    );
+    expect(sample(body, 'huleedu_ws_server_closes_total{reason="dead_peer"}')).toBe(1);
+  });
+
+  it('never labels a metric with a user', async () => {
+    const { body } = await metricsWith({ redis: true, draining: false, connections: 1 }).render();
+    const labels = [...body.matchAll(/\{([a-z_]+)=/g)].map((m) => m[1]);
+    expect(new Set(labels)).toEqual(new Set(['reason']));
+  });
+
+  it('includes Node.js process metrics unless turned off', async () => {
+    const metrics = new ServiceMetrics({
+      connections: () => 0,
+      users: () => 0,
+      redisConnected: () => true,
+      subscribedChannels: () => 0,
+      draining: () => false,
+    });
+    const { body } = await metrics.render();
+    expect(body).toContain('process_resident_memory_bytes');
+    expect(body).toContain('nodejs_eventloop_lag_seconds');
+  });
+});

@@ -1,0 +1,117 @@
+import { request } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import type { Readiness } from '../src/health.js';
+import { createHttpServer, pathOf } from '../src/server.js';
+import { captureLogger } from './helpers.js';
+
+let port: number;
+let readiness: Readiness = { ready: true, reasons: [] };
+const upgrades: string[] = [];
+const log = captureLogger();
+const server = createHttpServer({
+  upgrade: (req, socket) => {
+    upgrades.push(req.url ?? '');
+    socket.end('HTTP/1.1 418 Teapot\r\nContent-Length: 0\r\n\r\n');
+  },
+  readiness: () => readiness,
+  metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'm 1\n' }),
+  logger: log.logger,
+});
+
+beforeAll(async () => {
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as AddressInfo).port;
+});
+afterAll(async () => {
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+});
+
+function get(
+  path: string,
+  method = 'GET',
+): Promise<{ status: number; body: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, method }, (res) => {
+      let body = '';
+      res.on('data', (chunk) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Attempts a WebSocket upgrade and resolves with the HTTP status the server answered. */
+function upgradeStatus(path: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(`ws://127.0.0.1:${port}${path}`);
+    ws.once('unexpected-response', (_req, res) => {
+      resolve(res.statusCode ?? 0);
+      ws.terminate();
+    });
+    ws.once('open', () => reject(new Error(`upgrade of ${path} succeeded`)));
+    ws.once('error', () => undefined);
+  });
+}
+
+describe('createHttpServer', () => {
+  it('answers /healthz and /metrics', async () => {
+    expect(await get('/healthz')).toMatchObject({ status: 200, body: '{"status":"ok"}' });
+    const metrics = await get('/metrics');
+    expect(metrics).toMatchObject({ status: 200, body: 'm 1\n' });
+    expect(metrics.headers['content-type']).toBe('text/plain; version=0.0.4');
+  });
+
+  it('answers /readyz with 200 when ready and 503 with the reasons otherwise', async () => {
+    readiness = { ready: true, reasons: [] };
+    expect(await get('/readyz')).toMatchObject({ status: 200, body: '{"status":"ready"}' });
+    readiness = { ready: false, reasons: ['redis_disconnected', 'draining'] };
+    expect(await get('/readyz')).toMatchObject({
+      status: 503,
+      body: '{"status":"not_ready","reasons":["redis_disconnected","draining"]}',
+    });
+    expect((await get('/readyz', 'HEAD')).status).toBe(503);
+    readiness = { ready: true, reasons: [] };
+  });
+
+  it('hands only GET /ws upgrades to the WebSocket layer', async () => {
+    upgrades.length = 0;
+    expect(await upgradeStatus('/ws?token=abc')).toBe(418);
+    expect(upgrades).toEqual(['/ws?token=abc']);
+  });
+
+  it('answers 404 without upgrading on every other path, the old gateway route included', async () => {
+    upgrades.length = 0;
+    for (const path of ['/ws/v1/status/client-1', '/', '/ws/', '/socket.io/?EIO=4', '/healthz']) {
+      expect(await upgradeStatus(path), path).toBe(404);
+    }
+    expect(upgrades).toEqual([]);
+    expect((await get('/ws/v1/status/client-1')).status).toBe(404);
+    expect((await get('/nope')).status).toBe(404);
+  });
+
+  it('asks plain HTTP requests to /ws to upgrade, and refuses other methods', async () => {
+    expect(await get('/ws?token=abc')).toMatchObject({ status: 426 });
+    expect((await get('/healthz', 'POST')).status).toBe(405);
+  });
+
+  it('answers 400 to malformed HTTP without crashing', async () => {
+    const reply = await new Promise<string>((resolve) => {
+      const socket = connect(port, '127.0.0.1', () => socket.write('NOT HTTP AT ALL\r\n\r\n'));
+      let data = '';
+      socket.on('data', (chunk) => (data += chunk));
+      socket.on('close', () => resolve(data));
+    });
+    expect(reply).toMatch(/^HTTP\/1.1 400/);
+    expect((await get('/healthz')).status).toBe(200);
+  });
+
+  it('strips the query (and its token) from paths', () => {
+    expect(pathOf('/ws?token=secret')).toBe('/ws');
+    expect(pathOf('/healthz')).toBe('/healthz');
+    expect(pathOf(undefined)).toBe('');
+  });
+});

@@ -1,0 +1,107 @@
+import { signToken } from '@huleedu/auth';
+import { createNotifier } from '@huleedu/notify';
+import { freePort, type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { settingsFromEnv } from '../src/config.js';
+import { type ServiceHandle, startService } from '../src/service.js';
+import { captureLogger, closeOf, textFrames } from './helpers.js';
+
+const secret = 'service-test-secret-0123456789abcdef';
+let redis: RedisHandle;
+
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.stop();
+});
+
+async function start(
+  env: Record<string, string> = {},
+): Promise<{ service: ServiceHandle; log: ReturnType<typeof captureLogger> }> {
+  const log = captureLogger();
+  const settings = settingsFromEnv({
+    JWT_SECRET_KEY: secret,
+    WEBSOCKET_SERVICE_HOST: '127.0.0.1',
+    WEBSOCKET_SERVICE_PORT: '0',
+    WEBSOCKET_REDIS_URL: redis.url,
+    WEBSOCKET_SHUTDOWN_GRACE_SECONDS: '2',
+    ...env,
+  });
+  const service = await startService(settings, { logger: log.logger, processMetrics: false });
+  return { service, log };
+}
+
+describe('startService', () => {
+  it('listens on the bound port, logs "listening" and becomes ready with Redis', async () => {
+    const { service, log } = await start();
+    try {
+      expect(service.port).toBeGreaterThan(0);
+      expect(log.lines.find((l) => l.msg === 'listening')).toMatchObject({ port: service.port });
+      await waitFor(() => service.isReady(), { message: 'ready' });
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('wires auth, backplane and delivery: a notify publish reaches the socket', async () => {
+    const { service } = await start();
+    const notifier = createNotifier({ redis: redis.url });
+    try {
+      await waitFor(() => service.isReady(), { message: 'ready' });
+      const client = new WebSocket(
+        `ws://127.0.0.1:${service.port}/ws?token=${signToken('wired', { secret })}`,
+      );
+      const frames = textFrames(client);
+      await new Promise((resolve) => client.once('open', resolve));
+      await waitFor(async () => (await notifier.publish('wired', 'hello', { n: 1 })) === 1, {
+        message: 'published to a subscriber',
+      });
+      await waitFor(() => frames.length >= 1, { message: 'delivered' });
+      expect(JSON.parse(frames[0]!)).toMatchObject({ event: 'hello', data: { n: 1 } });
+      client.terminate();
+    } finally {
+      await notifier.close();
+      await service.close();
+    }
+  });
+
+  it('close() turns not-ready at once, sends 1001, releases the port and is idempotent', async () => {
+    const { service } = await start();
+    await waitFor(() => service.isReady(), { message: 'ready' });
+    const client = new WebSocket(
+      `ws://127.0.0.1:${service.port}/ws?token=${signToken('closing', { secret })}`,
+    );
+    const closed = closeOf(client);
+    await new Promise((resolve) => client.once('open', resolve));
+    const first = service.close();
+    expect(service.isReady()).toBe(false);
+    expect(service.close()).toBe(first);
+    await first;
+    expect(await closed).toEqual({ code: 1001, reason: 'server_shutdown' });
+    expect(service.server.listening).toBe(false);
+  });
+
+  it('reports a clear error when the port is taken', async () => {
+    const { service } = await start();
+    try {
+      await expect(start({ WEBSOCKET_SERVICE_PORT: String(service.port) })).rejects.toThrow(
+        `cannot listen on 127.0.0.1:${service.port}: EADDRINUSE`,
+      );
+    } finally {
+      await service.close();
+    }
+  });
+
+  it('starts without Redis and is not ready until Redis is reachable', async () => {
+    const port = await freePort();
+    const { service } = await start({ WEBSOCKET_REDIS_URL: `redis://127.0.0.1:${port}` });
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(service.isReady()).toBe(false);
+    } finally {
+      await service.close();
+    }
+  });
+});

@@ -1,0 +1,259 @@
+import { parseArgs } from 'node:util';
+import {
+  DEFAULT_CHANNEL_PREFIX,
+  isNotificationType,
+  notificationTypes,
+  type Priority,
+  priorities,
+  userChannel,
+} from '@huleedu/ws-protocol';
+import { NotificationValidationError, NotifierError } from './errors.js';
+import { createNotifier, type PublishMode } from './notifier.js';
+import { userIdProblem } from './user-id.js';
+
+/** Exit codes of `huleedu-notify`. */
+export const exitCodes = {
+  /** Published. */
+  OK: 0,
+  /** Redis failed (unreachable, timed out, refused the command). Retrying later may help. */
+  REDIS_ERROR: 1,
+  /** Bad arguments, bad JSON or an invalid payload. Retrying the same command will not help. */
+  USAGE: 2,
+} as const;
+
+/** Redis URL when neither `--redis` nor the environment names one. */
+export const DEFAULT_REDIS_URL = 'redis://localhost:6379';
+
+/** Usage text printed by `--help`. */
+export const usage = `Usage: huleedu-notify --user <id> (--type <type> | --raw-event <event>) [options]
+
+Publishes one notification to a user's Redis channel, as @huleedu/notify does.
+
+  --user <id>            user id (JWT sub) to notify                        (required)
+  --type <type>          catalogue notification type, e.g. batch_results_ready
+  --raw-event <event>    publish an event outside the catalogue (no payload checks)
+  --data <json>          payload object (default {})
+  --priority <p>         override the catalogue priority: ${priorities.join(', ')}
+  --action-required      mark the notification as requiring action
+  --deadline <iso>       deadline, ISO 8601 with time zone (default none)
+  --correlation-id <id>  correlation id (default a fresh UUID)
+  --prefix <prefix>      channel prefix (default ${DEFAULT_CHANNEL_PREFIX})
+  --publish-mode <mode>  classic (PUBLISH, default) or sharded (SPUBLISH, Redis 7 cluster)
+  --redis <url>          Redis URL (default $WEBSOCKET_REDIS_URL, $REDIS_URL, ${DEFAULT_REDIS_URL})
+  --cluster              --redis is a comma-separated list of Redis Cluster node URLs
+  -h, --help             show this help
+
+Exit codes: 0 published, 1 Redis error, 2 bad arguments or invalid payload.
+
+Example:
+  huleedu-notify --user teacher-1 --type batch_results_ready \\
+    --data '{"batch_id":"b1","results_count":3,"message":"Results ready"}'`;
+
+/** A command line that was understood: what to publish, where. */
+export interface PublishCommand {
+  kind: 'publish';
+  /** A URL, or cluster seed URLs with `--cluster`. */
+  redis: string | { cluster: string[] };
+  userId: string;
+  prefix: string;
+  publishMode: PublishMode;
+  /** A catalogue type, or a raw event when `raw` is true. */
+  event: string;
+  raw: boolean;
+  data: Record<string, unknown>;
+  priority?: Priority;
+  actionRequired?: boolean;
+  deadline?: string;
+  correlationId?: string;
+}
+
+/** The result of {@link parseCommand}. */
+export type ParsedCommand = { kind: 'help' } | PublishCommand;
+
+/** A command line that cannot run as written. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+/**
+ * Parses `huleedu-notify` arguments (without `node` and the script). Throws {@link UsageError}
+ * with a message naming the bad argument.
+ */
+export function parseCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): ParsedCommand {
+  let values: ReturnType<typeof parseOptions>['values'];
+  try {
+    values = parseOptions(argv).values;
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.help) return { kind: 'help' };
+
+  if (values.user === undefined) throw new UsageError('--user is required');
+  const userProblem = userIdProblem(values.user);
+  if (userProblem !== undefined) throw new UsageError(`--user: ${userProblem}`);
+
+  if ((values.type === undefined) === (values['raw-event'] === undefined)) {
+    throw new UsageError('give exactly one of --type <notification type> or --raw-event <event>');
+  }
+  const raw = values.type === undefined;
+  const event = (values.type ?? values['raw-event'])!;
+  if (!raw && !isNotificationType(event)) {
+    throw new UsageError(
+      `--type: unknown notification type ${JSON.stringify(event)}; known types: ${notificationTypes.join(', ')}`,
+    );
+  }
+  if (raw) {
+    for (const flag of ['priority', 'action-required', 'deadline', 'correlation-id'] as const) {
+      if (values[flag] !== undefined) {
+        throw new UsageError(`--${flag} only applies to --type; put it in --data for --raw-event`);
+      }
+    }
+  }
+
+  const priority = values.priority;
+  if (priority !== undefined && !(priorities as readonly string[]).includes(priority)) {
+    throw new UsageError(
+      `--priority: expected one of ${priorities.join(', ')}, got ${JSON.stringify(priority)}`,
+    );
+  }
+  const publishMode = values['publish-mode'] ?? 'classic';
+  if (publishMode !== 'classic' && publishMode !== 'sharded') {
+    throw new UsageError(
+      `--publish-mode: expected classic or sharded, got ${JSON.stringify(publishMode)}`,
+    );
+  }
+
+  const redis = values.redis ?? env['WEBSOCKET_REDIS_URL'] ?? env['REDIS_URL'] ?? DEFAULT_REDIS_URL;
+  return {
+    kind: 'publish',
+    redis: values.cluster
+      ? {
+          cluster: redis
+            .split(',')
+            .map((url) => url.trim())
+            .filter((url) => url !== ''),
+        }
+      : redis,
+    userId: values.user,
+    prefix: values.prefix ?? DEFAULT_CHANNEL_PREFIX,
+    publishMode,
+    event,
+    raw,
+    data: parseData(values.data),
+    ...(priority !== undefined ? { priority: priority as Priority } : {}),
+    ...(values['action-required'] ? { actionRequired: true } : {}),
+    ...(values.deadline !== undefined ? { deadline: values.deadline } : {}),
+    ...(values['correlation-id'] !== undefined ? { correlationId: values['correlation-id'] } : {}),
+  };
+}
+
+/** Where {@link runCommand} writes; the CLI passes the process streams. */
+export interface CommandOutput {
+  stdout(line: string): void;
+  stderr(line: string): void;
+}
+
+/**
+ * Runs `huleedu-notify` and resolves to its exit code (see {@link exitCodes}). Never rejects:
+ * every failure is printed to `stderr` with what to fix.
+ */
+export async function runCommand(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+  output: CommandOutput,
+): Promise<number> {
+  let command: ParsedCommand;
+  try {
+    command = parseCommand(argv, env);
+  } catch (error) {
+    output.stderr(`huleedu-notify: ${(error as Error).message}`);
+    output.stderr('Run huleedu-notify --help for usage.');
+    return exitCodes.USAGE;
+  }
+  if (command.kind === 'help') {
+    output.stdout(usage);
+    return exitCodes.OK;
+  }
+
+  try {
+    const notifier = createNotifier({
+      redis: command.redis,
+      channelPrefix: command.prefix,
+      publishMode: command.publishMode,
+    });
+    try {
+      const receivers = command.raw
+        ? await notifier.publish(command.userId, command.event, command.data)
+        : await notifier.publishUserNotification(
+            command.userId,
+            command.event as 'batch_results_ready',
+            // Checked at run time against the catalogue; a CLI cannot be checked at compile time.
+            command.data as never,
+            {
+              ...(command.priority !== undefined ? { priority: command.priority } : {}),
+              ...(command.actionRequired !== undefined
+                ? { actionRequired: command.actionRequired }
+                : {}),
+              ...(command.deadline !== undefined ? { deadline: command.deadline } : {}),
+              ...(command.correlationId !== undefined
+                ? { correlationId: command.correlationId }
+                : {}),
+            },
+          );
+      const channel = userChannel(command.userId, command.prefix);
+      output.stdout(
+        `published ${command.event} to ${channel} (${receivers} ${receivers === 1 ? 'receiver' : 'receivers'})`,
+      );
+      return exitCodes.OK;
+    } finally {
+      await notifier.close();
+    }
+  } catch (error) {
+    output.stderr(`huleedu-notify: ${(error as Error).message}`);
+    if (error instanceof NotificationValidationError) return exitCodes.USAGE;
+    if (error instanceof NotifierError && error.code === 'invalid_options') return exitCodes.USAGE;
+    return exitCodes.REDIS_ERROR;
+  }
+}
+
+function parseOptions(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      redis: { type: 'string' },
+      user: { type: 'string' },
+      type: { type: 'string' },
+      'raw-event': { type: 'string' },
+      data: { type: 'string' },
+      priority: { type: 'string' },
+      'action-required': { type: 'boolean' },
+      deadline: { type: 'string' },
+      'correlation-id': { type: 'string' },
+      prefix: { type: 'string' },
+      'publish-mode': { type: 'string' },
+      cluster: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+}
+
+function parseData(text: string | undefined): Record<string, unknown> {
+  if (text === undefined) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`--data is not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UsageError(
+      '--data must be a JSON object, e.g. \'{"batch_id":"b1","message":"..."}\'',
+    );
+  }
+  return value as Record<string, unknown>;
+}

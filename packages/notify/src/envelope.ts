@@ -1,0 +1,170 @@
+import { randomUUID } from 'node:crypto';
+import {
+  checkEnvelope,
+  checkPayload,
+  describeValue,
+  isNotificationType,
+  isRecord,
+  type Notification,
+  type NotificationPayload,
+  type NotificationType,
+  notificationCatalog,
+  notificationTypes,
+  type Priority,
+  parseEnvelope,
+  validateNotification,
+} from '@huleedu/ws-protocol';
+import { NotificationValidationError } from './errors.js';
+
+/** Per-message choices for {@link createNotificationEnvelope}; every field has a default. */
+export interface PublishOptions {
+  /** Overrides the catalogue's priority for this type. */
+  priority?: Priority;
+  /** Overrides the catalogue's `action_required` for this type. */
+  actionRequired?: boolean;
+  /** When the teacher must act by; `null` (the default) means no deadline. */
+  deadline?: string | Date | null;
+  /** Ties the notification to the request that caused it; default: a fresh UUID. */
+  correlationId?: string;
+  /** When the event happened; default: now. */
+  timestamp?: string | Date;
+}
+
+/** The shared `data` fields the notifier fills; a payload must not set them itself. */
+const sharedFields = {
+  category: 'comes from the catalogue',
+  priority: 'pass options.priority instead',
+  action_required: 'pass options.actionRequired instead',
+  deadline: 'pass options.deadline instead',
+  correlation_id: 'pass options.correlationId instead',
+  timestamp: 'pass options.timestamp instead',
+} as const;
+
+type SharedField = keyof typeof sharedFields;
+
+/**
+ * The payload a backend passes for notification type `T`: the type's own fields (extra fields
+ * are allowed and passed through), never the shared fields the notifier fills.
+ */
+export type PublishPayload<T extends NotificationType> = NotificationPayload<T> & {
+  [K in SharedField]?: never;
+};
+
+/** A notification ready to publish: the legacy `{event, data}` plus a unique `id`. */
+export type NotificationEnvelope<T extends NotificationType = NotificationType> =
+  Notification<T> & { id: string };
+
+/** An envelope for an event outside the catalogue (or a complete catalogue notification). */
+export interface RawEnvelope {
+  event: string;
+  data: Record<string, unknown>;
+  id: string;
+}
+
+/**
+ * Builds the envelope `publishUserNotification` sends: validates `payload` against the catalogue,
+ * fills `category`, `priority`, `action_required`, `deadline`, `correlation_id` and `timestamp`,
+ * adds a message `id`, and validates the result once more.
+ * Throws {@link NotificationValidationError} (`unknown_type` or `invalid_payload`) naming each bad field.
+ */
+export function createNotificationEnvelope<T extends NotificationType>(
+  type: T,
+  payload: PublishPayload<T>,
+  options: PublishOptions = {},
+): NotificationEnvelope<T> {
+  if (!isNotificationType(type)) {
+    throw new NotificationValidationError(
+      'unknown_type',
+      `unknown notification type ${JSON.stringify(type)}; known types: ${notificationTypes.join(', ')} (use publish() for events outside the catalogue)`,
+    );
+  }
+  if (!isRecord(payload)) {
+    throw invalid(type, `data: expected an object, got ${describeValue(payload)}`);
+  }
+  const shared = Object.keys(sharedFields).filter((key) => Object.hasOwn(payload, key));
+  if (shared.length > 0) {
+    throw invalid(
+      type,
+      shared
+        .map((key) => `data.${key}: set by the notifier, ${sharedFields[key as SharedField]}`)
+        .join('; '),
+    );
+  }
+  const spec = notificationCatalog[type];
+  const problems = checkPayload(type, payload);
+  if (problems.length > 0) throw invalid(type, problems.join('; '));
+
+  const data = {
+    ...payload,
+    category: spec.category,
+    priority: options.priority ?? spec.priority,
+    action_required: options.actionRequired ?? spec.actionRequired,
+    deadline: isoTime(type, 'deadline', options.deadline ?? null),
+    correlation_id: options.correlationId ?? randomUUID(),
+    timestamp: isoTime(type, 'timestamp', options.timestamp ?? new Date()),
+  };
+  const envelope = { event: type, data, id: randomUUID() };
+  // The options land in `data` unchecked by the payload schema (a priority of 'urgent', a
+  // deadline without a time zone): check the whole message as a client will see it.
+  const final = validateNotification(envelope);
+  if (!final.ok) throw new NotificationValidationError('invalid_payload', final.reason);
+  return envelope as unknown as NotificationEnvelope<T>;
+}
+
+/**
+ * Builds the envelope `publish` sends for any event name: checks the envelope shape (non-empty
+ * `event`, object `data`) and adds a message `id`. An event that is in the catalogue must carry
+ * complete, valid `data` (shared fields included), because clients would drop it otherwise.
+ * Throws {@link NotificationValidationError} (`invalid_payload`).
+ */
+export function createRawEnvelope(event: string, data: Record<string, unknown>): RawEnvelope {
+  const envelope = { event, data, id: randomUUID() };
+  const shape = checkEnvelope(envelope);
+  if (!shape.ok) throw new NotificationValidationError('invalid_payload', shape.reason);
+  const known = validateNotification(shape.envelope);
+  if (!known.ok) throw new NotificationValidationError('invalid_payload', known.reason);
+  return envelope;
+}
+
+/**
+ * The JSON text of an envelope, checked once more exactly as a client will read it (parsed back,
+ * envelope shape, catalogue data), so what goes on the wire is what was validated even when a
+ * payload value has its own `toJSON`. Throws `invalid_payload` when `data` cannot be represented
+ * as JSON (a BigInt, a cycle) or does not survive the round trip.
+ */
+export function serializeEnvelope(envelope: { event: string; data: object }): string {
+  let text: string;
+  try {
+    text = JSON.stringify(envelope);
+  } catch (error) {
+    throw new NotificationValidationError(
+      'invalid_payload',
+      `${envelope.event}: data: not representable as JSON (${(error as Error).message})`,
+    );
+  }
+  const parsed = parseEnvelope(text);
+  if (!parsed.ok) {
+    throw new NotificationValidationError(
+      'invalid_payload',
+      `${envelope.event}: serialised message is not a valid envelope (${parsed.reason})`,
+    );
+  }
+  const checked = validateNotification(parsed.envelope);
+  if (!checked.ok) {
+    throw new NotificationValidationError(
+      'invalid_payload',
+      `${checked.reason} (after JSON serialisation)`,
+    );
+  }
+  return text;
+}
+
+function isoTime(type: string, field: SharedField, value: string | Date | null): string | null {
+  if (!(value instanceof Date)) return value;
+  if (Number.isNaN(value.getTime())) throw invalid(type, `data.${field}: invalid Date`);
+  return value.toISOString();
+}
+
+function invalid(type: string, detail: string): NotificationValidationError {
+  return new NotificationValidationError('invalid_payload', `${type}: ${detail}`);
+}

@@ -1,0 +1,191 @@
+import { DEFAULT_CHANNEL_PREFIX, type NotificationType, userChannel } from '@huleedu/ws-protocol';
+import { type Connection, openConnection, type RedisTarget } from './connection.js';
+import {
+  createNotificationEnvelope,
+  createRawEnvelope,
+  type PublishOptions,
+  type PublishPayload,
+  serializeEnvelope,
+} from './envelope.js';
+import { NotifierError } from './errors.js';
+import { assertChannelPrefix, assertUserId } from './user-id.js';
+
+/**
+ * How a message reaches a user's channel.
+ * - `classic`: PUBLISH. On a single Redis this is all there is; in a Redis Cluster every node
+ *   relays every message to every other node.
+ * - `sharded`: SPUBLISH (Redis 7+). In a cluster the message stays on the shard that owns the
+ *   channel's slot, so each shard carries only its own users' traffic. Subscribers must use
+ *   SSUBSCRIBE: a PUBLISHed message never reaches an SSUBSCRIBEr, nor the other way round.
+ */
+export type PublishMode = 'classic' | 'sharded';
+
+/** Options of {@link createNotifier}. */
+export interface NotifierOptions {
+  /** A redis:// URL or `{ cluster: [urls] }` (owned: closed by `close()`), or an ioredis client (borrowed: never closed). */
+  redis: RedisTarget;
+  /** Channel prefix; a user's channel is `<prefix>:<userId>`. Default `ws`. */
+  channelPrefix?: string;
+  /** PUBLISH or SPUBLISH; must match how the service subscribes. Default `classic`. */
+  publishMode?: PublishMode;
+  /** A publish that Redis has not answered after this long rejects with `redis_timeout`. Default 10,000. */
+  publishTimeoutMs?: number;
+}
+
+/** Publishes notifications to users' Redis channels. Create one per process and reuse it. */
+export interface Notifier {
+  /** The channel prefix in use. */
+  readonly channelPrefix: string;
+  /** PUBLISH or SPUBLISH. */
+  readonly publishMode: PublishMode;
+  /**
+   * Publishes a catalogue notification to every open tab of `userId`. The payload is checked at
+   * compile time and again at run time; the shared fields (`category`, `priority`,
+   * `action_required`, `deadline`, `correlation_id`, `timestamp`) are filled from the catalogue,
+   * `options` and the clock. Resolves to the number of subscribers that received it (service
+   * instances with a socket of that user; 0 means nobody is listening right now).
+   * Rejects with `NotificationValidationError` (bad input) or `NotifierError` (Redis failed).
+   */
+  publishUserNotification<T extends NotificationType>(
+    userId: string,
+    type: T,
+    payload: PublishPayload<T>,
+    options?: PublishOptions,
+  ): Promise<number>;
+  /**
+   * Publishes any event as `{event, data, id}`, for events outside the catalogue. Only the
+   * envelope shape and `userId` are checked (plus complete `data` for a catalogue event name).
+   * Resolves to the number of receiving subscribers.
+   */
+  publish(userId: string, event: string, data: Record<string, unknown>): Promise<number>;
+  /** Closes the connection if the notifier opened it. Later publishes reject with `notifier_closed`. */
+  close(): Promise<void>;
+}
+
+/** Default of {@link NotifierOptions.publishTimeoutMs}. */
+export const DEFAULT_PUBLISH_TIMEOUT_MS = 10_000;
+
+/**
+ * Creates a notifier. With a URL it opens its own connection right away (failing publishes
+ * quickly while Redis is down, see the README); with an ioredis client it uses that one.
+ * Throws `NotifierError('invalid_options')` for unusable options.
+ */
+export function createNotifier(options: NotifierOptions): Notifier {
+  const prefix = options.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
+  assertChannelPrefix(prefix);
+  const mode = options.publishMode ?? 'classic';
+  if (mode !== 'classic' && mode !== 'sharded') {
+    throw new NotifierError(
+      'invalid_options',
+      `publishMode must be "classic" or "sharded", got ${JSON.stringify(mode)}`,
+    );
+  }
+  const timeoutMs = options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    throw new NotifierError('invalid_options', 'publishTimeoutMs must be a positive number');
+  }
+  const connection = openConnection(options.redis);
+  let closed = false;
+
+  async function send(userId: string, message: string): Promise<number> {
+    if (closed) throw new NotifierError('notifier_closed', 'this notifier has been closed');
+    const channel = userChannel(userId, prefix);
+    return withTimeout(publishTo(connection, mode, channel, message), timeoutMs, () =>
+      timeoutError(connection, mode, channel, timeoutMs),
+    );
+  }
+
+  return {
+    channelPrefix: prefix,
+    publishMode: mode,
+    async publishUserNotification(userId, type, payload, publishOptions) {
+      assertUserId(userId);
+      const envelope = createNotificationEnvelope(type, payload, publishOptions);
+      return send(userId, serializeEnvelope(envelope));
+    },
+    async publish(userId, event, data) {
+      assertUserId(userId);
+      return send(userId, serializeEnvelope(createRawEnvelope(event, data)));
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await connection.close();
+    },
+  };
+}
+
+async function publishTo(
+  connection: Connection,
+  mode: PublishMode,
+  channel: string,
+  message: string,
+): Promise<number> {
+  try {
+    const reply =
+      mode === 'sharded'
+        ? await connection.client.spublish(channel, message)
+        : await connection.client.publish(channel, message);
+    return Number(reply);
+  } catch (error) {
+    throw redisError(connection, mode, channel, error);
+  }
+}
+
+function commandName(mode: PublishMode): string {
+  return mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH';
+}
+
+function redisError(
+  connection: Connection,
+  mode: PublishMode,
+  channel: string,
+  error: unknown,
+): NotifierError {
+  const detail = error instanceof Error ? error.message : String(error);
+  // ReplyError: Redis itself answered with an error (no TS typings in ioredis, hence the name).
+  if (error instanceof Error && error.name === 'ReplyError') {
+    return new NotifierError(
+      'redis_error',
+      `Redis refused ${commandName(mode)} on ${channel}: ${detail}`,
+      { cause: error },
+    );
+  }
+  // ioredis reports "Reached the max retries per request limit"; the connection error behind it
+  // (ECONNREFUSED, ETIMEDOUT, NOAUTH) is what a person can act on.
+  const reason = connection.lastError()?.message ?? detail;
+  return new NotifierError(
+    'redis_unavailable',
+    `could not ${commandName(mode)} on ${channel}: Redis at ${connection.describe} is unavailable (${reason})`,
+    { cause: error },
+  );
+}
+
+function timeoutError(
+  connection: Connection,
+  mode: PublishMode,
+  channel: string,
+  timeoutMs: number,
+): NotifierError {
+  const last = connection.lastError();
+  return new NotifierError(
+    'redis_timeout',
+    `Redis at ${connection.describe} did not answer ${commandName(mode)} on ${channel} within ${timeoutMs} ms (connection ${connection.client.status}${last ? `; last connection error: ${last.message}` : ''}); the message may still be delivered later`,
+  );
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, onTimeout: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(onTimeout()), ms);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
+  });
+}
