@@ -13,4 +13,8 @@ ensure_redis
 ensure_packages
 
 log "building, linting and testing every package (turbo run build lint test)"
-pnpm run test
+mkdir -p .tmp
+status=0
+pnpm run test 2>&1 | tee .tmp/test-output.log || status=$?
+node scripts/test-summary.mjs .tmp/test-output.log
+exit "$status"
