@@ -1,10 +1,16 @@
 import { userChannel, userIdFromChannel } from '@huleedu/ws-protocol';
-import { Redis } from 'ioredis';
+import calculateSlot from 'cluster-key-slot';
+import type { PubSubMode, RedisSettings } from './config.js';
 import type { Logger } from './logger.js';
+import { RedisClusterTopology } from './redis-cluster-topology.js';
+import { SubscriberLink } from './subscriber-link.js';
 
 /** Options for {@link Backplane}. */
 export interface BackplaneOptions {
-  readonly redisUrl: string;
+  /** One Redis server, or the seed nodes of a Redis Cluster. */
+  readonly redis: RedisSettings;
+  /** SUBSCRIBE (`classic`, the default) or SSUBSCRIBE (`sharded`, Redis 7+). */
+  readonly pubsub?: PubSubMode;
   readonly channelPrefix: string;
   readonly logger: Logger;
   /**
@@ -13,68 +19,67 @@ export interface BackplaneOptions {
    * replies: copy it before keeping it beyond the call.
    */
   readonly onMessage: (userId: string, payload: Buffer) => void;
-  /** Called when the subscriber becomes usable (`true`) or loses Redis (`false`). */
+  /** Called when the backplane becomes usable (`true`) or stops being so (`false`). */
   readonly onConnectedChange?: (connected: boolean) => void;
 }
 
-/** Channels per SUBSCRIBE command when resubscribing after a reconnect. */
-const SUBSCRIBE_BATCH = 1000;
-/** Longest pause between reconnect attempts while Redis is down. */
-const MAX_RECONNECT_DELAY_MS = 2000;
-/** How long a clean QUIT may take at shutdown before the connection is dropped. */
-const QUIT_TIMEOUT_MS = 2000;
+/** How a classic subscriber in a cluster notices that its node is gone: attempts in a row. */
+const CLASSIC_NODE_ATTEMPTS = 3;
 
 /**
- * The instance's one Redis subscriber connection, with reference-counted user channels: a
- * channel is subscribed when the first socket of its user arrives and unsubscribed when the last
- * one leaves. Never one Redis connection per WebSocket.
+ * The instance's Redis subscriber, with reference-counted user channels: a channel is subscribed
+ * when the first socket of its user arrives and unsubscribed when the last one leaves. Never one
+ * Redis connection per WebSocket.
  *
- * The reference counts are the single source of truth. ioredis' own `autoResubscribe` only
- * replays channels Redis had confirmed and mixes them with queued commands; instead, every time
- * the connection becomes ready this class subscribes exactly the channels that currently have a
- * socket, and while Redis is away nothing is queued (changes are picked up on the next ready).
- * Subscription changes are batched per event-loop turn, so a reconnect storm of thousands of
- * sockets costs a few SUBSCRIBE commands, not thousands.
+ * The reference counts are the single source of truth. Each channel is kept subscribed by one
+ * {@link SubscriberLink} (one Redis connection) which, on every (re)connect, subscribes exactly
+ * the channels that currently have a socket. How many links there are depends on the mode:
+ * - standalone Redis (classic or sharded): one link;
+ * - cluster, classic: one link to one master (PUBLISH is broadcast to every node), moved to
+ *   another master when its node stops answering;
+ * - cluster, sharded: one link per master, each channel on the master that owns its hash slot;
+ *   the slot map is followed ({@link RedisClusterTopology}) and channels move when slots do.
+ *
+ * Connected (the instance can deliver) means: every link is connected and has every one of its
+ * channels subscribed, and in a cluster the slot map is known and every master has its link.
  */
 export class Backplane {
   readonly #options: BackplaneOptions;
-  readonly #redis: Redis;
+  readonly #pubsub: PubSubMode;
   /** channel -> number of local sockets that need it. */
   readonly #refs = new Map<string, number>();
-  /** Channels whose desired state changed since the last flush. */
-  readonly #dirty = new Set<string>();
-  #flushScheduled = false;
+  /** Links by node (`host:port`, or the URL in standalone mode). */
+  readonly #links = new Map<string, SubscriberLink>();
+  readonly #topology: RedisClusterTopology | undefined;
+  /** Cluster, sharded: slot -> master. */
+  #owners: readonly (string | undefined)[] = [];
+  /** Cluster, classic: the masters to choose from, and the one subscribed to. */
+  #masters: string[] = [];
+  #classicNode: string | undefined;
   #connected = false;
-  /** Bumped on every (re)connect so a late reply from an old connection is ignored. */
-  #generation = 0;
+  #started = false;
   #closed = false;
-  #errorLogged = false;
+  #resubscribes = 0;
+  #subscribeFailures = 0;
+  /** Cluster, classic: nodes given up on since the backplane was last connected. */
+  #classicLosses = 0;
 
   constructor(options: BackplaneOptions) {
     this.#options = options;
-    this.#redis = new Redis(options.redisUrl, {
-      lazyConnect: true,
-      enableOfflineQueue: false,
-      autoResubscribe: false,
-      autoResendUnfulfilledCommands: false,
-      maxRetriesPerRequest: null,
-      connectionName: 'huleedu-websocket-service',
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-    });
-    this.#redis.on('ready', () => this.#onReady());
-    this.#redis.on('close', () => this.#onClose());
-    this.#redis.on('error', (error: Error) => this.#onError(error));
-    // The Buffer variant skips ioredis' decode of every payload; delivery decodes once itself.
-    this.#redis.on('messageBuffer', (channel: Buffer, payload: Buffer) => {
-      const userId = userIdFromChannel(channel.toString(), options.channelPrefix);
-      if (userId !== undefined) options.onMessage(userId, payload);
+    this.#pubsub = options.pubsub ?? 'classic';
+    if (options.redis.mode === 'standalone') {
+      const url = new URL(options.redis.url);
+      this.#addLink(`${url.hostname}:${url.port || 6379}`, options.redis.url);
+      return;
+    }
+    this.#topology = new RedisClusterTopology({
+      nodes: options.redis.nodes,
+      logger: options.logger,
+      onChange: (owners) => this.#onSlotMap(owners),
     });
   }
 
-  /**
-   * True when the subscriber is connected and every wanted channel has been (re)subscribed:
-   * the instance can deliver notifications.
-   */
+  /** True when notifications can flow (see the class comment for the exact condition). */
   get connected(): boolean {
     return this.#connected;
   }
@@ -84,15 +89,36 @@ export class Backplane {
     return this.#refs.size;
   }
 
+  /** Subscriber connections kept open: 1, or one per master in a cluster with sharded pub/sub. */
+  get subscriberCount(): number {
+    return this.#links.size;
+  }
+
+  /** Subscriber connections that are connected with all their channels subscribed. */
+  get readySubscriberCount(): number {
+    let ready = 0;
+    for (const link of this.#links.values()) if (link.ready) ready++;
+    return ready;
+  }
+
+  /** Times a subscriber connection subscribed all its channels again after (re)connecting. */
+  get resubscribes(): number {
+    return this.#resubscribes;
+  }
+
+  /** (S)SUBSCRIBE commands Redis refused (each is retried until accepted). */
+  get subscribeFailures(): number {
+    return this.#subscribeFailures;
+  }
+
   /**
    * Starts connecting. Resolves at once: while Redis is unreachable the backplane keeps retrying
    * in the background and {@link connected} stays false.
    */
   start(): void {
-    this.#redis.connect().catch((error: Error) => {
-      // The retry strategy keeps trying; the 'error' handler has already logged the cause.
-      this.#options.logger.debug({ err: error.message }, 'first redis connection attempt failed');
-    });
+    this.#started = true;
+    for (const link of this.#links.values()) link.start();
+    this.#topology?.start();
   }
 
   /** One more local socket of `userId`: subscribes the user's channel if it is the first. */
@@ -101,7 +127,8 @@ export class Backplane {
     const count = this.#refs.get(channel);
     if (count === undefined) {
       this.#refs.set(channel, 1);
-      this.#markDirty(channel);
+      // No link yet (slot map still unknown): the channel is placed when the map arrives.
+      this.#linkFor(channel)?.want(channel);
     } else {
       this.#refs.set(channel, count + 1);
     }
@@ -114,123 +141,157 @@ export class Backplane {
     if (count === undefined) return;
     if (count <= 1) {
       this.#refs.delete(channel);
-      this.#markDirty(channel);
+      for (const link of this.#links.values()) link.unwant(channel);
     } else {
       this.#refs.set(channel, count - 1);
     }
   }
 
-  /** Leaves Redis cleanly (QUIT), or drops the connection if Redis is unreachable. */
+  /** Leaves Redis cleanly (QUIT on every link), or drops connections Redis does not answer on. */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
     this.#setConnected(false);
-    const redis = this.#redis;
-    if (redis.status === 'ready') {
-      let timer: NodeJS.Timeout | undefined;
-      const timeout = new Promise<void>((resolve) => {
-        timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
-      });
-      await Promise.race([
-        redis.quit().then(
-          () => undefined,
-          () => undefined,
-        ),
-        timeout,
-      ]);
-      clearTimeout(timer);
+    this.#topology?.close();
+    await Promise.all([...this.#links.values()].map((link) => link.close()));
+  }
+
+  /** The link that should carry `channel` right now, if the topology allows one. */
+  #linkFor(channel: string): SubscriberLink | undefined {
+    if (this.#topology === undefined) return this.#links.values().next().value;
+    if (this.#pubsub === 'classic') {
+      return this.#classicNode === undefined ? undefined : this.#links.get(this.#classicNode);
     }
-    redis.disconnect(false);
+    const owner = this.#owners[calculateSlot(channel)];
+    return owner === undefined ? undefined : this.#links.get(owner);
   }
 
-  #markDirty(channel: string): void {
-    this.#dirty.add(channel);
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(() => this.#flush());
-  }
-
-  /** Sends the batched subscription changes, if Redis is ready (else the next ready does it). */
-  #flush(): void {
-    this.#flushScheduled = false;
-    if (this.#dirty.size === 0) return;
-    // Not ready: nothing to send; the next 'ready' subscribes every channel wanted by then.
-    if (this.#closed || this.#redis.status !== 'ready') {
-      this.#dirty.clear();
-      return;
-    }
-    const subscribe: string[] = [];
-    const unsubscribe: string[] = [];
-    for (const channel of this.#dirty) {
-      (this.#refs.has(channel) ? subscribe : unsubscribe).push(channel);
-    }
-    this.#dirty.clear();
-    if (unsubscribe.length > 0) this.#send('unsubscribe', unsubscribe);
-    if (subscribe.length > 0) this.#send('subscribe', subscribe);
-  }
-
-  #send(command: 'subscribe' | 'unsubscribe', channels: string[]): Promise<boolean> {
-    const generation = this.#generation;
-    return this.#redis[command](...channels).then(
-      () => true,
-      (error: Error) => {
-        // A dropped connection rejects in-flight commands; the next ready resubscribes everything.
-        if (generation === this.#generation) {
-          this.#options.logger.warn(
-            { err: error.message, channels: channels.length },
-            `redis ${command} failed`,
-          );
-        }
-        return false;
-      },
-    );
-  }
-
-  #onReady(): void {
+  #onSlotMap(owners: readonly (string | undefined)[]): void {
     if (this.#closed) return;
-    const generation = ++this.#generation;
-    this.#errorLogged = false;
-    // A fresh connection has no subscriptions: subscribe everything wanted right now.
-    this.#dirty.clear();
-    const channels = [...this.#refs.keys()];
-    const batches: Promise<boolean>[] = [];
-    for (let i = 0; i < channels.length; i += SUBSCRIBE_BATCH) {
-      batches.push(this.#send('subscribe', channels.slice(i, i + SUBSCRIBE_BATCH)));
-    }
-    void Promise.all(batches).then((results) => {
-      if (generation !== this.#generation || this.#closed) return;
-      if (results.every(Boolean) && this.#redis.status === 'ready') {
-        this.#options.logger.info({ channels: channels.length }, 'redis subscriber ready');
-        this.#setConnected(true);
+    this.#owners = owners;
+    this.#masters = [...new Set(owners.filter((owner) => owner !== undefined))].sort();
+    if (this.#pubsub === 'sharded') {
+      for (const master of this.#masters) {
+        if (!this.#links.has(master)) this.#addLink(master);
       }
-    });
+    } else if (this.#classicNode === undefined || !this.#masters.includes(this.#classicNode)) {
+      this.#pickClassicNode();
+    }
+    this.#placeChannels();
   }
 
-  #onClose(): void {
-    this.#generation++;
-    if (this.#connected && !this.#closed) {
-      this.#options.logger.warn(
-        { channels: this.#refs.size },
-        'redis subscriber disconnected; reconnecting',
+  /** Cluster, classic: subscribe through a random master (spreads instances over nodes). */
+  #pickClassicNode(avoid?: string): void {
+    const choices = this.#masters.filter((master) => master !== avoid);
+    const pool = choices.length > 0 ? choices : this.#masters;
+    const node = pool[Math.floor(Math.random() * pool.length)];
+    if (node === undefined) return;
+    this.#classicNode = node;
+    if (!this.#links.has(node)) this.#addLink(node);
+  }
+
+  /**
+   * Puts every wanted channel on the link that should carry it, takes it off any other, and
+   * closes links that no longer carry anything they should (a master that left the cluster, or
+   * the classic node after a switch).
+   */
+  #placeChannels(): void {
+    for (const channel of this.#refs.keys()) {
+      const target = this.#linkFor(channel);
+      if (target?.has(channel)) continue;
+      // The previous owner no longer serves the slot (or the node is gone): nothing to undo there.
+      for (const link of this.#links.values()) if (link !== target) link.forget(channel);
+      target?.want(channel);
+    }
+    for (const [node, link] of this.#links) {
+      const keep =
+        this.#pubsub === 'sharded' ? this.#masters.includes(node) : node === this.#classicNode;
+      if (keep) continue;
+      this.#links.delete(node);
+      this.#options.logger.info({ node }, 'redis subscriber closed: node no longer used');
+      void link.close();
+    }
+    this.#updateConnected();
+  }
+
+  #addLink(node: string, url?: string): void {
+    const cluster = this.#topology !== undefined;
+    const link = new SubscriberLink({
+      target: url ?? { ...this.#topology?.nodeOptions, ...hostAndPort(node) },
+      node,
+      pubsub: this.#pubsub,
+      ...(cluster && this.#pubsub === 'sharded' ? { groupOf: calculateSlot } : {}),
+      ...(cluster && this.#pubsub === 'classic'
+        ? {
+            maxReconnectAttempts: CLASSIC_NODE_ATTEMPTS,
+            // While the whole cluster is away, each node tried in turn would warn again.
+            outageReported: this.#classicLosses > 0,
+            onGiveUp: () => this.#onClassicNodeLost(node),
+          }
+        : {}),
+      logger: this.#options.logger,
+      onMessage: (channel, payload) => {
+        const userId = userIdFromChannel(channel.toString(), this.#options.channelPrefix);
+        if (userId !== undefined) this.#options.onMessage(userId, payload);
+      },
+      onReadyChange: (ready) => {
+        // A master that stopped answering may have been replaced (failover): ask for the map.
+        if (!ready && this.#links.get(node) === link) this.#topology?.refresh();
+        this.#updateConnected();
+      },
+      onMoved: () => this.#topology?.refresh(),
+      onResubscribed: () => {
+        this.#resubscribes++;
+      },
+      onSubscribeFailed: () => {
+        this.#subscribeFailures++;
+      },
+    });
+    this.#links.set(node, link);
+    if (this.#started && !this.#closed) link.start();
+  }
+
+  /** Cluster, classic: the node stopped answering; move every channel to another master. */
+  #onClassicNodeLost(node: string): void {
+    if (this.#closed || node !== this.#classicNode) return;
+    const lost = this.#links.get(node);
+    this.#links.delete(node);
+    void lost?.close();
+    this.#classicNode = undefined;
+    // One warning per outage, however many nodes are tried before one answers.
+    const level = this.#classicLosses++ === 0 ? 'warn' : 'debug';
+    this.#pickClassicNode(node);
+    if (this.#classicNode !== undefined) {
+      this.#options.logger[level](
+        { from: node, to: this.#classicNode },
+        'redis subscriber moved to another cluster node',
       );
     }
-    this.#setConnected(false);
+    this.#placeChannels();
   }
 
-  #onError(error: Error): void {
-    if (this.#closed) return;
-    // One warning per outage; the retries that follow would repeat it every couple of seconds.
-    if (this.#errorLogged) {
-      this.#options.logger.debug({ err: error.message }, 'redis error');
-      return;
+  #updateConnected(): void {
+    let connected = this.#links.size > 0;
+    for (const link of this.#links.values()) connected &&= link.ready;
+    if (this.#topology !== undefined) {
+      connected &&= this.#topology.known;
+      if (this.#pubsub === 'sharded') {
+        connected &&= this.#masters.length > 0 && this.#masters.every((m) => this.#links.has(m));
+      }
     }
-    this.#errorLogged = true;
-    this.#options.logger.warn({ err: error.message }, 'redis error');
+    this.#setConnected(connected && !this.#closed);
   }
 
   #setConnected(connected: boolean): void {
     if (this.#connected === connected) return;
     this.#connected = connected;
+    if (connected) this.#classicLosses = 0;
     this.#options.onConnectedChange?.(connected);
   }
+}
+
+/** `host:port` (IPv6 hosts contain colons: the port follows the last one). */
+function hostAndPort(node: string): { host: string; port: number } {
+  const colon = node.lastIndexOf(':');
+  return { host: node.slice(0, colon), port: Number(node.slice(colon + 1)) };
 }

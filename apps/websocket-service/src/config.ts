@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
 
 /** JWT algorithms the service can be pinned to. */
@@ -11,11 +12,35 @@ export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 's
 /** One of {@link logLevels}. */
 export type LogLevel = (typeof logLevels)[number];
 
+/** Values of `WEBSOCKET_REDIS_MODE`: one Redis server, or a Redis Cluster. */
+export const redisModes = ['standalone', 'cluster'] as const;
+/** One of {@link redisModes}. */
+export type RedisMode = (typeof redisModes)[number];
+
+/**
+ * Values of `WEBSOCKET_PUBSUB`: `classic` (SUBSCRIBE; publishers use PUBLISH) or `sharded`
+ * (SSUBSCRIBE, Redis 7+; publishers must use SPUBLISH).
+ */
+export const pubsubModes = ['classic', 'sharded'] as const;
+/** One of {@link pubsubModes}. */
+export type PubSubMode = (typeof pubsubModes)[number];
+
+/**
+ * Where the backplane finds Redis: one server, or the seed nodes of a Redis Cluster (any one
+ * reachable seed is enough to discover every master; credentials and TLS of the first seed apply
+ * to every node).
+ */
+export type RedisSettings =
+  | { readonly mode: 'standalone'; readonly url: string }
+  | { readonly mode: 'cluster'; readonly nodes: readonly string[] };
+
 /** The validated configuration of one service process. Durations are in milliseconds. */
 export interface Settings {
   readonly port: number;
   readonly host: string;
-  readonly redisUrl: string;
+  readonly redis: RedisSettings;
+  /** How user channels are subscribed; publishers must match (PUBLISH or SPUBLISH). */
+  readonly pubsub: PubSubMode;
   readonly channelPrefix: string;
   readonly jwt: {
     readonly algorithm: JwtAlgorithm;
@@ -34,6 +59,8 @@ export interface Settings {
   readonly maxPayloadBytes: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
+  /** Worker processes behind the port; 1 = one process, no cluster primary (`auto` resolved). */
+  readonly workers: number;
 }
 
 /** One environment variable that could not be used, with what is wrong in words a person can act on. */
@@ -62,6 +89,8 @@ export const defaults = {
   WEBSOCKET_SERVICE_PORT: 8080,
   WEBSOCKET_SERVICE_HOST: '0.0.0.0',
   WEBSOCKET_REDIS_URL: 'redis://localhost:6379',
+  WEBSOCKET_REDIS_MODE: 'standalone',
+  WEBSOCKET_PUBSUB: 'classic',
   WEBSOCKET_CHANNEL_PREFIX: DEFAULT_CHANNEL_PREFIX,
   JWT_ALGORITHM: 'HS256',
   JWT_AUDIENCE: 'huleedu-platform',
@@ -72,7 +101,11 @@ export const defaults = {
   WEBSOCKET_MAX_PAYLOAD_BYTES: 4096,
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: 10,
   LOG_LEVEL: 'info',
+  WEBSOCKET_WORKERS: 1,
 } as const;
+
+/** Largest `WEBSOCKET_WORKERS`: far beyond any sane machine, but a typo like 1000 is caught. */
+export const MAX_WORKERS = 128;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
@@ -86,7 +119,9 @@ export function loadSettings(env: Env): LoadSettingsResult {
 
   const port = reader.integer('WEBSOCKET_SERVICE_PORT', defaults.WEBSOCKET_SERVICE_PORT, 0, 65535);
   const host = reader.text('WEBSOCKET_SERVICE_HOST', defaults.WEBSOCKET_SERVICE_HOST);
-  const redisUrl = reader.redisUrl('WEBSOCKET_REDIS_URL', defaults.WEBSOCKET_REDIS_URL);
+  const redisMode = reader.oneOf('WEBSOCKET_REDIS_MODE', defaults.WEBSOCKET_REDIS_MODE, redisModes);
+  const redis = reader.redis('WEBSOCKET_REDIS_URL', defaults.WEBSOCKET_REDIS_URL, redisMode);
+  const pubsub = reader.oneOf('WEBSOCKET_PUBSUB', defaults.WEBSOCKET_PUBSUB, pubsubModes);
   const channelPrefix = reader.channelPrefix(
     'WEBSOCKET_CHANNEL_PREFIX',
     defaults.WEBSOCKET_CHANNEL_PREFIX,
@@ -129,6 +164,7 @@ export function loadSettings(env: Env): LoadSettingsResult {
     3600,
   );
   const logLevel = reader.oneOf('LOG_LEVEL', defaults.LOG_LEVEL, logLevels);
+  const workers = reader.workers('WEBSOCKET_WORKERS', defaults.WEBSOCKET_WORKERS);
 
   // The key material must match the pinned algorithm: a secret for HS*, a public key for RS/ES.
   if (algorithm !== undefined) {
@@ -159,7 +195,8 @@ export function loadSettings(env: Env): LoadSettingsResult {
     settings: {
       port: port!,
       host: host!,
-      redisUrl: redisUrl!,
+      redis: redis!,
+      pubsub: pubsub!,
       channelPrefix: channelPrefix!,
       jwt: {
         algorithm: algorithm!,
@@ -174,6 +211,7 @@ export function loadSettings(env: Env): LoadSettingsResult {
       maxPayloadBytes: maxPayloadBytes!,
       shutdownGraceMs: Math.round(shutdownGrace! * 1000),
       logLevel: logLevel!,
+      workers: workers!,
     },
   };
 }
@@ -245,22 +283,101 @@ class EnvReader {
     );
   }
 
-  redisUrl(variable: string, fallback: string): string | undefined {
+  /** A worker count: a whole number from 1 to {@link MAX_WORKERS}, or `auto` (one per core). */
+  workers(variable: string, fallback: number): number | undefined {
+    const value = this.raw(variable);
+    if (value === undefined) return fallback;
+    const cores = availableParallelism();
+    if (value.toLowerCase() === 'auto') return Math.min(cores, MAX_WORKERS);
+    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
+    if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > MAX_WORKERS) {
+      return this.fail(
+        variable,
+        `expected a whole number of worker processes from 1 to ${MAX_WORKERS}, or "auto" (one per CPU core: ${cores} here), got ${JSON.stringify(value)}`,
+      );
+    }
+    return parsed;
+  }
+
+  /**
+   * `WEBSOCKET_REDIS_URL`: one URL in standalone mode; in cluster mode a comma-separated list of
+   * seed nodes. `mode` undefined means the mode itself was invalid (reported on its own).
+   */
+  redis(
+    variable: string,
+    fallback: string,
+    mode: RedisMode | undefined,
+  ): RedisSettings | undefined {
     const value = this.raw(variable) ?? fallback;
+    // Split only before another scheme, so a comma inside a password stays part of its URL.
+    const entries = value.split(/,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i).map((entry) => entry.trim());
+    if (mode === undefined) return undefined;
+    if (mode === 'standalone') {
+      if (entries.length > 1) {
+        return this.fail(
+          variable,
+          `lists ${entries.length} URLs, but WEBSOCKET_REDIS_MODE is standalone; give one URL, or set WEBSOCKET_REDIS_MODE=cluster to use them as cluster seed nodes`,
+        );
+      }
+      return this.redisUrl(variable, value, '') === undefined ? undefined : { mode, url: value };
+    }
+    const urls: URL[] = [];
+    for (const [index, entry] of entries.entries()) {
+      const what = entries.length > 1 ? `seed ${index + 1} (${safeUrl(entry)}): ` : '';
+      const url = this.redisUrl(variable, entry, what);
+      if (url === undefined) continue;
+      if (!['', '/', '/0'].includes(url.pathname)) {
+        this.fail(
+          variable,
+          `${what}selects database ${JSON.stringify(url.pathname.slice(1))}, but a Redis Cluster has only database 0; remove the path`,
+        );
+        continue;
+      }
+      const first = urls[0];
+      if (first !== undefined && url.protocol !== first.protocol) {
+        this.fail(
+          variable,
+          `${what}mixes redis:// and rediss:// seeds; every node of a cluster is reached the same way`,
+        );
+        continue;
+      }
+      const credentials = url.username !== '' || url.password !== '';
+      if (
+        first !== undefined &&
+        credentials &&
+        (url.username !== first.username || url.password !== first.password)
+      ) {
+        this.fail(
+          variable,
+          `${what}has other credentials than the first seed; the first seed's credentials are used for every node`,
+        );
+        continue;
+      }
+      urls.push(url);
+    }
+    if (urls.length !== entries.length) return undefined;
+    return { mode, nodes: entries };
+  }
+
+  /** One redis:// or rediss:// URL with a host; `what` prefixes messages about list entries. */
+  private redisUrl(variable: string, value: string, what: string): URL | undefined {
     let url: URL;
     try {
       url = new URL(value);
     } catch {
-      return this.fail(variable, `expected a URL like redis://host:6379, got ${safeUrl(value)}`);
+      return this.fail(
+        variable,
+        `${what}expected a URL like redis://host:6379, got ${safeUrl(value)}`,
+      );
     }
     if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
       return this.fail(
         variable,
-        `expected a redis:// or rediss:// URL, got scheme ${JSON.stringify(url.protocol)}`,
+        `${what}expected a redis:// or rediss:// URL, got scheme ${JSON.stringify(url.protocol)}`,
       );
     }
-    if (url.hostname === '') return this.fail(variable, 'expected a host name, got none');
-    return value;
+    if (url.hostname === '') return this.fail(variable, `${what}expected a host name, got none`);
+    return url;
   }
 
   channelPrefix(variable: string, fallback: string): string | undefined {

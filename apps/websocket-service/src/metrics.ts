@@ -8,6 +8,20 @@ export interface MetricSources {
   readonly redisConnected: () => boolean;
   readonly subscribedChannels: () => number;
   readonly draining: () => boolean;
+  /** Health of the Redis subscriber connections (all read as 0 when not given). */
+  readonly redisSubscribers?: () => RedisSubscriberStats;
+}
+
+/** What the backplane reports about its Redis subscriber connections. */
+export interface RedisSubscriberStats {
+  /** Subscriber connections kept: 1, or one per master (Redis Cluster, sharded pub/sub). */
+  readonly total: number;
+  /** Of those, connected with every wanted channel subscribed. */
+  readonly ready: number;
+  /** Times a connection subscribed all its channels again after (re)connecting. */
+  readonly resubscribes: number;
+  /** (S)SUBSCRIBE commands Redis refused (each retried until accepted). */
+  readonly subscribeFailures: number;
 }
 
 /** Why a WebSocket handshake was refused (label values of the rejection counter). */
@@ -69,7 +83,16 @@ export class ServiceMetrics {
   readonly #rejected: Counter<'reason'>;
   readonly #serverCloses: Counter<'reason'>;
 
-  constructor(sources: MetricSources, options: { defaultMetrics?: boolean } = {}) {
+  /**
+   * @param options.defaultMetrics register prom-client's process metrics (default true).
+   * @param options.workerSlot multi-process mode: this worker's slot (0..N-1), exported as the
+   *   `worker` label of `huleedu_ws_worker_connections` so the summed view keeps a per-worker
+   *   connection count. A restarted worker takes over its slot, so the label stays bounded by N.
+   */
+  constructor(
+    sources: MetricSources,
+    options: { defaultMetrics?: boolean; workerSlot?: number } = {},
+  ) {
     const registers = [this.registry];
     const tally = (name: string, help: string, read: () => number): void => {
       new Counter({
@@ -104,6 +127,18 @@ export class ServiceMetrics {
       sources.subscribedChannels,
     );
     gauge('draining', '1 while the instance shuts down', () => (sources.draining() ? 1 : 0));
+    if (options.workerSlot !== undefined) {
+      const worker = String(options.workerSlot);
+      new Gauge({
+        name: `${METRIC_PREFIX}worker_connections`,
+        help: 'Open authenticated WebSocket connections per worker process (multi-process mode)',
+        labelNames: ['worker'],
+        registers,
+        collect() {
+          this.set({ worker }, sources.connections());
+        },
+      });
+    }
 
     this.#accepted = new Counter({
       name: `${METRIC_PREFIX}connections_accepted_total`,
@@ -148,6 +183,28 @@ export class ServiceMetrics {
       () => this.heartbeatFrames,
     );
     tally('ignored_frames_total', 'Other inbound frames (ignored)', () => this.ignoredFrames);
+
+    const subscribers = (): RedisSubscriberStats | undefined => sources.redisSubscribers?.();
+    gauge(
+      'redis_subscribers',
+      'Redis subscriber connections kept (1, or one per master with sharded pub/sub on a cluster)',
+      () => subscribers()?.total ?? 0,
+    );
+    gauge(
+      'redis_subscribers_ready',
+      'Redis subscriber connections connected with every wanted channel subscribed',
+      () => subscribers()?.ready ?? 0,
+    );
+    tally(
+      'redis_resubscribes_total',
+      'Times a Redis subscriber connection subscribed all its channels again after (re)connecting',
+      () => subscribers()?.resubscribes ?? 0,
+    );
+    tally(
+      'redis_subscribe_failures_total',
+      'SUBSCRIBE/SSUBSCRIBE commands Redis refused (each is retried until accepted)',
+      () => subscribers()?.subscribeFailures ?? 0,
+    );
 
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }

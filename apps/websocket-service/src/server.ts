@@ -11,8 +11,16 @@ export interface HttpRoutes {
   /** `GET /ws` with `Upgrade: websocket`. */
   readonly upgrade: (request: IncomingMessage, socket: Duplex, head: Buffer) => void;
   readonly readiness: () => Readiness;
-  readonly metrics: () => Promise<{ contentType: string; body: string }>;
+  readonly metrics: () => Promise<MetricsExposition>;
   readonly logger: Logger;
+}
+
+/** What `/metrics` answers: Prometheus text, or (status 503) why it cannot be produced now. */
+export interface MetricsExposition {
+  /** 200 unless given. */
+  readonly status?: number;
+  readonly contentType: string;
+  readonly body: string;
 }
 
 /**
@@ -69,14 +77,17 @@ async function handleRequest(
       send(response, 200, 'application/json', '{"status":"ok"}');
       return;
     case '/readyz': {
-      const { ready, reasons } = routes.readiness();
-      const body = JSON.stringify(ready ? { status: 'ready' } : { status: 'not_ready', reasons });
+      const { ready, reasons, workers } = routes.readiness();
+      const body = JSON.stringify({
+        ...(ready ? { status: 'ready' } : { status: 'not_ready', reasons }),
+        ...(workers === undefined ? {} : { workers }),
+      });
       send(response, ready ? 200 : 503, 'application/json', body);
       return;
     }
     case '/metrics': {
-      const { contentType, body } = await routes.metrics();
-      send(response, 200, contentType, body);
+      const { status, contentType, body } = await routes.metrics();
+      send(response, status ?? 200, contentType, body);
       return;
     }
     case WS_PATH:

@@ -14,24 +14,30 @@ import { ConnectionRegistry } from './registry.js';
 import { createHttpServer } from './server.js';
 import { Sessions } from './sessions.js';
 import { TokenExpiry } from './token-expiry.js';
+import type { ClusterView } from './worker-link.js';
 
-/** Collaborators of {@link startService}; tests and a future cluster worker pass their own. */
+/** Collaborators of {@link startService}; tests and cluster workers pass their own. */
 export interface ServiceDeps {
   readonly logger: Logger;
   /** Defaults to a verifier built from `settings.jwt`. */
   readonly verifier?: TokenVerifier;
   /** Register Node.js process metrics (default true; off when several services share a process). */
   readonly processMetrics?: boolean;
+  /**
+   * Multi-process mode: this instance is one worker of several behind one port, and answers
+   * `/readyz` and `/metrics` for the whole set through this view (see `worker-link.ts`).
+   */
+  readonly cluster?: ClusterView;
 }
 
 /** A running service instance. */
 export interface ServiceHandle {
   /** The port actually bound (useful when `settings.port` is 0). */
   readonly port: number;
-  /** The HTTP server (for tests and a future cluster primary). */
+  /** The HTTP server (for tests). */
   readonly server: Server;
   readonly metrics: ServiceMetrics;
-  /** Whether `/readyz` would answer 200 right now. */
+  /** Whether this instance is ready (in multi-process mode: this worker, not the whole set). */
   isReady(): boolean;
   /**
    * Graceful shutdown: readiness turns 503 at once, new handshakes are refused with 1001, every
@@ -47,7 +53,7 @@ export interface ServiceHandle {
  * it). Signal handling is the caller's business (see `main.ts`).
  */
 export async function startService(settings: Settings, deps: ServiceDeps): Promise<ServiceHandle> {
-  const { logger } = deps;
+  const { logger, cluster } = deps;
   const verifier = deps.verifier ?? createTokenVerifier(settings.jwt);
   const registry = new ConnectionRegistry<ClientSocket>(settings.maxConnectionsPerUser);
   let draining = false;
@@ -61,12 +67,22 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       redisConnected: () => backplane?.connected ?? false,
       subscribedChannels: () => backplane?.channelCount ?? 0,
       draining: () => draining,
+      redisSubscribers: () => ({
+        total: backplane?.subscriberCount ?? 0,
+        ready: backplane?.readySubscriberCount ?? 0,
+        resubscribes: backplane?.resubscribes ?? 0,
+        subscribeFailures: backplane?.subscribeFailures ?? 0,
+      }),
     },
-    { defaultMetrics: deps.processMetrics ?? true },
+    {
+      defaultMetrics: deps.processMetrics ?? true,
+      ...(cluster === undefined ? {} : { workerSlot: cluster.slot }),
+    },
   );
   const deliver = createDelivery({ registry, metrics, logger });
   backplane = new Backplane({
-    redisUrl: settings.redisUrl,
+    redis: settings.redis,
+    pubsub: settings.pubsub,
     channelPrefix: settings.channelPrefix,
     logger,
     onMessage: deliver,
@@ -96,8 +112,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
   });
   const server = createHttpServer({
     upgrade: (request, socket, head) => sessions.handleUpgrade(request, socket, head),
-    readiness,
-    metrics: () => metrics.render(),
+    readiness: cluster === undefined ? readiness : () => cluster.readiness(readiness()),
+    metrics: cluster === undefined ? () => metrics.render() : () => cluster.metrics(),
     logger,
   });
 
@@ -113,7 +129,11 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       logger.debug({ userId: socket.userId }, 'peer did not answer ping; terminated');
     },
   });
-  logger.info({ port, host: settings.host }, 'listening');
+  // In multi-process mode the primary logs `listening` once every worker does.
+  logger.info(
+    { port, host: settings.host },
+    cluster === undefined ? 'listening' : 'worker listening',
+  );
 
   let closing: Promise<void> | undefined;
   const close = async (): Promise<void> => {

@@ -2,6 +2,7 @@ import { freePort, type RedisHandle, startRedis, waitFor } from '@huleedu/test-s
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Backplane } from '../src/backplane.js';
+import type { PubSubMode } from '../src/config.js';
 import { captureLogger } from './helpers.js';
 
 let redis: RedisHandle;
@@ -22,11 +23,12 @@ afterAll(async () => {
   await redis.stop();
 });
 
-function createBackplane(url: string, prefix = 'ws') {
+function createBackplane(url: string, prefix = 'ws', pubsub: PubSubMode = 'classic') {
   const received: Array<[string, string]> = [];
   const log = captureLogger();
   const backplane = new Backplane({
-    redisUrl: url,
+    redis: { mode: 'standalone', url },
+    pubsub,
     channelPrefix: prefix,
     logger: log.logger,
     onMessage: (userId, payload) => received.push([userId, payload.toString()]),
@@ -159,6 +161,86 @@ describe('Backplane', () => {
     } finally {
       await backplane.close();
       await own.stop();
+    }
+  });
+
+  it('uses SSUBSCRIBE in sharded mode: SPUBLISH reaches it, PUBLISH does not', async () => {
+    const { backplane, received } = createBackplane(redis.url, 'shard', 'sharded');
+    backplane.start();
+    await waitFor(() => backplane.connected, { message: 'connected' });
+    // Channels of many hash slots in one batch: a standalone Redis takes them in one command.
+    for (let i = 0; i < 300; i++) backplane.retain(`s-${i}`);
+    const shardSubscribers = async (channel: string) =>
+      Number(((await admin.call('PUBSUB', 'SHARDNUMSUB', channel)) as [string, number])[1]);
+    await waitFor(async () => (await shardSubscribers('shard:s-299')) === 1, {
+      message: 'sharded subscriptions',
+    });
+    expect(await shardSubscribers('shard:s-0')).toBe(1);
+    expect(await subscribers('shard:s-0')).toBe(0);
+
+    expect(await admin.publish('shard:s-7', '{"event":"classic","data":{}}')).toBe(0);
+    expect(await admin.spublish('shard:s-7', '{"event":"sharded","data":{}}')).toBe(1);
+    await waitFor(() => received.length === 1, { message: 'the sharded message' });
+    expect(received).toEqual([['s-7', '{"event":"sharded","data":{}}']]);
+
+    for (let i = 0; i < 300; i++) backplane.release(`s-${i}`);
+    await waitFor(async () => (await shardSubscribers('shard:s-299')) === 0, {
+      message: 'sharded unsubscriptions',
+    });
+    expect(backplane.connected).toBe(true);
+  });
+
+  it('retries a subscription Redis refused, and is not connected until Redis accepts it', async () => {
+    const own = await startRedis();
+    const client = new Redis(own.url);
+    try {
+      // A Redis user that may not subscribe to `blocked:*` (yet).
+      await client.acl('SETUSER', 'limited', 'on', '>pw', '~*', '+@all', 'resetchannels');
+      const { backplane, received, log } = createBackplane(
+        `redis://limited:pw@127.0.0.1:${own.port}`,
+        'blocked',
+      );
+      backplane.start();
+      await waitFor(() => backplane.connected, { message: 'connected without channels' });
+      backplane.retain('x');
+      await waitFor(() => !backplane.connected && backplane.subscribeFailures > 0, {
+        message: 'the refusal to turn the backplane not connected',
+      });
+      expect(log.lines.find((l) => l.msg === 'redis subscribe failed')).toMatchObject({
+        level: 'warn',
+        err: expect.stringContaining('NOPERM'),
+      });
+
+      await client.acl('SETUSER', 'limited', '&blocked:*');
+      await waitFor(() => backplane.connected, { timeoutMs: 15_000, message: 'accepted on retry' });
+      expect(await subscribers('blocked:x', client)).toBe(1);
+      await client.publish('blocked:x', '{"event":"finally","data":{}}');
+      await waitFor(() => received.length === 1, { message: 'delivered after the retry' });
+      await backplane.close();
+    } finally {
+      client.disconnect();
+      await own.stop();
+    }
+  });
+
+  it('says so when sharded mode meets a Redis without SSUBSCRIBE (older than 7)', async () => {
+    // Renaming the command away makes this Redis 7 answer like an old one: unknown command.
+    const old = await startRedis({ args: ['--rename-command', 'SSUBSCRIBE', 'GONE-SSUBSCRIBE'] });
+    try {
+      const { backplane, log } = createBackplane(old.url, 'ws', 'sharded');
+      backplane.start();
+      backplane.retain('teacher-1');
+      await waitFor(() => log.lines.some((l) => l.level === 'error'), {
+        message: 'an error line about the missing command',
+      });
+      expect(log.lines.find((l) => l.level === 'error')).toMatchObject({
+        msg: expect.stringContaining('WEBSOCKET_PUBSUB=sharded needs Redis 7 or later'),
+        err: expect.stringContaining('unknown command'),
+      });
+      expect(backplane.connected).toBe(false);
+      await backplane.close();
+    } finally {
+      await old.stop();
     }
   });
 

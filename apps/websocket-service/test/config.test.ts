@@ -1,6 +1,13 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadSettings, normalizeOrigin, settingsFromEnv } from '../src/config.js';
+import {
+  ConfigError,
+  loadSettings,
+  MAX_WORKERS,
+  normalizeOrigin,
+  settingsFromEnv,
+} from '../src/config.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 
@@ -18,7 +25,8 @@ describe('loadSettings', () => {
       settings: {
         port: 8080,
         host: '0.0.0.0',
-        redisUrl: 'redis://localhost:6379',
+        redis: { mode: 'standalone', url: 'redis://localhost:6379' },
+        pubsub: 'classic',
         channelPrefix: 'ws',
         jwt: {
           algorithm: 'HS256',
@@ -32,6 +40,7 @@ describe('loadSettings', () => {
         maxPayloadBytes: 4096,
         shutdownGraceMs: 10_000,
         logLevel: 'info',
+        workers: 1,
       },
     });
   });
@@ -57,7 +66,7 @@ describe('loadSettings', () => {
     expect(settings).toMatchObject({
       port: 0,
       host: '127.0.0.1',
-      redisUrl: 'rediss://user:pw@redis.internal:6380/2',
+      redis: { mode: 'standalone', url: 'rediss://user:pw@redis.internal:6380/2' },
       channelPrefix: 'notify',
       jwt: { algorithm: 'HS512', audience: 'aud-x', issuer: 'iss-y', clockToleranceSeconds: 0 },
       maxConnectionsPerUser: 2,
@@ -179,6 +188,40 @@ describe('loadSettings', () => {
   });
 });
 
+describe('WEBSOCKET_WORKERS', () => {
+  const workers = (value: string) =>
+    loadSettings({ JWT_SECRET_KEY: SECRET, WEBSOCKET_WORKERS: value });
+
+  it('is one process unless set, and blank means the default', () => {
+    expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET }).workers).toBe(1);
+    expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET, WEBSOCKET_WORKERS: ' ' }).workers).toBe(1);
+  });
+
+  it('takes a positive whole number, or auto for one worker per CPU core', () => {
+    expect(workers('6')).toMatchObject({ ok: true, settings: { workers: 6 } });
+    expect(workers(' 3 ')).toMatchObject({ ok: true, settings: { workers: 3 } });
+    expect(workers(String(MAX_WORKERS))).toMatchObject({ ok: true, settings: { workers: 128 } });
+    for (const auto of ['auto', 'AUTO']) {
+      expect(workers(auto)).toMatchObject({
+        ok: true,
+        settings: { workers: Math.min(availableParallelism(), MAX_WORKERS) },
+      });
+    }
+  });
+
+  it('refuses anything else with a message naming the allowed values', () => {
+    for (const bad of ['0', '-2', '2.5', 'four', '1e3', '129', '0x4', 'auto,2']) {
+      const issues = issuesOf({ JWT_SECRET_KEY: SECRET, WEBSOCKET_WORKERS: bad });
+      expect(issues, bad).toEqual([
+        {
+          variable: 'WEBSOCKET_WORKERS',
+          message: `expected a whole number of worker processes from 1 to 128, or "auto" (one per CPU core: ${availableParallelism()} here), got ${JSON.stringify(bad)}`,
+        },
+      ]);
+    }
+  });
+});
+
 describe('normalizeOrigin', () => {
   it('canonicalizes scheme, host case and default ports', () => {
     expect(normalizeOrigin('HTTPS://App.HuleEdu.com:443')).toBe('https://app.huleedu.com');
@@ -190,5 +233,102 @@ describe('normalizeOrigin', () => {
     expect(normalizeOrigin('file:///tmp/x.html')).toBeUndefined();
     expect(normalizeOrigin('https://a.example/path')).toBeUndefined();
     expect(normalizeOrigin('https://user:pw@a.example')).toBeUndefined();
+  });
+});
+
+describe('Redis mode and pub/sub mode', () => {
+  const load = (env: Record<string, string>) => settingsFromEnv({ JWT_SECRET_KEY: SECRET, ...env });
+
+  it('reads a cluster seed list from WEBSOCKET_REDIS_URL in cluster mode', () => {
+    const settings = load({
+      WEBSOCKET_REDIS_MODE: 'cluster',
+      WEBSOCKET_REDIS_URL: 'redis://10.0.0.1:7000, redis://10.0.0.2:7000,redis://10.0.0.3',
+      WEBSOCKET_PUBSUB: 'sharded',
+    });
+    expect(settings.redis).toEqual({
+      mode: 'cluster',
+      nodes: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000', 'redis://10.0.0.3'],
+    });
+    expect(settings.pubsub).toBe('sharded');
+    // One seed is enough; the default URL is the default seed.
+    expect(load({ WEBSOCKET_REDIS_MODE: 'cluster' }).redis).toEqual({
+      mode: 'cluster',
+      nodes: ['redis://localhost:6379'],
+    });
+    // Database 0 is allowed in a seed; credentials repeated on later seeds are fine.
+    expect(
+      load({
+        WEBSOCKET_REDIS_MODE: 'cluster',
+        WEBSOCKET_REDIS_URL: 'rediss://u:p@a:1/0,rediss://u:p@b:2,rediss://c:3',
+      }).redis,
+    ).toEqual({
+      mode: 'cluster',
+      nodes: ['rediss://u:p@a:1/0', 'rediss://u:p@b:2', 'rediss://c:3'],
+    });
+  });
+
+  it('allows sharded pub/sub on a standalone Redis and classic pub/sub on a cluster', () => {
+    expect(load({ WEBSOCKET_PUBSUB: 'sharded' })).toMatchObject({
+      redis: { mode: 'standalone' },
+      pubsub: 'sharded',
+    });
+    expect(load({ WEBSOCKET_REDIS_MODE: 'cluster' })).toMatchObject({
+      redis: { mode: 'cluster' },
+      pubsub: 'classic',
+    });
+  });
+
+  it('keeps a comma inside a standalone password as part of the URL', () => {
+    expect(load({ WEBSOCKET_REDIS_URL: 'redis://:pa,ss@redis:6379' }).redis).toEqual({
+      mode: 'standalone',
+      url: 'redis://:pa,ss@redis:6379',
+    });
+  });
+
+  it('names the allowed values of both modes', () => {
+    const byVariable = Object.fromEntries(
+      issuesOf({
+        JWT_SECRET_KEY: SECRET,
+        WEBSOCKET_REDIS_MODE: 'sentinel',
+        WEBSOCKET_PUBSUB: 'spublish',
+      }).map((i) => [i.variable, i.message]),
+    );
+    // A bad mode is reported once; the URL is not judged against a mode that does not exist.
+    expect(byVariable).toEqual({
+      WEBSOCKET_REDIS_MODE: 'expected one of standalone, cluster, got "sentinel"',
+      WEBSOCKET_PUBSUB: 'expected one of classic, sharded, got "spublish"',
+    });
+  });
+
+  it('refuses a seed list in standalone mode, saying how to fix it', () => {
+    expect(
+      issuesOf({ JWT_SECRET_KEY: SECRET, WEBSOCKET_REDIS_URL: 'redis://a:1,redis://b:2' }),
+    ).toEqual([
+      {
+        variable: 'WEBSOCKET_REDIS_URL',
+        message: expect.stringContaining(
+          'lists 2 URLs, but WEBSOCKET_REDIS_MODE is standalone; give one URL, or set WEBSOCKET_REDIS_MODE=cluster',
+        ),
+      },
+    ]);
+  });
+
+  it('reports every bad seed on its own, without echoing a password', () => {
+    const issues = issuesOf({
+      JWT_SECRET_KEY: SECRET,
+      WEBSOCKET_REDIS_MODE: 'cluster',
+      WEBSOCKET_REDIS_URL:
+        'redis://:s3cret@a:1,http://b:2,redis://c:3/4,rediss://d:4,redis://:other@e:5,redis://',
+    });
+    expect(issues.map((i) => i.message)).toEqual([
+      'seed 2 ("http://b:2"): expected a redis:// or rediss:// URL, got scheme "http:"',
+      'seed 3 ("redis://c:3/4"): selects database "4", but a Redis Cluster has only database 0; remove the path',
+      'seed 4 ("rediss://d:4"): mixes redis:// and rediss:// seeds; every node of a cluster is reached the same way',
+      `seed 5 ("redis://:***@e:5"): has other credentials than the first seed; the first seed's credentials are used for every node`,
+      'seed 6 ("redis://"): expected a host name, got none',
+    ]);
+    expect(issues.every((i) => i.variable === 'WEBSOCKET_REDIS_URL')).toBe(true);
+    expect(JSON.stringify(issues)).not.toContain('s3cret');
+    expect(JSON.stringify(issues)).not.toContain('other@');
   });
 });

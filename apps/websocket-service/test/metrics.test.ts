@@ -81,6 +81,30 @@ describe('ServiceMetrics', () => {
     expect(sample(body, 'huleedu_ws_server_closes_total{reason="dead_peer"}')).toBe(1);
   });
 
+  it('reports the Redis subscriber connections, reading 0 when the source is absent', async () => {
+    const stats = { total: 3, ready: 2, resubscribes: 4, subscribeFailures: 1 };
+    const metrics = new ServiceMetrics(
+      {
+        connections: () => 0,
+        users: () => 0,
+        redisConnected: () => false,
+        subscribedChannels: () => 0,
+        draining: () => false,
+        redisSubscribers: () => stats,
+      },
+      { defaultMetrics: false },
+    );
+    const { body } = await metrics.render();
+    expect(sample(body, 'huleedu_ws_redis_subscribers')).toBe(3);
+    expect(sample(body, 'huleedu_ws_redis_subscribers_ready')).toBe(2);
+    expect(sample(body, 'huleedu_ws_redis_resubscribes_total')).toBe(4);
+    expect(sample(body, 'huleedu_ws_redis_subscribe_failures_total')).toBe(1);
+    const bare = (await metricsWith({ redis: true, draining: false, connections: 0 }).render())
+      .body;
+    expect(sample(bare, 'huleedu_ws_redis_subscribers')).toBe(0);
+    expect(sample(bare, 'huleedu_ws_redis_resubscribes_total')).toBe(0);
+  });
+
   it('never labels a metric with a user', async () => {
     const { body } = await metricsWith({ redis: true, draining: false, connections: 1 }).render();
     const labels = [...body.matchAll(/\{([a-z_]+)=/g)].map((m) => m[1]);

@@ -4,11 +4,12 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Readiness } from '../src/health.js';
-import { createHttpServer, pathOf } from '../src/server.js';
+import { createHttpServer, type MetricsExposition, pathOf } from '../src/server.js';
 import { captureLogger } from './helpers.js';
 
 let port: number;
 let readiness: Readiness = { ready: true, reasons: [] };
+let metricsAnswer: MetricsExposition = { contentType: 'text/plain; version=0.0.4', body: 'm 1\n' };
 const upgrades: string[] = [];
 const log = captureLogger();
 const server = createHttpServer({
@@ -17,7 +18,7 @@ const server = createHttpServer({
     socket.end('HTTP/1.1 418 Teapot\r\nContent-Length: 0\r\n\r\n');
   },
   readiness: () => readiness,
-  metrics: async () => ({ contentType: 'text/plain; version=0.0.4', body: 'm 1\n' }),
+  metrics: async () => metricsAnswer,
   logger: log.logger,
 });
 
@@ -75,6 +76,36 @@ describe('createHttpServer', () => {
     });
     expect((await get('/readyz', 'HEAD')).status).toBe(503);
     readiness = { ready: true, reasons: [] };
+  });
+
+  it('adds the worker counts to /readyz in multi-process mode', async () => {
+    readiness = { ready: true, reasons: [], workers: { ready: 3, expected: 3 } };
+    expect(await get('/readyz')).toMatchObject({
+      status: 200,
+      body: '{"status":"ready","workers":{"ready":3,"expected":3}}',
+    });
+    readiness = {
+      ready: false,
+      reasons: ['workers_not_ready'],
+      workers: { ready: 2, expected: 3 },
+    };
+    expect(await get('/readyz')).toMatchObject({
+      status: 503,
+      body: '{"status":"not_ready","reasons":["workers_not_ready"],"workers":{"ready":2,"expected":3}}',
+    });
+    readiness = { ready: true, reasons: [] };
+  });
+
+  it('answers /metrics with the status the metrics source gives (503 when it cannot gather)', async () => {
+    const saved = metricsAnswer;
+    metricsAnswer = { status: 503, contentType: 'application/json', body: '{"error":"x"}' };
+    try {
+      const answer = await get('/metrics');
+      expect(answer).toMatchObject({ status: 503, body: '{"error":"x"}' });
+      expect(answer.headers['content-type']).toBe('application/json');
+    } finally {
+      metricsAnswer = saved;
+    }
   });
 
   it('hands only GET /ws upgrades to the WebSocket layer', async () => {

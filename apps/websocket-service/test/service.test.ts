@@ -4,7 +4,9 @@ import { freePort, type RedisHandle, startRedis, waitFor } from '@huleedu/test-s
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { settingsFromEnv } from '../src/config.js';
+import type { Readiness } from '../src/health.js';
 import { type ServiceHandle, startService } from '../src/service.js';
+import type { ClusterView } from '../src/worker-link.js';
 import { captureLogger, closeOf, textFrames } from './helpers.js';
 
 const secret = 'service-test-secret-0123456789abcdef';
@@ -34,6 +36,52 @@ async function start(
 }
 
 describe('startService', () => {
+  it('as a cluster worker, answers /readyz and /metrics through the cluster view', async () => {
+    const log = captureLogger();
+    const settings = settingsFromEnv({
+      JWT_SECRET_KEY: secret,
+      WEBSOCKET_SERVICE_HOST: '127.0.0.1',
+      WEBSOCKET_SERVICE_PORT: '0',
+      WEBSOCKET_REDIS_URL: redis.url,
+    });
+    const seen: Readiness[] = [];
+    const cluster: ClusterView = {
+      slot: 2,
+      readiness: (local) => {
+        seen.push(local);
+        return { ready: false, reasons: ['workers_not_ready'], workers: { ready: 1, expected: 3 } };
+      },
+      metrics: async () => ({ contentType: 'text/plain', body: 'whole_set 1\n' }),
+    };
+    const service = await startService(settings, {
+      logger: log.logger,
+      processMetrics: false,
+      cluster,
+    });
+    try {
+      // The primary logs "listening" for the whole set; a worker says it is one of several.
+      expect(log.lines.map((l) => l.msg)).toContain('worker listening');
+      expect(log.lines.map((l) => l.msg)).not.toContain('listening');
+      await waitFor(() => service.isReady(), { message: 'this worker ready' });
+      const readyz = await fetch(`http://127.0.0.1:${service.port}/readyz`);
+      expect(readyz.status).toBe(503);
+      expect(await readyz.json()).toEqual({
+        status: 'not_ready',
+        reasons: ['workers_not_ready'],
+        workers: { ready: 1, expected: 3 },
+      });
+      expect(seen.at(-1)).toEqual({ ready: true, reasons: [] }); // this worker's own view
+      const metrics = await fetch(`http://127.0.0.1:${service.port}/metrics`);
+      expect(await metrics.text()).toBe('whole_set 1\n');
+      // Its own registry carries the per-worker gauge the primary sums.
+      expect(
+        await service.metrics.registry.getSingleMetricAsString('huleedu_ws_worker_connections'),
+      ).toContain('huleedu_ws_worker_connections{worker="2"} 0');
+    } finally {
+      await service.close();
+    }
+  });
+
   it('listens on the bound port, logs "listening" and becomes ready with Redis', async () => {
     const { service, log } = await start();
     try {

@@ -66,8 +66,10 @@ export async function startServiceProcess(
   child.stderr?.on('data', (chunk: Buffer) => {
     output += chunk.toString();
   });
+  // 'close', not 'exit': it fires only after stdout and stderr are drained, so the last log
+  // lines are in `stdout` by the time a test reads them.
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('exit', (code, signal) => {
+    child.once('close', (code, signal) => {
       children.delete(child);
       resolve({ code, signal });
     });
