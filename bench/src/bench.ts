@@ -1,0 +1,115 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { startRedis } from '@huleedu/test-support';
+import { Redis } from 'ioredis';
+import { renderChart } from './chart.js';
+import { addressesForTarget, type BenchConfig } from './config.js';
+import { renderLatestSection, updateMarkedFile } from './docs.js';
+import { describeMachine } from './machine.js';
+import { type ProfileSummary, summarizeProfiles } from './profile.js';
+import { type BenchReport, compare, evaluateGoals } from './report.js';
+import { benchTarget, type TargetResult } from './scenario.js';
+
+/** Options of {@link runBench}. */
+export interface RunBenchOptions {
+  /** Progress lines (default: none). */
+  log?: (line: string) => void;
+  /** The command line recorded in the report. */
+  command?: string;
+  /** A remark recorded in the report (for example: the machine was shared). */
+  note?: string;
+}
+
+/**
+ * Runs the whole comparison: one fresh Redis, then each target in turn with the same client
+ * load, and returns the report. Every process it starts is stopped before it returns or throws.
+ */
+export async function runBench(
+  config: BenchConfig,
+  options: RunBenchOptions = {},
+): Promise<BenchReport> {
+  const log = options.log ?? (() => undefined);
+  const loadAtStart = loadavg()[0] ?? 0;
+  const redisServer = await startRedis();
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+  try {
+    // A server that falls behind in a burst must not be cut off by Redis's default 32 MB
+    // pub/sub output-buffer limit: the bench measures the relay, not that setting.
+    await redis.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
+    const machine = await describeMachine(redis);
+    const results: TargetResult[] = [];
+    const profiles: ProfileSummary[] = [];
+    for (const [index, kind] of config.targets.entries()) {
+      const profileDir = index === 0 && config.profileDir ? config.profileDir : undefined;
+      const since = Date.now();
+      const result = await benchTarget(
+        kind,
+        config,
+        { redisUrl: redisServer.url, redis, log },
+        {
+          ...(profileDir ? { profileDir } : {}),
+          sourceAddresses: addressesForTarget(config, index),
+        },
+      );
+      results.push(result);
+      if (profileDir) profiles.push(...summarizeProfiles(profileDir, result.windows, since));
+    }
+    const comparisons = compare(results);
+    return {
+      schema: 1,
+      generatedAt: new Date().toISOString(),
+      command: options.command ?? 'pnpm bench',
+      note: options.note ?? '',
+      machine,
+      loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+      config: {
+        users: config.users,
+        tabs: config.tabs,
+        sockets: config.users * config.tabs,
+        processes: config.processes,
+        sourceAddresses: config.sourceAddresses,
+        concurrency: config.concurrency,
+        burst: config.burst,
+        burstRounds: config.burstRounds,
+        rate: config.rate,
+        durationMs: config.durationMs,
+        drainTimeoutMs: config.drainTimeoutMs,
+        serviceWorkers: config.serviceWorkers,
+      },
+      results,
+      comparisons,
+      goals: evaluateGoals(results, comparisons),
+      profiles,
+    };
+  } finally {
+    redis.disconnect();
+    await redisServer.stop();
+  }
+}
+
+/** Where {@link writeReport} put things. */
+export interface WrittenReport {
+  json: string;
+  svg: string;
+  docs?: string;
+}
+
+/**
+ * Writes `latest.json` and `latest.svg` into `outDir` and, when `docsFile` is given, rewrites its
+ * `bench:latest` section from the same report.
+ */
+export function writeReport(report: BenchReport, outDir: string, docsFile: string): WrittenReport {
+  mkdirSync(outDir, { recursive: true });
+  const json = join(outDir, 'latest.json');
+  const svg = join(outDir, 'latest.svg');
+  writeFileSync(json, `${JSON.stringify(report, null, 2)}\n`);
+  writeFileSync(svg, renderChart(report));
+  if (!docsFile) return { json, svg };
+  updateMarkedFile(
+    docsFile,
+    'latest',
+    renderLatestSection(report, relative(dirname(docsFile), svg)),
+  );
+  return { json, svg, docs: docsFile };
+}

@@ -1,0 +1,123 @@
+import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
+import WebSocket from 'ws';
+import { readSentAt, readSentAtFromObject } from './message.js';
+
+/** What a load-generator socket reports; each callback fires at most as documented. */
+export interface ClientHandlers {
+  /** The socket is open and authenticated (fires at most once). */
+  onOpen(): void;
+  /** The socket never opened (fires at most once, instead of onOpen). */
+  onFail(reason: string): void;
+  /** A bench notification arrived; `sentAt` is the publisher's wall-clock ms. */
+  onNotification(sentAt: number): void;
+  /** An open socket closed (fires at most once, after onOpen). */
+  onClose(reason: string): void;
+}
+
+/** One client connection, whatever the protocol. */
+export interface ClientSocket {
+  /** Drops the connection at once, without firing onClose. */
+  destroy(): void;
+}
+
+/** Where and how to connect. */
+export interface ClientTarget {
+  protocol: 'ws' | 'socketio';
+  url: string;
+  token: string;
+  localAddress: string;
+  timeoutMs: number;
+}
+
+/**
+ * Opens one client socket. Plain WebSocket targets get the token in the query string (the
+ * service's contract); Socket.IO gets it in the handshake `auth`, WebSocket transport only.
+ */
+export function openClientSocket(target: ClientTarget, handlers: ClientHandlers): ClientSocket {
+  return target.protocol === 'ws' ? openWs(target, handlers) : openSocketIo(target, handlers);
+}
+
+type State = 'connecting' | 'open' | 'done';
+
+function openWs(target: ClientTarget, handlers: ClientHandlers): ClientSocket {
+  let state: State = 'connecting';
+  const ws = new WebSocket(`${target.url}?token=${encodeURIComponent(target.token)}`, {
+    localAddress: target.localAddress,
+    perMessageDeflate: false,
+    handshakeTimeout: target.timeoutMs,
+  });
+  const fail = (reason: string): void => {
+    if (state !== 'connecting') return;
+    state = 'done';
+    handlers.onFail(reason);
+  };
+  ws.on('open', () => {
+    if (state !== 'connecting') return;
+    state = 'open';
+    handlers.onOpen();
+  });
+  ws.on('unexpected-response', (request, response) => {
+    fail(`http_${response.statusCode ?? 0}`);
+    request.destroy();
+  });
+  ws.on('error', (error: NodeJS.ErrnoException) => {
+    fail(error.code ?? (error.message.includes('timed out') ? 'timeout' : error.message));
+  });
+  ws.on('close', (code) => {
+    if (state === 'connecting') return fail(`close_${code}`);
+    if (state !== 'open') return;
+    state = 'done';
+    handlers.onClose(String(code));
+  });
+  ws.on('message', (data: Buffer, isBinary: boolean) => {
+    if (isBinary) return;
+    const sentAt = readSentAt(data);
+    if (sentAt !== undefined) handlers.onNotification(sentAt);
+  });
+  return {
+    destroy() {
+      state = 'done';
+      ws.terminate();
+    },
+  };
+}
+
+function openSocketIo(target: ClientTarget, handlers: ClientHandlers): ClientSocket {
+  let state: State = 'connecting';
+  // localAddress is passed through to the ws transport in Node; the typings do not list it.
+  const options: Partial<ManagerOptions & SocketOptions> & { localAddress: string } = {
+    transports: ['websocket'],
+    auth: { token: target.token },
+    forceNew: true,
+    reconnection: false,
+    timeout: target.timeoutMs,
+    localAddress: target.localAddress,
+  };
+  const socket = io(target.url, options);
+  socket.on('connect', () => {
+    if (state !== 'connecting') return;
+    state = 'open';
+    handlers.onOpen();
+  });
+  socket.on('connect_error', (error) => {
+    if (state !== 'connecting') return;
+    state = 'done';
+    socket.close();
+    handlers.onFail(error.message);
+  });
+  socket.on('disconnect', (reason) => {
+    if (state !== 'open') return;
+    state = 'done';
+    handlers.onClose(reason);
+  });
+  socket.on('notification', (envelope: unknown) => {
+    const sentAt = readSentAtFromObject(envelope);
+    if (sentAt !== undefined) handlers.onNotification(sentAt);
+  });
+  return {
+    destroy() {
+      state = 'done';
+      socket.close();
+    },
+  };
+}

@@ -1,0 +1,270 @@
+import { randomBytes } from 'node:crypto';
+import { isAbsolute, resolve } from 'node:path';
+import { BenchError } from './errors.js';
+import { type OptionSpec, parseOptions } from './options.js';
+import { defaultServiceEntry, repoRoot } from './paths.js';
+
+/** The servers `pnpm bench` can measure. */
+export const targetKinds = ['service', 'relay', 'socketio'] as const;
+/** One of {@link targetKinds}. */
+export type TargetKind = (typeof targetKinds)[number];
+
+/** Everything one `pnpm bench` run does, after flags, environment and defaults. */
+export interface BenchConfig {
+  /** Servers to measure, in order; ratios are computed against the first one's baselines. */
+  targets: TargetKind[];
+  /** Distinct users; each gets `tabs` sockets. */
+  users: number;
+  /** Sockets per user (browser tabs). */
+  tabs: number;
+  /** Load-generator processes sharing the sockets. */
+  processes: number;
+  /** Loopback source addresses the sockets spread over (about 28,000 ports each). */
+  sourceAddresses: string[];
+  /**
+   * Give each target its own fresh source addresses (when they were not listed explicitly), so
+   * the TIME_WAIT ports one target's closed sockets leave behind never run the next one short.
+   */
+  rotateAddresses: boolean;
+  /** Handshakes in flight per load-generator process. */
+  concurrency: number;
+  /** Messages published back to back in the burst phase (each to one user: `tabs` deliveries). */
+  burst: number;
+  /** Burst repetitions; the median one is reported. */
+  burstRounds: number;
+  /** Messages per second in the fixed-rate phase. */
+  rate: number;
+  /** Length of the fixed-rate phase, ms. */
+  durationMs: number;
+  /** How long to wait for the last deliveries once publishing stops, ms. */
+  drainTimeoutMs: number;
+  /** Pause before an idle memory sample, ms. */
+  settleMs: number;
+  /** Give up on one handshake after this long, ms. */
+  connectTimeoutMs: number;
+  /** The service's built entry point. */
+  serviceEntry: string;
+  /** `WEBSOCKET_WORKERS` for the service, or '' to leave it unset. */
+  serviceWorkers: string;
+  /** Folder for `latest.json` and `latest.svg`. */
+  outDir: string;
+  /** Markdown file whose marked section is rewritten with the results, or '' to leave docs alone. */
+  docsFile: string;
+  /** Folder for `.cpuprofile` files of the first target, or '' for no profiling. */
+  profileDir: string;
+  /** JWT secret shared by the servers and the load generator. */
+  secret: string;
+}
+
+/** Every option of `pnpm bench`, with defaults that finish all three targets in a few minutes. */
+export const benchOptions: readonly OptionSpec[] = [
+  {
+    name: 'targets',
+    kind: 'list',
+    default: [...targetKinds],
+    choices: targetKinds,
+    description: 'servers to measure, first one is compared with the others',
+  },
+  { name: 'users', kind: 'int', default: 5000, min: 1, max: 1_000_000, description: 'users' },
+  { name: 'tabs', kind: 'int', default: 2, min: 1, max: 50, description: 'sockets per user' },
+  {
+    name: 'processes',
+    kind: 'int',
+    default: 0,
+    min: 0,
+    max: 64,
+    description: 'load-generator processes (0: one per 15,000 sockets, at least 2)',
+  },
+  {
+    name: 'source-addresses',
+    kind: 'list',
+    default: [],
+    description: 'loopback source addresses (empty: 127.0.0.2 and up, one per 10,000 sockets)',
+  },
+  {
+    name: 'concurrency',
+    kind: 'int',
+    default: 64,
+    min: 1,
+    max: 10_000,
+    description: 'handshakes in flight per load-generator process',
+  },
+  {
+    name: 'burst',
+    kind: 'int',
+    default: 50_000,
+    min: 0,
+    max: 10_000_000,
+    description: 'messages in the burst',
+  },
+  {
+    name: 'burst-rounds',
+    kind: 'int',
+    default: 3,
+    min: 1,
+    max: 20,
+    description: 'bursts per target, the median is reported',
+  },
+  {
+    name: 'rate',
+    kind: 'int',
+    default: 5000,
+    min: 0,
+    max: 1_000_000,
+    description: 'messages/s in the fixed-rate phase',
+  },
+  {
+    name: 'duration',
+    kind: 'number',
+    default: 10,
+    min: 0,
+    max: 3600,
+    description: 'seconds of the fixed-rate phase',
+  },
+  {
+    name: 'drain-timeout',
+    kind: 'number',
+    default: 20,
+    min: 0.1,
+    max: 3600,
+    description: 'seconds to wait for the last deliveries',
+  },
+  {
+    name: 'settle',
+    kind: 'number',
+    default: 2,
+    min: 0,
+    max: 600,
+    description: 'seconds of quiet before an idle memory sample',
+  },
+  {
+    name: 'connect-timeout',
+    kind: 'number',
+    default: 30,
+    min: 1,
+    max: 600,
+    description: 'seconds before one handshake counts as failed',
+  },
+  {
+    name: 'service-entry',
+    kind: 'string',
+    default: defaultServiceEntry,
+    description: 'built service entry point',
+  },
+  {
+    name: 'service-workers',
+    kind: 'string',
+    default: '',
+    description: 'WEBSOCKET_WORKERS for the service (empty: unset)',
+  },
+  {
+    name: 'out',
+    kind: 'string',
+    default: 'docs/bench',
+    description: 'folder for latest.json/.svg',
+  },
+  {
+    name: 'docs',
+    kind: 'string',
+    default: 'docs/benchmarks.md',
+    description: 'markdown file to update (empty: none)',
+  },
+  {
+    name: 'profile',
+    kind: 'string',
+    default: '',
+    description: 'folder for CPU profiles of the first target (empty: none)',
+  },
+  { name: 'help', kind: 'flag', default: false, description: 'print this help' },
+];
+
+/** Paths in options are relative to the repository root, so the command works from anywhere. */
+export function fromRepo(path: string): string {
+  if (path === '') return '';
+  return isAbsolute(path) ? path : resolve(repoRoot, path);
+}
+
+/** `count` loopback addresses starting at 127.0.0.2 (127.0.0.1 is where the servers listen). */
+export function loopbackAddresses(count: number): string[] {
+  if (count > 250) throw new BenchError('bad_option', `too many source addresses: ${count}`);
+  return Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`);
+}
+
+// Of the ~28,000 ephemeral ports per address, bind() with port 0 (how a socket gets a source
+// address) prefers the odd half; once that half is nearly used up every bind scans it first and
+// the kernel time per connection climbs steeply. 10,000 per address stays clear of that.
+const PORTS_PER_ADDRESS = 10_000;
+const SOCKETS_PER_PROCESS = 15_000; // under the 20,000 open-file limit, with room for the rest
+
+/** The source addresses target number `index` of a run uses. */
+export function addressesForTarget(config: BenchConfig, index: number): string[] {
+  if (!config.rotateAddresses || index === 0) return config.sourceAddresses;
+  const count = config.sourceAddresses.length;
+  return loopbackAddresses(count * (index + 1)).slice(count * index);
+}
+
+/** Processes needed to hold `sockets` within the per-process file limit (at least `minimum`). */
+export function processesFor(sockets: number, minimum: number): number {
+  return Math.max(minimum, Math.ceil(sockets / SOCKETS_PER_PROCESS));
+}
+
+/** Source addresses needed for `sockets` ports toward one server port. */
+export function addressesFor(sockets: number): string[] {
+  return loopbackAddresses(Math.max(1, Math.ceil(sockets / PORTS_PER_ADDRESS)));
+}
+
+/** Checks that the socket spread fits the machine's limits; throws a {@link BenchError} if not. */
+export function checkSpread(sockets: number, processes: number, addresses: number): void {
+  if (Math.ceil(sockets / processes) > 19_000) {
+    throw new BenchError(
+      'bad_option',
+      `${sockets} sockets over ${processes} processes is more than 19,000 per process (file limit 20,000): raise --processes`,
+    );
+  }
+  if (Math.ceil(sockets / addresses) > 20_000) {
+    throw new BenchError(
+      'bad_option',
+      `${sockets} sockets over ${addresses} source addresses is more than 20,000 ports each (of about 28,000, and bind() slows down long before): add --source-addresses`,
+    );
+  }
+}
+
+/** Builds the configuration from flags and `BENCH_*` environment variables. */
+export function parseBenchConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): BenchConfig & { help: boolean } {
+  const v = parseOptions(benchOptions, argv, env);
+  const users = v.users as number;
+  const tabs = v.tabs as number;
+  const sockets = users * tabs;
+  const targets = v.targets as TargetKind[];
+  if (targets.length === 0) throw new BenchError('bad_option', '--targets: name at least one');
+  const processes = (v.processes as number) || processesFor(sockets, 2);
+  const listed = v['source-addresses'] as string[];
+  const sourceAddresses = listed.length > 0 ? listed : addressesFor(sockets);
+  checkSpread(sockets, processes, sourceAddresses.length);
+  return {
+    help: v.help as boolean,
+    targets: [...new Set(targets)],
+    users,
+    tabs,
+    processes: Math.min(processes, sockets),
+    sourceAddresses,
+    rotateAddresses: listed.length === 0,
+    concurrency: v.concurrency as number,
+    burst: v.burst as number,
+    burstRounds: v['burst-rounds'] as number,
+    rate: v.rate as number,
+    durationMs: Math.round((v.duration as number) * 1000),
+    drainTimeoutMs: Math.round((v['drain-timeout'] as number) * 1000),
+    settleMs: Math.round((v.settle as number) * 1000),
+    connectTimeoutMs: Math.round((v['connect-timeout'] as number) * 1000),
+    serviceEntry: fromRepo(v['service-entry'] as string),
+    serviceWorkers: v['service-workers'] as string,
+    outDir: fromRepo(v.out as string),
+    docsFile: fromRepo(v.docs as string),
+    profileDir: fromRepo(v.profile as string),
+    secret: env.JWT_SECRET_KEY ?? randomBytes(32).toString('hex'),
+  };
+}

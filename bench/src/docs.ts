@@ -1,0 +1,137 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { BenchError } from './errors.js';
+import { type BenchReport, formatGoalValue, goalMark, markdownTable } from './report.js';
+import type { Bench100kReport } from './scenario-100k.js';
+
+function markers(name: string): { start: string; end: string } {
+  return { start: `<!-- bench:${name}:start -->`, end: `<!-- bench:${name}:end -->` };
+}
+
+/**
+ * Replaces what lies between `<!-- bench:<name>:start -->` and `<!-- bench:<name>:end -->`,
+ * keeping the markers, so a doc's prose around its generated part is never touched.
+ */
+export function replaceMarkedSection(text: string, name: string, content: string): string {
+  const { start, end } = markers(name);
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from < 0 || to < from) {
+    throw new BenchError('docs_marker_missing', `markers ${start} ... ${end} not found`);
+  }
+  return `${text.slice(0, from + start.length)}\n${content.trim()}\n${text.slice(to)}`;
+}
+
+/** Rewrites one marked section of a markdown file in place. */
+export function updateMarkedFile(path: string, name: string, content: string): void {
+  const text = readFileSync(path, 'utf8');
+  let updated: string;
+  try {
+    updated = replaceMarkedSection(text, name, content);
+  } catch (error) {
+    if (error instanceof BenchError) throw new BenchError(error.code, `${path}: ${error.message}`);
+    throw error;
+  }
+  writeFileSync(path, updated);
+}
+
+/** The generated part of docs/benchmarks.md: machine, command, table, targets, chart. */
+export function renderLatestSection(report: BenchReport, chartPath: string): string {
+  const m = report.machine;
+  const c = report.config;
+  const lines = [
+    `Measured ${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel} (${m.cores} cores, ${m.memoryGiB} GiB), ${m.kernel}, Node ${m.node}, Redis ${m.redis}.`,
+    '',
+    `Command: \`${report.command}\``,
+    '',
+    `Load: ${c.sockets.toLocaleString('en-US')} sockets (${c.users.toLocaleString('en-US')} users x ${c.tabs} tabs) from ${c.processes} load-generator processes over ${c.sourceAddresses.length} source address(es); burst of ${c.burst.toLocaleString('en-US')} messages (${(c.burst * c.tabs).toLocaleString('en-US')} deliveries), median of ${c.burstRounds} rounds; fixed rate ${c.rate.toLocaleString('en-US')} msg/s for ${c.durationMs / 1000} s.`,
+  ];
+  if (report.loadAverage) {
+    lines.push(
+      '',
+      `1-minute load average: ${report.loadAverage.start.toFixed(1)} at the start, ${report.loadAverage.end.toFixed(1)} at the end (${m.cores} cores).`,
+    );
+  }
+  if (report.note) lines.push('', `Note: ${report.note}`);
+  lines.push('', markdownTable(report));
+  if (report.goals.length > 0) {
+    lines.push('', '| target | measured | |', '| --- | ---: | --- |');
+    for (const g of report.goals)
+      lines.push(`| ${g.name} | ${formatGoalValue(g)} | ${goalMark(g)} |`);
+  }
+  lines.push('', `![benchmark chart](${chartPath})`);
+  return lines.join('\n');
+}
+
+const mib = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MiB`;
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(1)} s`;
+
+/** The generated part of docs/benchmarks.md for `pnpm bench:100k`. */
+export function render100kSection(report: Bench100kReport): string {
+  const m = report.machine;
+  const c = report.config;
+  const d = report.delivery;
+  const rows: Array<[string, string]> = [
+    [
+      'sockets open',
+      `${report.connect.opened.toLocaleString('en-US')} / ${c.sockets.toLocaleString('en-US')}`,
+    ],
+    [
+      'time to connect all',
+      `${seconds(report.connect.durationMs)} (${Math.round(report.connect.perSecond).toLocaleString('en-US')} sockets/s)`,
+    ],
+    [
+      'service RSS, all processes',
+      `${mib(report.memory.idleRssBytes)} over ${report.memory.processes} processes`,
+    ],
+    ['RSS per socket', `${(report.memory.perSocketBytes / 1024).toFixed(2)} KiB`],
+    [
+      'one notification per user: delivered',
+      `${d.delivered.toLocaleString('en-US')} / ${d.expected.toLocaleString('en-US')} (lost ${d.lost})`,
+    ],
+    [
+      'time to deliver all',
+      `${seconds(d.durationMs)} (p50 ${d.p50Ms.toFixed(1)} ms, p99 ${d.p99Ms.toFixed(1)} ms)`,
+    ],
+  ];
+  const s = report.storm;
+  if (s) {
+    rows.push(
+      [
+        'reconnect storm: server down by',
+        `${s.signal}, gone in ${seconds(s.stopMs)}, ready again ${seconds(s.restartMs)} later`,
+      ],
+      [
+        'time until all sockets are back',
+        `${seconds(s.allBackMs)} (${s.open.toLocaleString('en-US')} open, ${s.reconnectFailures.toLocaleString('en-US')} failed tries)`,
+      ],
+    );
+    const tally = (counts: Record<string, number> | undefined): string =>
+      Object.entries(counts ?? {})
+        .sort((a, b) => b[1] - a[1])
+        .map(([reason, count]) => `${reason} ${count.toLocaleString('en-US')}`)
+        .join(', ') || 'none';
+    rows.push(
+      ['storm: closes the clients saw', tally(s.closes)],
+      ['storm: failed reconnect tries by reason', tally(s.reconnectFailureReasons)],
+    );
+    if (s.afterStorm) {
+      rows.push([
+        'after the storm: delivered',
+        `${s.afterStorm.delivered.toLocaleString('en-US')} / ${s.afterStorm.expected.toLocaleString('en-US')} in ${seconds(s.afterStorm.durationMs)}`,
+      ]);
+    }
+  }
+  const lines = [
+    `Measured ${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, Redis ${m.redis}.`,
+    '',
+    `Command: \`${report.command}\` (${c.target === 'service' ? `service with WEBSOCKET_WORKERS=${c.serviceWorkers}` : c.target}; ${c.processes} load-generator processes over ${c.sourceAddresses.join(', ')}).`,
+  ];
+  if (report.note) lines.push('', `Note: ${report.note}`);
+  lines.push(
+    '',
+    '| measure | result |',
+    '| --- | --- |',
+    ...rows.map(([k, v]) => `| ${k} | ${v} |`),
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,306 @@
+import type { TargetKind } from './config.js';
+import type { MachineInfo } from './machine.js';
+import type { ProfileSummary } from './profile.js';
+import type { TargetResult } from './scenario.js';
+
+/** The settings a report was measured with (the parts that change the numbers). */
+export interface ReportConfig {
+  users: number;
+  tabs: number;
+  sockets: number;
+  processes: number;
+  sourceAddresses: string[];
+  concurrency: number;
+  burst: number;
+  burstRounds: number;
+  rate: number;
+  durationMs: number;
+  drainTimeoutMs: number;
+  serviceWorkers: string;
+}
+
+/** The first target measured against one baseline: subject value / baseline value. */
+export interface Comparison {
+  subject: TargetKind;
+  baseline: TargetKind;
+  connectRate: number | null;
+  burstDeliveredPerSecond: number | null;
+  fixedRateP99: number | null;
+  perSocketBytes: number | null;
+}
+
+/** One target of issue 4, met or not. */
+export interface Goal {
+  name: string;
+  /** What was measured (a ratio, or bytes for memory). */
+  value: number | null;
+  /** The bound `value` is held to. */
+  threshold: number;
+  /** `higher`: value >= threshold; `lower`: value <= threshold. */
+  direction: 'higher' | 'lower';
+  /** What `value` and `threshold` count. */
+  unit: 'ratio' | 'bytes';
+  /** null when the run did not measure it (baseline missing). */
+  met: boolean | null;
+}
+
+/** What `pnpm bench` writes to `docs/bench/latest.json`. */
+export interface BenchReport {
+  schema: 1;
+  generatedAt: string;
+  command: string;
+  note: string;
+  machine: MachineInfo;
+  /** 1-minute load average when the run started and ended: above the core count, others were busy too. */
+  loadAverage: { start: number; end: number };
+  config: ReportConfig;
+  results: TargetResult[];
+  comparisons: Comparison[];
+  goals: Goal[];
+  profiles: ProfileSummary[];
+}
+
+/** One row of the results table: how to read a metric from a target's result. */
+export interface MetricRow {
+  label: string;
+  better: 'higher' | 'lower' | 'none';
+  value(result: TargetResult): number | null;
+  format(value: number): string;
+}
+
+const int = (value: number): string => Math.round(value).toLocaleString('en-US');
+const ms = (value: number): string => value.toFixed(value < 10 ? 2 : 1);
+const mib = (value: number): string => (value / 2 ** 20).toFixed(1);
+const kib = (value: number): string => (value / 1024).toFixed(2);
+
+/** The rows every table (console, docs) shows, in order. */
+export const metricRows: readonly MetricRow[] = [
+  { label: 'sockets open', better: 'higher', value: (r) => r.connect.opened, format: int },
+  {
+    label: 'connect rate (sockets/s)',
+    better: 'higher',
+    value: (r) => r.connect.perSecond,
+    format: int,
+  },
+  {
+    label: 'connects per server CPU-second',
+    better: 'higher',
+    value: (r) => (r.connect.cpuSeconds > 0 ? r.connect.opened / r.connect.cpuSeconds : null),
+    format: int,
+  },
+  {
+    label: 'RSS idle, all sockets (MiB)',
+    better: 'lower',
+    value: (r) => r.memory.idleRssBytes,
+    format: mib,
+  },
+  {
+    label: 'RSS per socket, average (KiB)',
+    better: 'lower',
+    value: (r) => r.memory.perSocketBytes,
+    format: kib,
+  },
+  {
+    label: 'RSS per socket, marginal (KiB)',
+    better: 'lower',
+    value: (r) => r.memory.marginalPerSocketBytes ?? null,
+    format: kib,
+  },
+  {
+    label: 'burst delivered/s',
+    better: 'higher',
+    value: (r) => r.burst?.deliveredPerSecond ?? null,
+    format: int,
+  },
+  {
+    label: 'burst deliveries per CPU-second',
+    better: 'higher',
+    value: (r) =>
+      r.burst && r.burst.cpuSeconds > 0 ? r.burst.delivered / r.burst.cpuSeconds : null,
+    format: int,
+  },
+  { label: 'burst lost', better: 'lower', value: (r) => r.burst?.lost ?? null, format: int },
+  {
+    label: 'fixed rate p50 (ms)',
+    better: 'lower',
+    value: (r) => r.fixedRate?.p50Ms ?? null,
+    format: ms,
+  },
+  {
+    label: 'fixed rate p99 (ms)',
+    better: 'lower',
+    value: (r) => r.fixedRate?.p99Ms ?? null,
+    format: ms,
+  },
+  {
+    label: 'fixed rate max (ms)',
+    better: 'lower',
+    value: (r) => r.fixedRate?.maxMs ?? null,
+    format: ms,
+  },
+  {
+    label: 'fixed rate lost',
+    better: 'lower',
+    value: (r) => r.fixedRate?.lost ?? null,
+    format: int,
+  },
+];
+
+function ratio(
+  subject: number | null | undefined,
+  baseline: number | null | undefined,
+): number | null {
+  if (subject === null || subject === undefined || baseline === null || baseline === undefined) {
+    return null;
+  }
+  return baseline === 0 ? null : subject / baseline;
+}
+
+/** Compares the first target with every other one. */
+export function compare(results: readonly TargetResult[]): Comparison[] {
+  const [subject, ...baselines] = results;
+  if (!subject) return [];
+  return baselines.map((baseline) => ({
+    subject: subject.kind,
+    baseline: baseline.kind,
+    connectRate: ratio(subject.connect.perSecond, baseline.connect.perSecond),
+    burstDeliveredPerSecond: ratio(
+      subject.burst?.deliveredPerSecond,
+      baseline.burst?.deliveredPerSecond,
+    ),
+    fixedRateP99: ratio(subject.fixedRate?.p99Ms, baseline.fixedRate?.p99Ms),
+    perSocketBytes: ratio(subject.memory.perSocketBytes, baseline.memory.perSocketBytes),
+  }));
+}
+
+function goal(
+  name: string,
+  value: number | null,
+  threshold: number,
+  direction: 'higher' | 'lower',
+  unit: Goal['unit'] = 'ratio',
+): Goal {
+  const met =
+    value === null ? null : direction === 'higher' ? value >= threshold : value <= threshold;
+  return { name, value, threshold, direction, unit, met };
+}
+
+/** A goal's measured value for people: `1.23x` or `3.10 KiB`. */
+export function formatGoalValue(g: Goal): string {
+  if (g.value === null) return '-';
+  return g.unit === 'bytes' ? `${(g.value / 1024).toFixed(2)} KiB` : formatRatio(g.value);
+}
+
+/** The service's targets from issue 4; empty when the service was not measured. */
+export function evaluateGoals(
+  results: readonly TargetResult[],
+  comparisons: readonly Comparison[],
+): Goal[] {
+  const service = results.find((r) => r.kind === 'service');
+  if (!service || results[0]?.kind !== 'service') return [];
+  const vs = (kind: TargetKind): Comparison | undefined =>
+    comparisons.find((c) => c.baseline === kind);
+  return [
+    goal(
+      'burst delivered/s >= 0.9x reference relay',
+      vs('relay')?.burstDeliveredPerSecond ?? null,
+      0.9,
+      'higher',
+    ),
+    goal(
+      'burst delivered/s >= 2x Socket.IO',
+      vs('socketio')?.burstDeliveredPerSecond ?? null,
+      2,
+      'higher',
+    ),
+    goal(
+      'p99 at fixed rate <= 1.5x reference relay',
+      vs('relay')?.fixedRateP99 ?? null,
+      1.5,
+      'lower',
+    ),
+    goal('connect rate >= 0.9x reference relay', vs('relay')?.connectRate ?? null, 0.9, 'higher'),
+    goal(
+      `RSS per idle socket <= 4 KiB (at ${service.connect.opened} sockets)`,
+      service.memory.perSocketBytes,
+      4096,
+      'lower',
+      'bytes',
+    ),
+  ];
+}
+
+/** The rows at least one result has a value for (older reports lack newer metrics). */
+function rowsWithData(results: readonly TargetResult[]): MetricRow[] {
+  return metricRows.filter((row) => results.some((r) => row.value(r) !== null));
+}
+
+/** `met`, `MISSED`, or `?` when not measured. */
+export function goalMark(g: Goal): string {
+  return g.met === null ? '?' : g.met ? 'met' : 'MISSED';
+}
+
+function pad(text: string, width: number, left = false): string {
+  return left ? text.padEnd(width) : text.padStart(width);
+}
+
+/** Formats a ratio like `1.23x`, or `-` when unknown. */
+export function formatRatio(value: number | null): string {
+  return value === null ? '-' : `${value.toFixed(2)}x`;
+}
+
+/** The results as a plain-text table with ratio columns, for the terminal. */
+export function consoleTable(report: BenchReport): string {
+  const { results } = report;
+  const subject = results[0];
+  const header = [
+    'metric',
+    ...results.map((r) => r.label),
+    ...results.slice(1).map((r) => `${subject?.kind}/${r.kind}`),
+  ];
+  const rows = rowsWithData(results).map((row) => {
+    const values = results.map((r) => row.value(r));
+    const subjectValue = values[0] ?? null;
+    return [
+      row.label,
+      ...values.map((v) => (v === null ? '-' : row.format(v))),
+      ...values.slice(1).map((v) => formatRatio(ratio(subjectValue, v))),
+    ];
+  });
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: string[]): string =>
+    cells.map((cell, i) => pad(cell, widths[i] ?? 0, i === 0)).join('  ');
+  const out = [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)];
+  if (report.goals.length > 0) {
+    out.push('', 'targets:');
+    for (const g of report.goals) {
+      out.push(`  [${goalMark(g)}] ${g.name}: ${formatGoalValue(g)}`);
+    }
+  }
+  return out.join('\n');
+}
+
+/** The results as a markdown table (for docs/benchmarks.md). */
+export function markdownTable(report: BenchReport): string {
+  const { results } = report;
+  const subject = results[0];
+  const header = [
+    'metric',
+    ...results.map((r) => r.label),
+    ...results.slice(1).map((r) => `${subject?.kind} / ${r.kind}`),
+  ];
+  const lines = [
+    `| ${header.join(' | ')} |`,
+    `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
+  ];
+  for (const row of rowsWithData(results)) {
+    const values = results.map((r) => row.value(r));
+    const cells = [
+      row.label,
+      ...values.map((v) => (v === null ? '-' : row.format(v))),
+      ...values.slice(1).map((v) => formatRatio(ratio(values[0] ?? null, v))),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines.join('\n');
+}

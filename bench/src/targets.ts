@@ -1,0 +1,212 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { request } from 'node:http';
+import { freePort, waitFor } from '@huleedu/test-support';
+import { killChild, track } from './children.js';
+import { sleep } from './clock.js';
+import type { TargetKind } from './config.js';
+import { BenchError } from './errors.js';
+import { benchScript } from './paths.js';
+import { treeCpuSeconds, treeRssBytes } from './proc.js';
+
+/** How the load generator talks to a target and how the bench knows it is ready. */
+export interface TargetProfile {
+  readonly kind: TargetKind;
+  /** Name in tables and charts. */
+  readonly label: string;
+  /** `ws`: plain WebSocket on /ws?token=; `socketio`: socket.io-client with the token in `auth`. */
+  readonly protocol: 'ws' | 'socketio';
+  /** `channels`: one Redis channel per user; `pattern`: one pattern subscription for everything. */
+  readonly subscription: 'channels' | 'pattern';
+}
+
+/** The three servers `pnpm bench` compares. */
+export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
+  service: { kind: 'service', label: 'service', protocol: 'ws', subscription: 'channels' },
+  relay: { kind: 'relay', label: 'reference relay', protocol: 'ws', subscription: 'channels' },
+  socketio: {
+    kind: 'socketio',
+    label: 'Socket.IO 4 + redis-adapter',
+    protocol: 'socketio',
+    subscription: 'pattern',
+  },
+};
+
+/** Options of {@link startTarget}. */
+export interface StartTargetOptions {
+  redisUrl: string;
+  secret: string;
+  /** `WEBSOCKET_MAX_CONNECTIONS_PER_USER` for the service. */
+  maxConnectionsPerUser: number;
+  serviceEntry: string;
+  /** `WEBSOCKET_WORKERS` for the service, '' for unset. */
+  serviceWorkers?: string;
+  /** Write a `.cpuprofile` per process into this folder when the target exits. */
+  profileDir?: string;
+  /** Port to listen on (default: a free one). */
+  port?: number;
+  /** How long the server may take to be ready, ms (default 30 s). */
+  startTimeoutMs?: number;
+}
+
+/** A running server under test. */
+export interface RunningTarget {
+  readonly profile: TargetProfile;
+  readonly port: number;
+  /** What the load generator connects to. */
+  readonly url: string;
+  /** Process id of the server (the primary, for a multi-process server). */
+  pid(): number;
+  /** Resident memory of the whole process tree, bytes. */
+  rssBytes(): number;
+  /** CPU seconds used by the whole process tree so far. */
+  cpuSeconds(): number;
+  /**
+   * SIGTERM (a graceful drain) and wait for exit, SIGKILL after 15 s; or SIGKILL to the whole
+   * group at once (a crash). Every process of the tree is gone afterwards.
+   */
+  stop(signal?: 'SIGTERM' | 'SIGKILL'): Promise<void>;
+  /** Starts the server again on the same port, after {@link RunningTarget.stop}. */
+  start(): Promise<void>;
+}
+
+function entryOf(kind: TargetKind, options: StartTargetOptions): string {
+  if (kind === 'relay') return benchScript('relay');
+  if (kind === 'socketio') return benchScript('socketio-server');
+  if (!existsSync(options.serviceEntry)) {
+    throw new BenchError(
+      'target_failed',
+      `the service is not built (${options.serviceEntry} is missing): run pnpm build, or leave it out with --targets relay,socketio`,
+    );
+  }
+  return options.serviceEntry;
+}
+
+function httpStatus(port: number, path: string): Promise<number> {
+  return new Promise((resolve) => {
+    const req = request({ host: '127.0.0.1', port, path, timeout: 2000 }, (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve(0));
+    req.on('timeout', () => req.destroy());
+    req.end();
+  });
+}
+
+/**
+ * Starts one server as a child process in its own process group, with the same Redis and secret
+ * as the others, and resolves when it is ready: it printed its `listening` line (and, for the
+ * service, `/readyz` answers 200).
+ */
+export async function startTarget(
+  kind: TargetKind,
+  options: StartTargetOptions,
+): Promise<RunningTarget> {
+  const profile = targetProfiles[kind];
+  const entry = entryOf(kind, options);
+  const port = options.port ?? (await freePort());
+  const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  let child: ChildProcess | undefined;
+  let output = '';
+
+  const env: NodeJS.ProcessEnv = {
+    PATH: process.env.PATH,
+    HOME: process.env.HOME,
+    NODE_ENV: 'production',
+    WEBSOCKET_SERVICE_PORT: String(port),
+    WEBSOCKET_SERVICE_HOST: '127.0.0.1',
+    WEBSOCKET_REDIS_URL: options.redisUrl,
+    JWT_SECRET_KEY: options.secret,
+    WEBSOCKET_MAX_CONNECTIONS_PER_USER: String(options.maxConnectionsPerUser),
+    LOG_LEVEL: 'warn',
+    ...(options.serviceWorkers ? { WEBSOCKET_WORKERS: options.serviceWorkers } : {}),
+  };
+  const execArgv: string[] = [];
+  if (options.profileDir) {
+    mkdirSync(options.profileDir, { recursive: true });
+    // Cluster workers inherit the primary's execArgv, so each process writes its own profile.
+    execArgv.push('--cpu-prof', `--cpu-prof-dir=${options.profileDir}`);
+  }
+
+  const start = async (): Promise<void> => {
+    if (child && child.exitCode === null && child.signalCode === null) return;
+    output = '';
+    let listening = false;
+    // stdin stays open: the baselines exit when it ends, i.e. when the bench dies unexpectedly.
+    const proc = spawn(process.execPath, [...execArgv, entry], {
+      env,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      detached: true,
+    });
+    proc.stdin?.on('error', () => undefined);
+    track(proc, { group: true });
+    child = proc;
+    let pending = '';
+    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
+      output = (output + chunk).slice(-4000);
+      pending += chunk;
+      let newline = pending.indexOf('\n');
+      while (newline >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        if (line.includes('"listening"')) listening = true;
+        newline = pending.indexOf('\n');
+      }
+      if (pending.length > 100_000) pending = '';
+    });
+    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
+      output = (output + chunk).slice(-4000);
+    });
+    try {
+      await waitFor(
+        async () => {
+          if (proc.exitCode !== null || proc.signalCode !== null) {
+            throw new BenchError('target_failed', `${profile.label} exited during start-up`);
+          }
+          if (kind === 'service') {
+            // Ready means Redis is connected, whether or not the log level shows the line.
+            return (await httpStatus(port, '/readyz')) === 200;
+          }
+          return listening;
+        },
+        { timeoutMs: startTimeoutMs, intervalMs: 50, message: `${profile.label} to be ready` },
+      );
+    } catch (error) {
+      killChild(proc, 'SIGKILL', true);
+      const reason = error instanceof Error ? error.message : String(error);
+      throw new BenchError(
+        'target_failed',
+        `${profile.label} (${entry}) did not start: ${reason}\n--- its output ---\n${output.trim()}`,
+      );
+    }
+  };
+
+  const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
+    const proc = child;
+    if (!proc) return;
+    if (proc.exitCode === null && proc.signalCode === null) {
+      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
+      killChild(proc, signal, signal === 'SIGKILL');
+      const timer = setTimeout(() => killChild(proc, 'SIGKILL', true), 15_000);
+      await exited;
+      clearTimeout(timer);
+    }
+    killChild(proc, 'SIGKILL', true); // workers a primary left behind
+    await sleep(50);
+    child = undefined;
+  };
+
+  await start();
+  const url = profile.protocol === 'ws' ? `ws://127.0.0.1:${port}/ws` : `http://127.0.0.1:${port}`;
+  return {
+    profile,
+    port,
+    url,
+    pid: () => child?.pid ?? 0,
+    rssBytes: () => (child?.pid ? treeRssBytes(child.pid) : 0),
+    cpuSeconds: () => (child?.pid ? treeCpuSeconds(child.pid) : 0),
+    stop,
+    start,
+  };
+}

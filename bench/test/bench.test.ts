@@ -1,0 +1,95 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { liveChildren } from '../src/children.js';
+import {
+  type BenchReport,
+  parseBenchConfig,
+  runBench,
+  type TargetKind,
+  writeReport,
+} from '../src/index.js';
+import { defaultServiceEntry } from '../src/paths.js';
+
+// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works. The service joins in
+// once it is built; the two baselines always run.
+const targets: TargetKind[] = existsSync(defaultServiceEntry)
+  ? ['service', 'relay', 'socketio']
+  : ['relay', 'socketio'];
+const out = mkdtempSync(join(tmpdir(), 'huleedu-bench-'));
+
+afterAll(() => {
+  rmSync(out, { recursive: true, force: true });
+});
+
+describe('pnpm bench at tiny scale', () => {
+  let report: BenchReport;
+
+  it('measures every target with no loss', { timeout: 240_000 }, async () => {
+    const config = parseBenchConfig(
+      [
+        ...['--targets', targets.join(','), '--users', '25', '--tabs', '2', '--processes', '2'],
+        ...['--burst', '500', '--rate', '500', '--duration', '1', '--settle', '0.2'],
+        ...['--drain-timeout', '30', '--out', out, '--docs', ''],
+      ],
+      {},
+    );
+    report = await runBench(config, { command: 'pnpm bench (smoke test)' });
+
+    expect(report.results.map((r) => r.kind)).toEqual(targets);
+    for (const result of report.results) {
+      expect(result.connect.opened, result.label).toBe(50);
+      expect(result.connect.failed, result.label).toBe(0);
+      expect(result.readiness.ready, result.label).toBe(true);
+      expect(result.burst, result.label).toMatchObject({
+        published: 500,
+        expected: 1000,
+        delivered: 1000,
+        lost: 0,
+      });
+      expect(result.fixedRate, result.label).toMatchObject({
+        published: 500,
+        expected: 1000,
+        delivered: 1000,
+        lost: 0,
+      });
+      expect(result.lost, result.label).toBe(0);
+      expect(result.burst!.deliveredPerSecond).toBeGreaterThan(0);
+      expect(result.fixedRate!.p99Ms).toBeGreaterThan(0);
+      expect(result.fixedRate!.maxMs).toBeGreaterThanOrEqual(result.fixedRate!.p99Ms);
+      expect(result.connect.perSecond).toBeGreaterThan(0);
+      expect(result.memory.idleRssBytes).toBeGreaterThan(0);
+      expect(result.unexpectedCloses, result.label).toEqual({});
+    }
+    expect(report.comparisons).toHaveLength(targets.length - 1);
+    expect(report.comparisons[0]?.burstDeliveredPerSecond).toBeGreaterThan(0);
+    expect(report.goals.length).toBe(targets[0] === 'service' ? 5 : 0);
+    expect(liveChildren()).toBe(0);
+  });
+
+  it('writes the JSON, the chart and the docs section from the report', () => {
+    const docs = join(out, 'benchmarks.md');
+    writeFileSync(
+      docs,
+      '# Benchmarks\n\nprose\n<!-- bench:latest:start -->\nold\n<!-- bench:latest:end -->\nmore prose\n',
+    );
+    writeReport(report, out, docs);
+
+    const json = JSON.parse(readFileSync(join(out, 'latest.json'), 'utf8')) as BenchReport;
+    expect(json.results).toHaveLength(targets.length);
+    expect(json.machine.cores).toBeGreaterThan(0);
+    expect(json.config.sockets).toBe(50);
+
+    const svg = readFileSync(join(out, 'latest.svg'), 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    for (const result of report.results) expect(svg).toContain(result.label);
+
+    const text = readFileSync(docs, 'utf8');
+    expect(text).not.toContain('\nold\n');
+    expect(text).toContain('prose\n<!-- bench:latest:start -->');
+    expect(text).toContain('more prose');
+    expect(text).toContain('| burst delivered/s |');
+    expect(text).toContain('![benchmark chart](latest.svg)');
+  });
+});

@@ -1,0 +1,79 @@
+import { describe, expect, it } from 'vitest';
+import { addressesForTarget, parseBenchConfig } from '../src/config.js';
+import { parseBench100kConfig } from '../src/config-100k.js';
+import { BenchError } from '../src/errors.js';
+
+function errorOf(run: () => unknown): BenchError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof BenchError) return error;
+    throw error;
+  }
+  throw new Error('expected a BenchError');
+}
+
+describe('pnpm bench options', () => {
+  it('defaults to 10,000 sockets against all three servers', () => {
+    const config = parseBenchConfig([], {});
+    expect(config.targets).toEqual(['service', 'relay', 'socketio']);
+    expect(config.users * config.tabs).toBe(10_000);
+    expect(config.processes).toBeGreaterThanOrEqual(2);
+    expect(config.sourceAddresses).toEqual(['127.0.0.2']);
+    expect(config.rate).toBe(5000);
+  });
+
+  it('takes flags over BENCH_* variables over defaults', () => {
+    const config = parseBenchConfig(['--users=10', '--burst', '99'], {
+      BENCH_USERS: '20',
+      BENCH_TABS: '3',
+    });
+    expect(config.users).toBe(10);
+    expect(config.tabs).toBe(3);
+    expect(config.burst).toBe(99);
+  });
+
+  it('names the bad option in its error', () => {
+    expect(errorOf(() => parseBenchConfig(['--users', 'many'], {})).message).toMatch(
+      /--users.*expected an integer/,
+    );
+    expect(errorOf(() => parseBenchConfig(['--targets', 'nginx'], {})).message).toMatch(
+      /unknown value "nginx"/,
+    );
+    expect(errorOf(() => parseBenchConfig(['--nope'], {})).code).toBe('bad_option');
+    expect(errorOf(() => parseBenchConfig([], { BENCH_RATE: '-1' })).message).toMatch(
+      /BENCH_RATE.*>= 0/,
+    );
+  });
+
+  it('refuses a spread that breaks the per-process file limit', () => {
+    expect(
+      errorOf(() => parseBenchConfig(['--users', '40000', '--tabs', '1', '--processes', '2'], {}))
+        .message,
+    ).toMatch(/raise --processes/);
+  });
+
+  it('gives each target fresh source addresses unless they were listed', () => {
+    const auto = parseBenchConfig(['--users', '20000', '--tabs', '1'], {});
+    expect(addressesForTarget(auto, 0)).toEqual(['127.0.0.2', '127.0.0.3']);
+    expect(addressesForTarget(auto, 1)).toEqual(['127.0.0.4', '127.0.0.5']);
+    const listed = parseBenchConfig(['--source-addresses', '127.0.0.9'], {});
+    expect(addressesForTarget(listed, 2)).toEqual(['127.0.0.9']);
+  });
+});
+
+describe('pnpm bench:100k options', () => {
+  it('spreads 100,000 sockets over at least 6 processes, workers and 10 addresses', () => {
+    const config = parseBench100kConfig([], {});
+    expect(config.users * config.tabs).toBe(100_000);
+    expect(config.processes).toBeGreaterThanOrEqual(6);
+    expect(Number(config.serviceWorkers)).toBeGreaterThanOrEqual(6);
+    expect(config.sourceAddresses).toHaveLength(10);
+  });
+
+  it('keeps the one-process relay under the file limit', () => {
+    expect(errorOf(() => parseBench100kConfig(['--target', 'relay'], {})).message).toMatch(
+      /one process/,
+    );
+  });
+});

@@ -1,0 +1,132 @@
+import { signToken } from '@huleedu/auth';
+import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { userChannel } from '@huleedu/ws-protocol';
+import { Emitter } from '@socket.io/redis-emitter';
+import { Redis } from 'ioredis';
+import { io, type Socket } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { benchEnvelope, benchEnvelopeJson } from '../src/message.js';
+import { type RunningTarget, startTarget } from '../src/targets.js';
+
+// The baselines must do the work the service does (check the token, deliver to the right
+// user), or the comparison would flatter them.
+const secret = 'targets-test-secret';
+let redis: RedisHandle;
+let publisher: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  publisher = new Redis(redis.url);
+});
+
+afterAll(async () => {
+  publisher.disconnect();
+  await redis.stop();
+});
+
+function openWs(url: string, token: string): Promise<{ socket?: WebSocket; status?: number }> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(`${url}?token=${token}`);
+    socket.once('open', () => resolve({ socket }));
+    socket.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0 }));
+    socket.once('error', () => resolve({}));
+  });
+}
+
+describe('reference relay', () => {
+  let relay: RunningTarget;
+  beforeAll(async () => {
+    relay = await startTarget('relay', {
+      redisUrl: redis.url,
+      secret,
+      maxConnectionsPerUser: 5,
+      serviceEntry: '',
+    });
+  });
+  afterAll(() => relay.stop());
+
+  it('refuses a token signed with another secret before the upgrade', async () => {
+    const bad = signToken('u1', { secret: 'another-secret' });
+    expect((await openWs(relay.url, bad)).status).toBe(401);
+    const expired = signToken('u1', { secret, expiresInSeconds: -60 });
+    expect((await openWs(relay.url, expired)).status).toBe(401);
+  });
+
+  it("delivers a message published on a user's channel to that user's sockets only", async () => {
+    const alice = await openWs(relay.url, signToken('alice', { secret }));
+    const bob = await openWs(relay.url, signToken('bob', { secret }));
+    const received: string[] = [];
+    alice.socket!.on('message', (data) => received.push(`alice:${String(data)}`));
+    bob.socket!.on('message', (data) => received.push(`bob:${String(data)}`));
+    const subscribers = async (user: string): Promise<number> =>
+      Number(((await publisher.call('PUBSUB', 'NUMSUB', userChannel(user))) as unknown[])[1]);
+    await waitFor(
+      async () => (await subscribers('alice')) === 1 && (await subscribers('bob')) === 1,
+    );
+    const forAlice = benchEnvelopeJson(1, 1000.5);
+    const forBob = benchEnvelopeJson(2, 2000.5);
+    await publisher.publish(userChannel('alice'), forAlice);
+    await publisher.publish(userChannel('bob'), forBob);
+    await waitFor(() => received.length >= 2);
+    expect(received.sort()).toEqual([`alice:${forAlice}`, `bob:${forBob}`]);
+    alice.socket!.close();
+    bob.socket!.close();
+  });
+
+  it('reports its memory and CPU from /proc', () => {
+    expect(relay.rssBytes()).toBeGreaterThan(10 * 2 ** 20);
+    expect(relay.cpuSeconds()).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('Socket.IO server', () => {
+  let server: RunningTarget;
+  const sockets: Socket[] = [];
+  beforeAll(async () => {
+    server = await startTarget('socketio', {
+      redisUrl: redis.url,
+      secret,
+      maxConnectionsPerUser: 5,
+      serviceEntry: '',
+    });
+  });
+  afterAll(async () => {
+    for (const socket of sockets) socket.close();
+    await server.stop();
+  });
+
+  function connect(token: string): Promise<{ socket: Socket; error?: string }> {
+    const socket = io(server.url, {
+      transports: ['websocket'],
+      auth: { token },
+      forceNew: true,
+      reconnection: false,
+    });
+    sockets.push(socket);
+    return new Promise((resolve) => {
+      socket.once('connect', () => resolve({ socket }));
+      socket.once('connect_error', (error) => resolve({ socket, error: error.message }));
+    });
+  }
+
+  it('refuses a bad token in the handshake', async () => {
+    const result = await connect(signToken('u1', { secret: 'another-secret' }));
+    expect(result.error).toBe('unauthorized');
+  });
+
+  it("delivers an emitter message to the user's room only", async () => {
+    const alice = await connect(signToken('alice', { secret }));
+    const bob = await connect(signToken('bob', { secret }));
+    const received: string[] = [];
+    type Env = { data: { bench_seq: number } };
+    alice.socket.on('notification', (env: Env) => received.push(`alice:${env.data.bench_seq}`));
+    bob.socket.on('notification', (env: Env) => received.push(`bob:${env.data.bench_seq}`));
+    await waitFor(async () => Number(await publisher.call('PUBSUB', 'NUMPAT')) > 0);
+    const emitter = new Emitter(publisher);
+    emitter.to(userChannel('alice')).emit('notification', benchEnvelope(1, 1000));
+    emitter.to(userChannel('bob')).emit('notification', benchEnvelope(2, 2000));
+    await waitFor(() => received.length >= 2);
+    expect(received.sort()).toEqual(['alice:1', 'bob:2']);
+  });
+});
