@@ -57,6 +57,8 @@ export interface Settings {
   /** Allowed `Origin` values; `undefined` allows every origin. */
   readonly allowedOrigins?: readonly string[];
   readonly maxPayloadBytes: number;
+  /** A socket with more outbound bytes queued than this is dropped as a slow consumer. */
+  readonly maxBufferedBytes: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
   /** Worker processes behind the port; 1 = one process, no cluster primary (`auto` resolved). */
@@ -99,6 +101,7 @@ export const defaults = {
   WEBSOCKET_MAX_CONNECTIONS_PER_USER: 5,
   WEBSOCKET_PING_INTERVAL: 30,
   WEBSOCKET_MAX_PAYLOAD_BYTES: 4096,
+  WEBSOCKET_MAX_BUFFERED_BYTES: 1024 * 1024,
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: 10,
   LOG_LEVEL: 'info',
   WEBSOCKET_WORKERS: 1,
@@ -157,6 +160,12 @@ export function loadSettings(env: Env): LoadSettingsResult {
     16,
     16 * 1024 * 1024,
   );
+  const maxBufferedBytes = reader.integer(
+    'WEBSOCKET_MAX_BUFFERED_BYTES',
+    defaults.WEBSOCKET_MAX_BUFFERED_BYTES,
+    1024,
+    1024 * 1024 * 1024,
+  );
   const shutdownGrace = reader.seconds(
     'WEBSOCKET_SHUTDOWN_GRACE_SECONDS',
     defaults.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
@@ -209,6 +218,7 @@ export function loadSettings(env: Env): LoadSettingsResult {
       pingIntervalMs: Math.round(pingInterval! * 1000),
       ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
       maxPayloadBytes: maxPayloadBytes!,
+      maxBufferedBytes: maxBufferedBytes!,
       shutdownGraceMs: Math.round(shutdownGrace! * 1000),
       logLevel: logLevel!,
       workers: workers!,

@@ -11,6 +11,11 @@ export interface DeliveryOptions {
   readonly registry: ConnectionRegistry<ClientSocket>;
   readonly metrics: ServiceMetrics;
   readonly logger: Logger;
+  /**
+   * A socket whose queued outbound bytes exceed this when a frame is due is dropped as a slow
+   * consumer instead of growing the service's memory without bound.
+   */
+  readonly maxBufferedBytes: number;
 }
 
 /** Delivers one Redis payload (its raw bytes) to every local socket of a user. */
@@ -26,7 +31,12 @@ const TEXT_FRAME = { binary: false } as const;
  * Payloads that are not UTF-8 (a browser fails the connection on such a text frame) or not a
  * `{event, data}` envelope are dropped with a warning and a metric, never forwarded.
  */
-export function createDelivery({ registry, metrics, logger }: DeliveryOptions): Deliver {
+export function createDelivery({
+  registry,
+  metrics,
+  logger,
+  maxBufferedBytes,
+}: DeliveryOptions): Deliver {
   return (userId, payload) => {
     metrics.redisMessages++;
     const sockets = registry.socketsOf(userId);
@@ -53,6 +63,17 @@ export function createDelivery({ registry, metrics, logger }: DeliveryOptions): 
     for (let i = 0; i < sockets.length; i++) {
       const socket = sockets[i]!;
       if (socket.readyState !== WebSocket.OPEN) continue;
+      if (socket.bufferedAmount > maxBufferedBytes) {
+        // A reader that stopped draining: terminate (a close frame would queue behind the
+        // backlog), so its memory is freed now; the client sees 1006 and reconnects with backoff.
+        socket.terminate();
+        metrics.serverClosed('slow_consumer');
+        logger.warn(
+          { userId, bufferedBytes: socket.bufferedAmount, limit: maxBufferedBytes },
+          'dropped slow consumer',
+        );
+        continue;
+      }
       socket.send(frame, TEXT_FRAME);
       delivered++;
     }

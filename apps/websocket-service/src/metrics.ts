@@ -32,7 +32,8 @@ export type ServerCloseReason =
   | 'token_expired'
   | 'server_shutdown'
   | 'message_too_big'
-  | 'dead_peer';
+  | 'dead_peer'
+  | 'slow_consumer';
 
 const rejectionReasons: readonly RejectionReason[] = [
   closeReasons.TOKEN_MISSING,
@@ -51,6 +52,7 @@ const serverCloseReasons: readonly ServerCloseReason[] = [
   'server_shutdown',
   'message_too_big',
   'dead_peer',
+  'slow_consumer',
 ];
 
 /** Prefix of every service metric name. */

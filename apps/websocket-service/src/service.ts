@@ -79,7 +79,12 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       ...(cluster === undefined ? {} : { workerSlot: cluster.slot }),
     },
   );
-  const deliver = createDelivery({ registry, metrics, logger });
+  const deliver = createDelivery({
+    registry,
+    metrics,
+    logger,
+    maxBufferedBytes: settings.maxBufferedBytes,
+  });
   backplane = new Backplane({
     redis: settings.redis,
     pubsub: settings.pubsub,

@@ -1,5 +1,7 @@
+import type { Duplex } from 'node:stream';
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
 import type { ClientSocket } from '../src/client-socket.js';
 import { createDelivery } from '../src/delivery.js';
 import { ServiceMetrics } from '../src/metrics.js';
@@ -12,7 +14,7 @@ afterEach(async () => {
   teardown = undefined;
 });
 
-async function setup() {
+async function setup(maxBufferedBytes = 1024 * 1024) {
   const pairs = await socketPairs();
   teardown = pairs.close;
   const registry = new ConnectionRegistry<ClientSocket>(5);
@@ -27,7 +29,7 @@ async function setup() {
     { defaultMetrics: false },
   );
   const log = captureLogger();
-  const deliverBytes = createDelivery({ registry, metrics, logger: log.logger });
+  const deliverBytes = createDelivery({ registry, metrics, logger: log.logger, maxBufferedBytes });
   const deliver = (userId: string, text: string) => deliverBytes(userId, Buffer.from(text));
   const connect = async (userId: string) => {
     const pair = await pairs.open();
@@ -128,5 +130,30 @@ describe('createDelivery', () => {
     registry.remove('teacher-1', staying.server);
     deliver('teacher-1', '{"event":"e","data":{}}');
     expect(metrics.unroutedMessages).toBe(1);
+  });
+
+  it('drops a reader that stopped draining once its backlog passes the limit, and keeps serving the others', async () => {
+    const { deliver, connect, metrics } = await setup(64 * 1024);
+    const stalled = await connect('teacher-1');
+    const healthy = await connect('teacher-2');
+    // The stalled tab stops reading: the kernel buffers fill, then the service's queue grows.
+    const clientSocket = (stalled.client as unknown as { _socket: Duplex })._socket;
+    clientSocket.pause();
+    const big = `{"event":"e","data":{"pad":"${'x'.repeat(64 * 1024)}"}}`;
+    for (let i = 0; i < 2000 && metrics.framesDelivered === i; i++) {
+      deliver('teacher-1', big);
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    expect(metrics.framesDelivered).toBeLessThan(2000);
+    expect(stalled.server.readyState).not.toBe(WebSocket.OPEN);
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_server_closes_total{reason="slow_consumer"} 1');
+
+    deliver('teacher-2', '{"event":"after","data":{}}');
+    await waitFor(() => healthy.frames.length === 1, { message: 'the healthy tab still served' });
+    // Once the stalled tab reads again it finds the connection dropped, without a close frame.
+    const dropped = closeOf(stalled.client);
+    clientSocket.resume();
+    expect((await dropped).code).toBe(1006);
   });
 });
