@@ -8,7 +8,7 @@ import {
   userChannel,
 } from '@huleedu/ws-protocol';
 import { NotificationValidationError, NotifierError } from './errors.js';
-import { createNotifier, type PublishMode } from './notifier.js';
+import { createNotifier, type PublishMode, publishModes } from './notifier.js';
 import { userIdProblem } from './user-id.js';
 
 /** Exit codes of `huleedu-notify`. */
@@ -38,7 +38,7 @@ Publishes one notification to a user's Redis channel, as @huleedu/notify does.
   --deadline <iso>       deadline, ISO 8601 with time zone (default none)
   --correlation-id <id>  correlation id (default a fresh UUID)
   --prefix <prefix>      channel prefix (default ${DEFAULT_CHANNEL_PREFIX})
-  --publish-mode <mode>  classic (PUBLISH, default) or sharded (SPUBLISH, Redis 7 cluster)
+  --publish-mode <mode>  classic (PUBLISH, default), sharded (SPUBLISH, Redis 7 cluster) or both
   --redis <url>          Redis URL (default $WEBSOCKET_REDIS_URL, $REDIS_URL, ${DEFAULT_REDIS_URL})
   --cluster              --redis is a comma-separated list of Redis Cluster node URLs
   -h, --help             show this help
@@ -119,10 +119,10 @@ export function parseCommand(
       `--priority: expected one of ${priorities.join(', ')}, got ${JSON.stringify(priority)}`,
     );
   }
-  const publishMode = values['publish-mode'] ?? 'classic';
-  if (publishMode !== 'classic' && publishMode !== 'sharded') {
+  const publishMode = (values['publish-mode'] ?? 'classic') as PublishMode;
+  if (!publishModes.includes(publishMode)) {
     throw new UsageError(
-      `--publish-mode: expected classic or sharded, got ${JSON.stringify(publishMode)}`,
+      `--publish-mode: expected one of ${publishModes.join(', ')}, got ${JSON.stringify(publishMode)}`,
     );
   }
 

@@ -24,5 +24,6 @@ export {
   type Notifier,
   type NotifierOptions,
   type PublishMode,
+  publishModes,
 } from './notifier.js';
 export { MAX_USER_ID_LENGTH, userIdProblem } from './user-id.js';

@@ -17,8 +17,13 @@ import { assertChannelPrefix, assertUserId } from './user-id.js';
  * - `sharded`: SPUBLISH (Redis 7+). In a cluster the message stays on the shard that owns the
  *   channel's slot, so each shard carries only its own users' traffic. Subscribers must use
  *   SSUBSCRIBE: a PUBLISHed message never reaches an SSUBSCRIBEr, nor the other way round.
+ * - `both`: PUBLISH and SPUBLISH, for moving service instances from classic to sharded without a
+ *   gap: each instance subscribes in one mode only, so each hears exactly one copy.
  */
-export type PublishMode = 'classic' | 'sharded';
+export type PublishMode = (typeof publishModes)[number];
+
+/** Every {@link PublishMode}. */
+export const publishModes = ['classic', 'sharded', 'both'] as const;
 
 /** Options of {@link createNotifier}. */
 export interface NotifierOptions {
@@ -74,10 +79,10 @@ export function createNotifier(options: NotifierOptions): Notifier {
   const prefix = options.channelPrefix ?? DEFAULT_CHANNEL_PREFIX;
   assertChannelPrefix(prefix);
   const mode = options.publishMode ?? 'classic';
-  if (mode !== 'classic' && mode !== 'sharded') {
+  if (!publishModes.includes(mode)) {
     throw new NotifierError(
       'invalid_options',
-      `publishMode must be "classic" or "sharded", got ${JSON.stringify(mode)}`,
+      `publishMode must be one of ${publishModes.join(', ')}, got ${JSON.stringify(mode)}`,
     );
   }
   const timeoutMs = options.publishTimeoutMs ?? DEFAULT_PUBLISH_TIMEOUT_MS;
@@ -122,18 +127,21 @@ async function publishTo(
   message: string,
 ): Promise<number> {
   try {
-    const reply =
-      mode === 'sharded'
-        ? await connection.client.spublish(channel, message)
-        : await connection.client.publish(channel, message);
-    return Number(reply);
+    const { client } = connection;
+    if (mode === 'classic') return Number(await client.publish(channel, message));
+    if (mode === 'sharded') return Number(await client.spublish(channel, message));
+    const [classic, sharded] = await Promise.all([
+      client.publish(channel, message),
+      client.spublish(channel, message),
+    ]);
+    return Number(classic) + Number(sharded);
   } catch (error) {
     throw redisError(connection, mode, channel, error);
   }
 }
 
 function commandName(mode: PublishMode): string {
-  return mode === 'sharded' ? 'SPUBLISH' : 'PUBLISH';
+  return { classic: 'PUBLISH', sharded: 'SPUBLISH', both: 'PUBLISH+SPUBLISH' }[mode];
 }
 
 function redisError(

@@ -79,7 +79,7 @@ describe('parseCommand', () => {
     [[...base, '--data', '{"batch_id":'], '--data is not valid JSON'],
     [[...base, '--data', '[1,2]'], '--data must be a JSON object'],
     [[...base, '--priority', 'urgent'], '--priority: expected one of critical, immediate'],
-    [[...base, '--publish-mode', 'fast'], '--publish-mode: expected classic or sharded'],
+    [[...base, '--publish-mode', 'fast'], '--publish-mode: expected one of classic, sharded, both'],
     [
       ['--user', 'u1', '--raw-event', 'x', '--priority', 'high'],
       '--priority only applies to --type',

@@ -390,3 +390,33 @@ describe('connection ownership', () => {
     }
   });
 });
+
+describe('publish modes', () => {
+  it('reaches classic and sharded subscribers once each in "both" mode, for a gapless switch', async () => {
+    const classic = await recordingSubscriber(redis.url);
+    const sharded = await recordingSubscriber(redis.url);
+    await classic.subscribe('ws:teacher-both');
+    await sharded.ssubscribe('ws:teacher-both');
+    const both = createNotifier({ redis: redis.url, publishMode: 'both' });
+    try {
+      expect(await both.publish('teacher-both', 'migration_probe', { n: 1 })).toBe(2);
+      await waitFor(() => classic.messages.length === 1 && sharded.messages.length === 1, {
+        message: 'one copy on each kind of subscriber',
+      });
+      // Only SPUBLISH reaches an SSUBSCRIBEr: the classic notifier misses the sharded subscriber.
+      expect(await notifier.publish('teacher-both', 'migration_probe', { n: 2 })).toBe(1);
+      await waitFor(() => classic.messages.length === 2, { message: 'classic copy' });
+      expect(sharded.messages).toHaveLength(1);
+    } finally {
+      await both.close();
+      await classic.close();
+      await sharded.close();
+    }
+  });
+
+  it('refuses an unknown publish mode', () => {
+    expect(() => createNotifier({ redis: redis.url, publishMode: 'fast' as never })).toThrow(
+      'publishMode must be one of classic, sharded, both, got "fast"',
+    );
+  });
+});
