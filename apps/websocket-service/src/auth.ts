@@ -1,5 +1,5 @@
 import type { TokenVerifier } from '@huleedu/auth';
-import { type AuthFailureReason, closeReasons } from '@huleedu/ws-protocol';
+import { type AuthFailureReason, authFailureReasons, closeReasons } from '@huleedu/ws-protocol';
 import { normalizeOrigin } from './config.js';
 import type { Logger } from './logger.js';
 
@@ -27,16 +27,7 @@ export interface HandshakeAuth {
   admit(requestUrl: string, origin: string | undefined): Admission;
 }
 
-const authFailureReasons = new Set<string>([
-  closeReasons.TOKEN_MISSING,
-  closeReasons.TOKEN_MALFORMED,
-  closeReasons.TOKEN_EXPIRED,
-  closeReasons.TOKEN_NOT_ACTIVE,
-  closeReasons.TOKEN_INVALID_SIGNATURE,
-  closeReasons.TOKEN_ALGORITHM,
-  closeReasons.TOKEN_CLAIMS,
-  closeReasons.ORIGIN_NOT_ALLOWED,
-]);
+const knownAuthFailures = new Set<string>(authFailureReasons);
 
 /** The handshake gate: Origin check, then the token through `@huleedu/auth`. */
 export function createHandshakeAuth(options: HandshakeAuthOptions): HandshakeAuth {
@@ -56,7 +47,7 @@ export function createHandshakeAuth(options: HandshakeAuthOptions): HandshakeAut
         return { ok: true, userId, expiresAt };
       } catch (error) {
         const code = (error as { code?: unknown } | null)?.code;
-        if (typeof code === 'string' && authFailureReasons.has(code)) {
+        if (typeof code === 'string' && knownAuthFailures.has(code)) {
           return { ok: false, reason: code as AuthFailureReason };
         }
         // Not an AuthError: a bug, not a bad token. Refuse, and say so without the token.

@@ -1,4 +1,4 @@
-import { type AuthFailureReason, closeReasons } from '@huleedu/ws-protocol';
+import { type AuthFailureReason, authFailureReasons, closeReasons } from '@huleedu/ws-protocol';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /** Live values the metrics read at scrape time, so there is one source of truth for each. */
@@ -36,14 +36,7 @@ export type ServerCloseReason =
   | 'slow_consumer';
 
 const rejectionReasons: readonly RejectionReason[] = [
-  closeReasons.TOKEN_MISSING,
-  closeReasons.TOKEN_MALFORMED,
-  closeReasons.TOKEN_EXPIRED,
-  closeReasons.TOKEN_NOT_ACTIVE,
-  closeReasons.TOKEN_INVALID_SIGNATURE,
-  closeReasons.TOKEN_ALGORITHM,
-  closeReasons.TOKEN_CLAIMS,
-  closeReasons.ORIGIN_NOT_ALLOWED,
+  ...authFailureReasons,
   closeReasons.CONNECTION_LIMIT,
   closeReasons.SERVER_SHUTDOWN,
 ];

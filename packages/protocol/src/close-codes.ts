@@ -119,12 +119,16 @@ export const closeReasons = {
 export type CloseReason = (typeof closeReasons)[keyof typeof closeReasons];
 
 /** The reasons that mean the token (or origin) was refused: sent with close code 1008. */
-export type AuthFailureReason =
-  | 'token_missing'
-  | 'token_malformed'
-  | 'token_expired'
-  | 'token_not_active'
-  | 'token_invalid_signature'
-  | 'token_algorithm'
-  | 'token_claims'
-  | 'origin_not_allowed';
+export const authFailureReasons = [
+  closeReasons.TOKEN_MISSING,
+  closeReasons.TOKEN_MALFORMED,
+  closeReasons.TOKEN_EXPIRED,
+  closeReasons.TOKEN_NOT_ACTIVE,
+  closeReasons.TOKEN_INVALID_SIGNATURE,
+  closeReasons.TOKEN_ALGORITHM,
+  closeReasons.TOKEN_CLAIMS,
+  closeReasons.ORIGIN_NOT_ALLOWED,
+] as const;
+
+/** One of {@link authFailureReasons}. */
+export type AuthFailureReason = (typeof authFailureReasons)[number];

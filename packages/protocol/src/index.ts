@@ -1,6 +1,7 @@
 export { DEFAULT_CHANNEL_PREFIX, userChannel, userIdFromChannel } from './channel.js';
 export {
   type AuthFailureReason,
+  authFailureReasons,
   type CloseAction,
   type CloseCode,
   type CloseCodePolicy,
