@@ -121,6 +121,9 @@ export async function startTarget(
     WEBSOCKET_MAX_CONNECTIONS_PER_USER: String(options.maxConnectionsPerUser),
     LOG_LEVEL: 'warn',
     ...(options.serviceWorkers ? { WEBSOCKET_WORKERS: options.serviceWorkers } : {}),
+    // The same V8 flags for every server (e.g. NODE_OPTIONS=--max-semi-space-size=4), so a
+    // tuning run stays a like-for-like comparison.
+    ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
   };
   const execArgv: string[] = [];
   if (options.profileDir) {
