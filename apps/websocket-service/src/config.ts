@@ -1,11 +1,12 @@
 import { createPublicKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { type Algorithm, supportedAlgorithms } from '@huleedu/auth';
 import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
 
-/** JWT algorithms the service can be pinned to. */
-export const jwtAlgorithms = ['HS256', 'HS384', 'HS512', 'RS256', 'ES256'] as const;
+/** JWT algorithms the service can be pinned to: exactly those `@huleedu/auth` verifies. */
+export const jwtAlgorithms = supportedAlgorithms;
 /** One of {@link jwtAlgorithms}. */
-export type JwtAlgorithm = (typeof jwtAlgorithms)[number];
+export type JwtAlgorithm = Algorithm;
 
 /** Log levels accepted by `LOG_LEVEL` (pino's levels). */
 export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
