@@ -65,12 +65,13 @@ describe('Dockerfile', () => {
     expect(dockerfile).toMatch(/^ARG NODE_IMAGE=node:24-bookworm-slim$/m);
   });
 
-  it('installs pnpm 10 with npm and deploys production dependencies only', () => {
+  it('installs pnpm 10 with npm and builds with the script the replay test runs', () => {
     expect(dockerfile).toContain('npm install -g pnpm@10');
-    expect(dockerfile).toContain('pnpm install --frozen-lockfile');
-    expect(dockerfile).toMatch(
-      /pnpm --filter @huleedu\/websocket-service deploy --prod --legacy .* \/out/,
-    );
+    expect(dockerfile).toContain('sh /usr/local/bin/container-build.sh fetch');
+    expect(dockerfile).toContain('sh /usr/local/bin/container-build.sh build /out');
+    const script = readFileSync(join(packageDir, 'scripts', 'container-build.sh'), 'utf8');
+    expect(script).toContain('pnpm install --frozen-lockfile --offline');
+    expect(script).toMatch(/pnpm --filter @huleedu\/websocket-service deploy --prod /);
   });
 
   it('runs as a non-root user with a Node-based healthcheck on /healthz', () => {

@@ -37,15 +37,17 @@ export interface ServiceProcess {
 
 /**
  * Spawns the built service with `env` on a free loopback port and resolves once it logged
- * `listening`. Rejects with the process output if it exits or stays silent for 20 s.
+ * `listening` (as `uid`/`gid` when given). Rejects with the process output if it exits or stays silent for 20 s.
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  options: { main?: string; cwd?: string } = {},
+  options: { main?: string; cwd?: string; uid?: number; gid?: number } = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
   const child = spawn(process.execPath, [options.main ?? MAIN], {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+    ...(options.uid === undefined ? {} : { uid: options.uid }),
+    ...(options.gid === undefined ? {} : { gid: options.gid }),
     env: {
       PATH: process.env.PATH ?? '',
       JWT_SECRET_KEY: SECRET,
