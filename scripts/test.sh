@@ -12,9 +12,14 @@ ensure_redis
 [ -n "${CHROMIUM_PATH:-}" ] || ensure_chromium
 ensure_packages
 
-log "building, linting and testing every package (turbo run build lint test)"
+log "building, linting and testing every package (turbo run build lint test --continue)"
 mkdir -p .tmp
-status=0
-pnpm run test 2>&1 | tee .tmp/test-output.log || status=$?
-node scripts/test-summary.mjs .tmp/test-output.log
-exit "$status"
+rm -rf .turbo/runs
+: >.tmp/test-output.log
+failed_steps=()
+# Formatting of the root's own files (each package lints itself in its turbo lint task).
+pnpm run --silent format:root-check 2>&1 | tee -a .tmp/test-output.log || failed_steps+=(--failed-step "biome ci (root files)")
+turbo_exit=0
+pnpm run --silent test 2>&1 | tee -a .tmp/test-output.log || turbo_exit=$?
+node scripts/test-summary.mjs --log .tmp/test-output.log --turbo-runs .turbo/runs \
+  --turbo-exit "$turbo_exit" "${failed_steps[@]}"

@@ -7,7 +7,13 @@ export type Logger = pino.Logger;
 /** Options for {@link createLogger}. */
 export interface LoggerOptions {
   readonly level: LogLevel;
-  /** Where JSON lines go; standard output unless given (tests pass a stream). */
+  /**
+   * Where JSON lines go; standard output unless given (tests pass a stream). Standard output is
+   * written synchronously, as Node itself writes pipes and files on Linux: pino's asynchronous
+   * default can still hold a line in flight when the process exits, and `process.exit` then
+   * writes the lines after it first (a shutdown's `stopped` line ahead of the `worker exited`
+   * logged before it) or drops it.
+   */
   readonly destination?: pino.DestinationStream;
 }
 
@@ -26,5 +32,5 @@ export function createLogger(options: LoggerOptions): Logger {
     formatters: { level: (label) => ({ level: label }) },
     timestamp: pino.stdTimeFunctions.isoTime,
   };
-  return options.destination === undefined ? pino(config) : pino(config, options.destination);
+  return pino(config, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -1,5 +1,14 @@
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { captureLogger } from './helpers.js';
+
+const run = promisify(execFile);
+const loggerModule = pathToFileURL(
+  join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'logger.js'),
+).href;
 
 describe('createLogger', () => {
   it('writes one JSON object per line with a level name and time', () => {
@@ -25,5 +34,29 @@ describe('createLogger', () => {
     );
     expect(log.text()).not.toContain(token);
     expect(log.lines[0]).toMatchObject({ token: '[redacted]', url: '[redacted]' });
+  });
+
+  it('keeps the last lines before process.exit, in the order they were logged', async () => {
+    // What a shutdown does: log, log again at once, exit. With pino's asynchronous default the
+    // first line was still in flight in about one exit in ten, and landed after the second.
+    const script = `
+      const { createLogger } = await import(${JSON.stringify(loggerModule)});
+      const logger = createLogger({ level: 'info' });
+      setTimeout(() => {
+        logger.info('worker exited');
+        logger.info('stopped');
+        Promise.resolve().then(() => process.exit(0));
+      }, 1);`;
+    const runs = Array.from({ length: 40 }, () =>
+      run(process.execPath, ['--input-type=module', '-e', script]).then(({ stdout }) =>
+        stdout
+          .trim()
+          .split('\n')
+          .map((line) => (JSON.parse(line) as { msg: string }).msg)
+          .join(' > '),
+      ),
+    );
+    const orders = await Promise.all(runs);
+    expect(new Set(orders)).toEqual(new Set(['worker exited > stopped']));
   });
 });

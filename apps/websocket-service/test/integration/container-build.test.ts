@@ -108,7 +108,9 @@ afterAll(async () => {
 describe('the Dockerfile build stage', () => {
   it('fetches from the lockfile alone, then builds the whole context with one script', () => {
     const script = '/usr/local/bin/container-build.sh';
-    expect(steps.map((s) => (s.kind === 'RUN' ? s.command : `COPY ${s.sources} ${s.dest}`))).toEqual([
+    expect(
+      steps.map((s) => (s.kind === 'RUN' ? s.command : `COPY ${s.sources} ${s.dest}`)),
+    ).toEqual([
       PNPM_INSTALL,
       `COPY apps/websocket-service/scripts/container-build.sh ${script}`,
       'COPY pnpm-lock.yaml,pnpm-workspace.yaml ./',

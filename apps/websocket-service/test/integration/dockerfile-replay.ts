@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { cpSync, mkdirSync, readFileSync } from 'node:fs';
-import { dirname, join, matchesGlob, posix } from 'node:path';
+import { dirname, join, posix } from 'node:path';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
@@ -43,19 +43,41 @@ export async function buildContextFiles(repoRoot: string, ignoreFile: string): P
   const patterns = readFileSync(ignoreFile, 'utf8')
     .split('\n')
     .map((line) => line.trim())
-    .filter((line) => line !== '' && !line.startsWith('#'));
-  const { stdout } = await run('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], {
-    cwd: repoRoot,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .map(ignorePattern);
+  const { stdout } = await run(
+    'git',
+    ['ls-files', '-z', '--cached', '--others', '--exclude-standard'],
+    {
+      cwd: repoRoot,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   const excluded = (file: string): boolean => {
     const parts = file.split('/');
     return parts.some((_, i) => {
       const prefix = parts.slice(0, i + 1).join('/');
-      return patterns.some((pattern) => matchesGlob(prefix, pattern));
+      return patterns.some((pattern) => pattern.test(prefix));
     });
   };
   return stdout.split('\0').filter((file) => file !== '' && !excluded(file));
+}
+
+/** A .dockerignore line as a regular expression: `**` spans folders, `*` and `?` do not. */
+function ignorePattern(line: string): RegExp {
+  if (line.startsWith('!')) throw new Error(`negated ignore patterns are not replayed: ${line}`);
+  const source = line
+    .replace(/^\/+/, '')
+    .split(/(\*\*\/|\*\*|\*|\?)/)
+    .map((part) => {
+      if (part === '**/') return '(?:.*/)?';
+      if (part === '**') return '.*';
+      if (part === '*') return '[^/]*';
+      if (part === '?') return '[^/]';
+      return part.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    })
+    .join('');
+  return new RegExp(`^${source}$`);
 }
 
 /** Where a replayed step's absolute paths land on this machine. */
@@ -84,7 +106,9 @@ export function replayCopy(
       }
       continue;
     }
-    const target = step.dest.endsWith('/') ? join(destination, posix.basename(source)) : destination;
+    const target = step.dest.endsWith('/')
+      ? join(destination, posix.basename(source))
+      : destination;
     mkdirSync(dirname(target), { recursive: true });
     cpSync(join(repoRoot, source), target);
   }

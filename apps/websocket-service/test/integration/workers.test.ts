@@ -341,13 +341,18 @@ describe('WEBSOCKET_WORKERS=3', () => {
     expect(closes.every((c) => c.code === 1001 && c.reason === 'server_shutdown')).toBe(true);
     expect(await service.exited).toEqual({ code: 0, signal: null });
     for (const pid of pids) expect(alive(pid), `worker ${pid}`).toBe(false);
-    // 'exit' can come before the last output is read: wait for the primary's final line.
-    const primaryLines = () => service.logLines().filter((l) => l.pid === service.pid);
-    await waitFor(() => primaryLines().some((l) => l.msg === 'stopped'), {
-      message: 'the primary to log "stopped"',
-    });
-    expect(primaryLines().map((l) => l.msg)).toContain('stopping workers');
-    expect(primaryLines().at(-1)).toMatchObject({ msg: 'stopped', clean: true });
+    // `exited` waits for the output pipe to close, so every line is in; the logger writes
+    // synchronously, so they are in the order the primary logged them.
+    const primaryLines = service.logLines().filter((l) => l.pid === service.pid);
+    const shutdown = primaryLines.slice(
+      primaryLines.findIndex((l) => l.msg === 'stopping workers'),
+    );
+    const exits = shutdown.filter((l) => l.msg === 'worker exited' || l.msg === 'stopped');
+    expect(exits.map((l) => l.msg)).toEqual([
+      ...Array.from({ length: WORKERS }, () => 'worker exited'),
+      'stopped',
+    ]);
+    expect(shutdown.at(-1)).toMatchObject({ msg: 'stopped', clean: true });
   });
 });
 

@@ -1,0 +1,95 @@
+// The closing line of `bash scripts/test.sh`: it must count every kind of failure, so that it
+// never says "0 failed" for a run that failed.
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const script = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-summary.mjs');
+const dirs = [];
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Runs the summary over `log` and a turbo run summary listing `tasks` ({ id: exitCode }). */
+function summarise(log, tasks, extra = []) {
+  const dir = mkdtempSync(join(tmpdir(), 'test-summary-'));
+  dirs.push(dir);
+  writeFileSync(join(dir, 'output.log'), log);
+  const runs = join(dir, 'runs');
+  mkdirSync(runs);
+  if (tasks !== undefined) {
+    const summary = {
+      execution: { startTime: 1 },
+      tasks: Object.entries(tasks).map(([taskId, exitCode]) => ({
+        taskId,
+        execution: exitCode === null ? null : { exitCode },
+      })),
+    };
+    writeFileSync(join(runs, 'run.json'), JSON.stringify(summary));
+  }
+  const result = spawnSync(
+    process.execPath,
+    [script, '--log', join(dir, 'output.log'), '--turbo-runs', runs, ...extra],
+    { encoding: 'utf8' },
+  );
+  const lines = result.stdout.trim().split('\n');
+  return { status: result.status, closing: lines.at(-1), output: result.stdout };
+}
+
+const passing = [
+  '@huleedu/auth:test:       Tests  10 passed (10)',
+  '@huleedu/notify:test:       Tests  100 passed | 2 skipped (102)',
+].join('\n');
+
+describe('scripts/test-summary.mjs', () => {
+  it('sums passed and skipped tests over every package of a green run', () => {
+    const run = summarise(passing, { '@huleedu/auth#test': 0, '@huleedu/notify#test': 0 });
+    expect(run.closing).toBe('110 passed, 0 failed, 2 skipped');
+    expect(run.status).toBe(0);
+  });
+
+  it('counts failed tests', () => {
+    const log = `${passing}\n@huleedu/ws-client:test:       Tests  3 failed | 7 passed (10)`;
+    const run = summarise(log, { '@huleedu/ws-client#test': 1 });
+    expect(run.closing).toBe('117 passed, 3 failed, 2 skipped');
+    expect(run.status).toBe(1);
+  });
+
+  it('counts a suite that failed to load, although vitest reports its tests as skipped', () => {
+    const log = [
+      passing,
+      '@huleedu/websocket-service:test: \u001b[31m⎯⎯⎯\u001b[39m\u001b[1m\u001b[41m Failed Suites 1 \u001b[49m⎯⎯⎯',
+      '@huleedu/websocket-service:test:  Test Files  1 failed | 24 passed (25)',
+      '@huleedu/websocket-service:test:       Tests  145 passed | 4 skipped (149)',
+    ].join('\n');
+    const run = summarise(log, { '@huleedu/websocket-service#test': 1 });
+    expect(run.closing).toBe('255 passed, 1 failed, 6 skipped');
+    expect(run.output).toContain('@huleedu/websocket-service#test: 1 suite(s) failed');
+    expect(run.status).toBe(1);
+  });
+
+  it('counts a task that failed outside vitest (a lint, a build, a size check)', () => {
+    const run = summarise(passing, {
+      '@huleedu/auth#lint': 1,
+      '@huleedu/auth#test': 0,
+      '@huleedu/ws-client#test': 1,
+    });
+    expect(run.closing).toBe('110 passed, 2 failed, 2 skipped');
+    expect(run.output).toContain('FAILED @huleedu/auth#lint: exited 1');
+    expect(run.output).toContain('FAILED @huleedu/ws-client#test: exited 1');
+  });
+
+  it('counts a failed turbo run that left no task summary, and failed steps outside turbo', () => {
+    const run = summarise(passing, undefined, [
+      '--turbo-exit',
+      '1',
+      '--failed-step',
+      'biome ci (root files)',
+    ]);
+    expect(run.closing).toBe('110 passed, 2 failed, 2 skipped');
+    expect(run.status).toBe(1);
+  });
+});
