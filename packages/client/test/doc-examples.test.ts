@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { markdownFiles, waitFor } from '@huleedu/test-support';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { closeTestClients, testClient } from './support/clients.js';
 import { type DocExample, docExamples } from './support/doc-examples.js';
 import { type ScriptedServer, startScriptedServer } from './support/scripted-server.js';
@@ -10,17 +10,18 @@ import { type ScriptedServer, startScriptedServer } from './support/scripted-ser
 // sent as a frame to a real client, whose validation must deliver it without an error.
 const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
-let server: ScriptedServer;
-beforeEach(async () => {
-  server = await startScriptedServer();
-});
-afterEach(async () => {
-  closeTestClients();
-  await server.close();
-});
-
 /** Sends each example to a connected client; returns `<source>: <problem>` for each refusal. */
 async function refusals(examples: DocExample[]): Promise<string[]> {
+  const server = await startScriptedServer();
+  try {
+    return await sendThrough(server, examples);
+  } finally {
+    closeTestClients();
+    await server.close();
+  }
+}
+
+async function sendThrough(server: ScriptedServer, examples: DocExample[]): Promise<string[]> {
   const { client, recording } = testClient(server.url);
   client.connect();
   await waitFor(() => client.state === 'open');
