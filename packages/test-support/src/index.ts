@@ -4,6 +4,16 @@ export {
   type StartRedisClusterOptions,
   startRedisCluster,
 } from './cluster.js';
+export {
+  brokenMarkdownLinks,
+  type FencedBlock,
+  fencedBlocks,
+  headingAnchors,
+  type MarkdownLink,
+  markdownFiles,
+  markdownLinks,
+  repositoryFiles,
+} from './markdown.js';
 export { freePort } from './ports.js';
 export {
   assertRedisInstalled,

@@ -6,6 +6,7 @@ import {
   createNotificationClient,
   type StateInfo,
 } from '@huleedu/ws-client';
+import { formatNotificationTime, notificationTime } from './when.js';
 
 interface Session {
   token: string;
@@ -62,7 +63,13 @@ function showState(state: ConnectionState, info: StateInfo): void {
 
 // ---- notification list ------------------------------------------------------------------------
 
-const received: AnyNotification[] = [];
+/** A notification as the page keeps it: the message and the moment it arrived (set once). */
+interface Received {
+  message: AnyNotification;
+  arrivedAt: Date;
+}
+
+const received: Received[] = [];
 let activeCategory = 'all';
 
 const field = (message: AnyNotification, name: string): string | undefined => {
@@ -75,7 +82,7 @@ const humanise = (name: string) =>
 
 function renderFilters(): void {
   const counts = new Map<string, number>();
-  for (const message of received) {
+  for (const { message } of received) {
     counts.set(categoryOf(message), (counts.get(categoryOf(message)) ?? 0) + 1);
   }
   const chips = [['all', received.length] as const, ...counts].map(([category, count]) => {
@@ -97,7 +104,7 @@ function renderFilters(): void {
   element('filters').replaceChildren(...chips);
 }
 
-function card(message: AnyNotification, fresh: boolean): HTMLLIElement {
+function card({ message, arrivedAt }: Received, fresh: boolean): HTMLLIElement {
   const item = document.createElement('li');
   const priority = field(message, 'priority') ?? 'standard';
   item.className = fresh ? 'notification fresh' : 'notification';
@@ -117,10 +124,12 @@ function card(message: AnyNotification, fresh: boolean): HTMLLIElement {
   if ((message.data as Record<string, unknown>).action_required === true) {
     meta.append(pill('Action required', 'action'));
   }
-  const time = document.createElement('span');
+  const time = document.createElement('time');
   time.className = 'time';
-  const at = field(message, 'timestamp');
-  time.textContent = (at ? new Date(at) : new Date()).toLocaleTimeString();
+  const at = notificationTime(field(message, 'timestamp'), arrivedAt);
+  time.dateTime = at.toISOString();
+  time.title = at.toString();
+  time.textContent = formatNotificationTime(at, new Date());
   meta.append(time);
 
   const title = document.createElement('p');
@@ -140,13 +149,13 @@ function card(message: AnyNotification, fresh: boolean): HTMLLIElement {
 }
 
 /** Redraws filters and list; only the notification that just arrived (`fresh`) animates in. */
-function render(fresh?: AnyNotification): void {
+function render(fresh?: Received): void {
   renderFilters();
   const visible = received.filter(
-    (message) => activeCategory === 'all' || categoryOf(message) === activeCategory,
+    ({ message }) => activeCategory === 'all' || categoryOf(message) === activeCategory,
   );
   element('notifications').replaceChildren(
-    ...visible.map((message) => card(message, message === fresh)).reverse(),
+    ...visible.map((entry) => card(entry, entry === fresh)).reverse(),
   );
   element('empty').hidden = received.length > 0;
   element('fact-count').textContent = String(received.length);
@@ -195,8 +204,9 @@ async function main(): Promise<void> {
   });
   client.onStateChange(showState);
   client.onAny((message) => {
-    received.push(message);
-    render(message);
+    const entry = { message, arrivedAt: new Date() };
+    received.push(entry);
+    render(entry);
   });
   client.onError((error) => console.warn(`[ws-client] ${error.code}: ${error.message}`));
   client.connect();

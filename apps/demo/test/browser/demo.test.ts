@@ -1,6 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createNotifier, type Notifier } from '@huleedu/notify';
 import { freePort, type RedisHandle, startRedis } from '@huleedu/test-support';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -111,6 +112,50 @@ describe('the demo page', () => {
     await page.click('.filter:has-text("Student workflow")');
     expect(await page.locator('.notification').count()).toBe(1);
     await page.close();
+  });
+
+  it('stamps a notification without timestamp once, on arrival, and dates one from another day', async () => {
+    const notifier: Notifier = createNotifier({ redis: redis.url });
+    // A fixed locale and zone, so the expected text does not depend on the machine.
+    const page = await browser.newPage({ locale: 'en-GB', timezoneId: 'UTC' });
+    try {
+      await page.goto(demoUrl);
+      await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+
+      // A raw event outside the catalogue: valid for the client, and it carries no timestamp.
+      await notifier.publish('demo-teacher', 'system_notice', { message: 'Maintenance at 18:00' });
+      const notice = page.locator('.notification[data-event="system_notice"] .time');
+      await notice.waitFor({ timeout: 20_000 });
+      const stamped = {
+        text: await notice.textContent(),
+        at: await notice.getAttribute('datetime'),
+      };
+      expect(Date.now() - Date.parse(stamped.at ?? '')).toBeLessThan(20_000);
+
+      // Later redraws (a filter click, another notification) keep the arrival time.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      await page.click('.filter:has-text("Uncategorised")');
+      await page.click('.filter:has-text("All")');
+      await notifier.publishUserNotification(
+        'demo-teacher',
+        'batch_results_ready',
+        { batch_id: 'b-old', results_count: 3, message: 'Results from January' },
+        { timestamp: '2026-01-15T08:30:00Z' },
+      );
+      const old = page.locator('.notification[data-event="batch_results_ready"] .time');
+      await old.waitFor({ timeout: 20_000 });
+      expect({
+        text: await notice.textContent(),
+        at: await notice.getAttribute('datetime'),
+      }).toEqual(stamped);
+
+      // A timestamp on another day shows its date, not just the time of day.
+      expect(await old.textContent()).toBe('15 Jan 2026, 08:30:00');
+      expect(await old.getAttribute('datetime')).toBe('2026-01-15T08:30:00.000Z');
+    } finally {
+      await page.close();
+      await notifier.close();
+    }
   });
 
   it('shows "Reconnecting" while the service is away, and "Live" again when it is back', async () => {
