@@ -1,5 +1,5 @@
 import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createNotifier, type Notifier } from '@huleedu/notify';
 import { freePort, type RedisHandle, startRedis } from '@huleedu/test-support';
@@ -13,7 +13,10 @@ import {
 } from '../support/processes.js';
 
 const SECRET = 'demo-browser-test-secret-0123456789abcdef';
-const screenshotPath = fileURLToPath(new URL('../../../../docs/demo.png', import.meta.url));
+// The committed docs/demo.png is refreshed only on request (DEMO_SCREENSHOT=docs/demo.png, a path
+// from the repository root): a test run must not leave the checkout modified.
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const screenshotPath = join(repoRoot, process.env.DEMO_SCREENSHOT ?? '.tmp/demo.png');
 
 let redis: RedisHandle;
 let service: NodeProcess;
