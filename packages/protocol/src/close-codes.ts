@@ -7,13 +7,19 @@ export const closeCodes = {
   NORMAL: 1000,
   /** The instance is going away (deploy, scale-down): reconnect, another instance will answer. */
   GOING_AWAY: 1001,
-  /** Policy violation: the token is missing, invalid or expired, or the origin is not allowed. */
+  /**
+   * Policy violation: the token is missing, invalid, expired, refused by a token rule (lifetime,
+   * `crit`, future `iat`, `sub`), or the origin is not allowed.
+   */
   AUTH_FAILED: 1008,
   /** The client sent a frame larger than the service accepts. */
   MESSAGE_TOO_BIG: 1009,
   /** The service hit an unexpected error. */
   INTERNAL_ERROR: 1011,
-  /** The service is overloaded or not ready: try again later. */
+  /**
+   * The service is overloaded or not ready, or this socket sent more frames than the service
+   * answers (`rate_limited`): try again later.
+   */
   TRY_AGAIN_LATER: 1013,
   /** The user already has the maximum number of sockets on this instance. */
   CONNECTION_LIMIT: 4000,
@@ -56,7 +62,8 @@ export const closeCodePolicies: Readonly<Record<CloseCode, CloseCodePolicy>> = {
   1008: {
     code: 1008,
     name: 'AUTH_FAILED',
-    meaning: 'the token was missing, invalid or expired, or the origin is not allowed',
+    meaning:
+      'the token was missing, invalid, expired or refused by a token rule, or the origin is not allowed',
     action: 'refresh_token',
   },
   1009: {
@@ -74,7 +81,7 @@ export const closeCodePolicies: Readonly<Record<CloseCode, CloseCodePolicy>> = {
   1013: {
     code: 1013,
     name: 'TRY_AGAIN_LATER',
-    meaning: 'the service is overloaded or not ready',
+    meaning: 'the service is overloaded or not ready, or the socket sent frames too fast',
     action: 'backoff',
   },
   4000: {
@@ -107,12 +114,25 @@ export const closeReasons = {
   TOKEN_INVALID_SIGNATURE: 'token_invalid_signature',
   TOKEN_ALGORITHM: 'token_algorithm',
   TOKEN_CLAIMS: 'token_claims',
+  /** `exp - iat` (or `exp - now` without `iat`) is longer than the service accepts (default a day). */
+  TOKEN_LIFETIME_TOO_LONG: 'token_lifetime_too_long',
+  /** The JWS header has `crit`: extensions the service does not understand, so it must refuse. */
+  TOKEN_CRIT_UNSUPPORTED: 'token_crit_unsupported',
+  /** `iat` is later than now plus the clock tolerance. */
+  TOKEN_ISSUED_IN_FUTURE: 'token_issued_in_future',
+  /** `sub` (the user id, later a Redis channel name) is too long or has characters not allowed. */
+  TOKEN_SUBJECT_INVALID: 'token_subject_invalid',
   ORIGIN_NOT_ALLOWED: 'origin_not_allowed',
   CONNECTION_LIMIT: 'connection_limit',
   SERVER_SHUTDOWN: 'server_shutdown',
   MESSAGE_TOO_BIG: 'message_too_big',
   INTERNAL_ERROR: 'internal_error',
   NOT_READY: 'not_ready',
+  /**
+   * Sent with 1013: the socket sent frames (text `ping`, protocol pings, anything) faster than
+   * its per-socket budget; a client that follows the heartbeat never gets near it.
+   */
+  RATE_LIMITED: 'rate_limited',
 } as const;
 
 /** One of the reasons in {@link closeReasons}. */
@@ -127,6 +147,10 @@ export const authFailureReasons = [
   closeReasons.TOKEN_INVALID_SIGNATURE,
   closeReasons.TOKEN_ALGORITHM,
   closeReasons.TOKEN_CLAIMS,
+  closeReasons.TOKEN_LIFETIME_TOO_LONG,
+  closeReasons.TOKEN_CRIT_UNSUPPORTED,
+  closeReasons.TOKEN_ISSUED_IN_FUTURE,
+  closeReasons.TOKEN_SUBJECT_INVALID,
   closeReasons.ORIGIN_NOT_ALLOWED,
 ] as const;
 

@@ -13,6 +13,8 @@ describe('close-code table', () => {
     expect(closeActionFor(closeCodes.GOING_AWAY)).toBe('reconnect_soon');
     expect(closeActionFor(closeCodes.AUTH_FAILED)).toBe('refresh_token');
     expect(closeActionFor(closeCodes.CONNECTION_LIMIT)).toBe('backoff');
+    // Sent with rate_limited: a client that floods must not reconnect at once.
+    expect(closeActionFor(closeCodes.TRY_AGAIN_LATER)).toBe('backoff');
     expect(closeActionFor(1006)).toBe('backoff');
   });
 
