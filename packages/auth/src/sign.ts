@@ -18,8 +18,10 @@ export interface SignOptions {
   issuer?: string;
   /** `nbf`, seconds from now. */
   notBeforeSeconds?: number;
-  /** Extra claims (may override `sub` etc. for tests of bad tokens). */
+  /** Extra claims (may override `sub` etc. for tests of bad tokens; `undefined` removes one). */
   claims?: Record<string, unknown>;
+  /** Extra JWS header fields (`crit`, `kid`, ...), for tests of bad tokens; `alg` is always set. */
+  header?: Record<string, unknown>;
 }
 
 /**
@@ -40,5 +42,13 @@ export function signToken(userId: string, options: SignOptions): string {
     ...(options.notBeforeSeconds === undefined ? {} : { nbf: now + options.notBeforeSeconds }),
     ...options.claims,
   };
-  return jwt.sign(payload, key, { algorithm });
+  // A claim set to undefined is left out (`claims: { iat: undefined }` signs a token without iat).
+  for (const name of Object.keys(payload)) if (payload[name] === undefined) delete payload[name];
+  return jwt.sign(payload, key, {
+    algorithm,
+    noTimestamp: !('iat' in payload),
+    ...(options.header === undefined
+      ? {}
+      : { header: { ...options.header, alg: algorithm } as jwt.JwtHeader }),
+  });
 }

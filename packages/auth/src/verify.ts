@@ -3,6 +3,9 @@ import {
   DEFAULT_AUDIENCE,
   DEFAULT_CLOCK_TOLERANCE_SECONDS,
   DEFAULT_ISSUER,
+  DEFAULT_MAX_LIFETIME_SECONDS,
+  DEFAULT_MAX_SUBJECT_LENGTH,
+  DEFAULT_SUBJECT_PATTERN,
   MAX_TOKEN_LENGTH,
 } from './defaults.js';
 import { AuthError } from './errors.js';
@@ -20,8 +23,20 @@ export interface VerifierOptions {
   audience?: string;
   /** Required `iss` (default `huleedu-identity-service`). */
   issuer?: string;
-  /** Clock skew tolerated on `exp`/`nbf`, seconds (default 5). */
+  /** Clock skew tolerated on `exp`/`nbf`/`iat`, seconds (default 5). */
   clockToleranceSeconds?: number;
+  /**
+   * Longest lifetime accepted, seconds (default 86,400, a day): `exp - iat`, or `exp - now` when
+   * there is no `iat`. A token valid for years (`exp` in 9999) would outlive any revocation.
+   */
+  maxLifetimeSeconds?: number;
+  /** Longest `sub` accepted, characters (default 128): `sub` becomes a Redis channel name. */
+  maxSubjectLength?: number;
+  /**
+   * What `sub` must look like, matched against the whole value (anchors are implied; `g`/`y`
+   * flags are dropped). Default {@link DEFAULT_SUBJECT_PATTERN}: letters, digits, `. _ : @ -`.
+   */
+  subjectPattern?: RegExp | string;
 }
 
 /** A token that passed every check. */
@@ -53,6 +68,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
   if (!Number.isFinite(tolerance) || tolerance < 0) {
     throw new Error(`clockToleranceSeconds must be a non-negative number, got ${tolerance}`);
   }
+  const rules = claimRules(options, tolerance);
   const verifyOptions: jwt.VerifyOptions & { complete?: false } = {
     algorithms: [algorithm],
     audience: options.audience ?? DEFAULT_AUDIENCE,
@@ -75,7 +91,7 @@ export function createTokenVerifier(options: VerifierOptions): TokenVerifier {
       } catch (error) {
         throw translate(error);
       }
-      return checkClaims(payload);
+      return checkClaims(payload, rules);
     },
   };
 }
@@ -87,27 +103,112 @@ function checkHeader(token: string, algorithm: Algorithm): void {
   } catch {
     throw new AuthError('token_malformed', 'the token header is not JSON');
   }
-  const alg = (header as { alg?: unknown } | null)?.alg;
+  const fields = header as { alg?: unknown; crit?: unknown } | null;
+  const alg = fields?.alg;
   if (alg !== algorithm) {
     throw new AuthError(
       'token_algorithm',
       `the token is signed with ${JSON.stringify(alg)}, only ${algorithm} is accepted`,
     );
   }
+  // RFC 7515 4.1.11: a recipient that does not understand every listed extension must refuse.
+  // jsonwebtoken ignores `crit`, and this verifier understands no extension.
+  if (fields !== null && typeof fields === 'object' && 'crit' in fields) {
+    throw new AuthError('token_crit_unsupported', 'the token header has crit extensions');
+  }
 }
 
-function checkClaims(payload: unknown): VerifiedToken {
+/** The claim rules of one verifier, fixed at creation. */
+interface ClaimRules {
+  readonly toleranceSeconds: number;
+  readonly maxLifetimeSeconds: number;
+  readonly maxSubjectLength: number;
+  readonly subjectPattern: RegExp;
+}
+
+function claimRules(options: VerifierOptions, toleranceSeconds: number): ClaimRules {
+  const maxLifetimeSeconds = options.maxLifetimeSeconds ?? DEFAULT_MAX_LIFETIME_SECONDS;
+  if (!Number.isFinite(maxLifetimeSeconds) || maxLifetimeSeconds <= 0) {
+    throw new Error(`maxLifetimeSeconds must be a positive number, got ${maxLifetimeSeconds}`);
+  }
+  const maxSubjectLength = options.maxSubjectLength ?? DEFAULT_MAX_SUBJECT_LENGTH;
+  if (!Number.isInteger(maxSubjectLength) || maxSubjectLength <= 0) {
+    throw new Error(`maxSubjectLength must be a positive integer, got ${maxSubjectLength}`);
+  }
+  return {
+    toleranceSeconds,
+    maxLifetimeSeconds,
+    maxSubjectLength,
+    subjectPattern: wholeValuePattern(options.subjectPattern ?? DEFAULT_SUBJECT_PATTERN),
+  };
+}
+
+/**
+ * `pattern` as a RegExp that must match the whole value: an unanchored `[a-z]+` would otherwise
+ * pass `a b` on its first letter. Stateful flags (`g`, `y`) would make `test` skip on reuse.
+ */
+function wholeValuePattern(pattern: RegExp | string): RegExp {
+  const source = typeof pattern === 'string' ? pattern : pattern.source;
+  const flags = typeof pattern === 'string' ? '' : pattern.flags.replace(/[gy]/g, '');
+  try {
+    return new RegExp(`^(?:${source})$`, flags);
+  } catch (error) {
+    throw new Error(
+      `subjectPattern is not a valid regular expression: ${(error as Error).message}`,
+    );
+  }
+}
+
+function checkClaims(payload: unknown, rules: ClaimRules): VerifiedToken {
   if (typeof payload !== 'object' || payload === null) {
     throw new AuthError('token_malformed', 'the token payload is not a JSON object');
   }
   const claims = payload as Record<string, unknown>;
-  if (typeof claims.exp !== 'number') {
+  const { iat, exp, sub } = claims;
+  if (typeof exp !== 'number') {
     throw new AuthError('token_claims', 'the token has no exp claim');
   }
-  if (typeof claims.sub !== 'string' || claims.sub === '') {
+  if (typeof sub !== 'string' || sub === '') {
     throw new AuthError('token_claims', 'the token has no sub claim (the user id)');
   }
-  return { userId: claims.sub, expiresAt: claims.exp * 1000, claims };
+  if (iat !== undefined && typeof iat !== 'number') {
+    throw new AuthError('token_claims', 'the token has an iat claim that is not a number');
+  }
+  const now = Date.now() / 1000;
+  if (iat !== undefined && iat > now + rules.toleranceSeconds) {
+    throw new AuthError(
+      'token_issued_in_future',
+      `the token claims to be issued at ${isoTime(iat)}, in the future`,
+    );
+  }
+  // Without iat the issue time is unknown; the token may have been issued at most now (plus skew).
+  const lifetime = iat === undefined ? exp - now - rules.toleranceSeconds : exp - iat;
+  if (lifetime > rules.maxLifetimeSeconds) {
+    throw new AuthError(
+      'token_lifetime_too_long',
+      `the token is valid until ${isoTime(exp)}, longer than the ${rules.maxLifetimeSeconds} s accepted`,
+    );
+  }
+  // Length first: the pattern may be configured, and a bounded input keeps any RegExp cheap.
+  if (sub.length > rules.maxSubjectLength) {
+    throw new AuthError(
+      'token_subject_invalid',
+      `the token's sub is ${sub.length} characters, more than the ${rules.maxSubjectLength} accepted`,
+    );
+  }
+  if (!rules.subjectPattern.test(sub)) {
+    throw new AuthError(
+      'token_subject_invalid',
+      "the token's sub has characters that are not allowed in a user id",
+    );
+  }
+  return { userId: sub, expiresAt: exp * 1000, claims };
+}
+
+/** An epoch-seconds claim as ISO time, or the raw number when no Date can hold it. */
+function isoTime(seconds: number): string {
+  const date = new Date(seconds * 1000);
+  return Number.isNaN(date.getTime()) ? String(seconds) : date.toISOString();
 }
 
 function translate(error: unknown): AuthError {
