@@ -119,6 +119,47 @@ describe('handshake authentication', () => {
     expect(await metricValue(service, 'huleedu_ws_connections_accepted_total')).toBe(0);
   });
 
+  it('closes tokens the token rules refuse with 1008 and their own reason', async () => {
+    const now = Math.floor(Date.now() / 1000);
+    const cases: Array<[string, string, string]> = [
+      // The probe's "never expires" token: exp in the year 9999.
+      [
+        'exp 9999',
+        token('u-9999', { claims: { exp: 253_402_300_799 } }),
+        'token_lifetime_too_long',
+      ],
+      ['crit header', token('u-crit', { header: { crit: ['exp'] } }), 'token_crit_unsupported'],
+      [
+        'iat in the future',
+        token('u-iat', { claims: { iat: now + 300 } }),
+        'token_issued_in_future',
+      ],
+      ['sub with a space and braces', token('mallory {ws:victim}'), 'token_subject_invalid'],
+      ['sub with control characters', token('mallory\r\nvictim'), 'token_subject_invalid'],
+      ['5 KB sub', token('x'.repeat(5000)), 'token_subject_invalid'],
+    ];
+    for (const [name, value, reason] of cases) {
+      const client = connectClient(service.wsUrl(value));
+      await client.opened;
+      expect(await client.closed, name).toEqual({ code: 1008, reason });
+      expect(client.frames, name).toEqual([]);
+    }
+    for (const reason of ['token_lifetime_too_long', 'token_crit_unsupported']) {
+      expect(
+        await metricValue(service, `huleedu_ws_connections_rejected_total{reason="${reason}"}`),
+      ).toBe(1);
+    }
+    expect(
+      await metricValue(
+        service,
+        'huleedu_ws_connections_rejected_total{reason="token_subject_invalid"}',
+      ),
+    ).toBe(3);
+    // No channel was ever subscribed for the refused subjects.
+    const channels = (await publisher.pubsub('CHANNELS', 'ws:*')) as string[];
+    expect(channels.filter((c) => c.includes('mallory') || c.includes('xxxx'))).toEqual([]);
+  });
+
   it('refuses algorithm switching: an HS256 token keyed with the RS256 public key', async () => {
     // The classic attack: sign with HMAC using the public key (which is public) as the secret.
     const attack = forged({ alg: 'HS256', typ: 'JWT' }, standardClaims(), publicPem);
