@@ -8,6 +8,8 @@ export interface MetricSources {
   readonly redisConnected: () => boolean;
   readonly subscribedChannels: () => number;
   readonly draining: () => boolean;
+  /** Log lines the rate-limited drop log suppressed (read as 0 when not given). */
+  readonly logLinesSuppressed?: () => number;
   /** Health of the Redis subscriber connections (all read as 0 when not given). */
   readonly redisSubscribers?: () => RedisSubscriberStats;
 }
@@ -33,7 +35,8 @@ export type ServerCloseReason =
   | 'server_shutdown'
   | 'message_too_big'
   | 'dead_peer'
-  | 'slow_consumer';
+  | 'slow_consumer'
+  | 'rate_limited';
 
 const rejectionReasons: readonly RejectionReason[] = [
   ...authFailureReasons,
@@ -46,6 +49,7 @@ const serverCloseReasons: readonly ServerCloseReason[] = [
   'message_too_big',
   'dead_peer',
   'slow_consumer',
+  'rate_limited',
 ];
 
 /** Prefix of every service metric name. */
@@ -178,6 +182,11 @@ export class ServiceMetrics {
       () => this.heartbeatFrames,
     );
     tally('ignored_frames_total', 'Other inbound frames (ignored)', () => this.ignoredFrames);
+    tally(
+      'log_lines_suppressed_total',
+      'Log lines about drops left out by the rate-limited log (each interval ends with a count)',
+      () => sources.logLinesSuppressed?.() ?? 0,
+    );
 
     const subscribers = (): RedisSubscriberStats | undefined => sources.redisSubscribers?.();
     gauge(

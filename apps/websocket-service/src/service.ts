@@ -10,6 +10,7 @@ import { checkReadiness } from './health.js';
 import { startKeepalive } from './keepalive.js';
 import type { Logger } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
+import { RateLimitedLog } from './rate-limited-log.js';
 import { ConnectionRegistry } from './registry.js';
 import { createHttpServer } from './server.js';
 import { Sessions } from './sessions.js';
@@ -56,6 +57,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
   const { logger, cluster } = deps;
   const verifier = deps.verifier ?? createTokenVerifier(settings.jwt);
   const registry = new ConnectionRegistry<ClientSocket>(settings.maxConnectionsPerUser);
+  // One budget of log lines for every drop a client can trigger at will.
+  const dropLog = new RateLimitedLog({ logger });
   let draining = false;
 
   // Assigned right below; the metric sources and the message handler read it lazily.
@@ -67,6 +70,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       redisConnected: () => backplane?.connected ?? false,
       subscribedChannels: () => backplane?.channelCount ?? 0,
       draining: () => draining,
+      logLinesSuppressed: () => dropLog.suppressedTotal,
       redisSubscribers: () => ({
         total: backplane?.subscriberCount ?? 0,
         ready: backplane?.readySubscriberCount ?? 0,
@@ -112,6 +116,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     metrics,
     logger,
     maxPayloadBytes: settings.maxPayloadBytes,
+    maxBufferedBytes: settings.maxBufferedBytes,
+    dropLog,
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
     onAdmitted: (socket) => expiry.track(socket.expiresAt),
   });
@@ -152,6 +158,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       server.closeAllConnections();
     });
     await channels.close();
+    dropLog.close();
     logger.info('stopped');
   };
 

@@ -4,8 +4,16 @@ import { type CloseReason, closeCodes, closeReasons, heartbeat } from '@huleedu/
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket } from './client-socket.js';
+import {
+  checkInboundBudget,
+  DEFAULT_INBOUND_BUDGET,
+  fillInboundBucket,
+  type InboundBudget,
+  takeInboundFrame,
+} from './inbound-budget.js';
 import type { Logger } from './logger.js';
 import type { RejectionReason, ServiceMetrics } from './metrics.js';
+import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
 
 /** The part of the backplane sessions use: one retain per admitted socket, one release per close. */
@@ -23,6 +31,16 @@ export interface SessionsOptions {
   readonly logger: Logger;
   /** Largest inbound frame accepted; bigger ones close the socket with 1009. */
   readonly maxPayloadBytes: number;
+  /**
+   * The outbound-buffer limit of notifications (`WEBSOCKET_MAX_BUFFERED_BYTES`), applied to every
+   * reply too (text `pong`, protocol pong): a socket with more queued than this is dropped as a
+   * slow consumer instead of having another reply queued.
+   */
+  readonly maxBufferedBytes: number;
+  /** Frames one socket may send (default {@link DEFAULT_INBOUND_BUDGET}); over it: 1013. */
+  readonly inboundBudget?: InboundBudget;
+  /** Where sockets closed for a limit are logged, at a bounded rate. */
+  readonly dropLog: RateLimitedLog;
   /** Added to the token's `exp` before the socket is closed as expired (as in verification). */
   readonly clockToleranceMs: number;
   /** Called with every admitted socket's expiry (for the expiry sweep). */
@@ -32,6 +50,7 @@ export interface SessionsOptions {
 /** How long a peer has to answer our close frame before the TCP connection is dropped. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
+const OPEN = WebSocket.OPEN;
 const PING_FRAME = Buffer.from(heartbeat.PING);
 const PONG_FRAME = Buffer.from(heartbeat.PONG);
 const TEXT_FRAME = { binary: false } as const;
@@ -41,44 +60,94 @@ const TEXT_FRAME = { binary: false } as const;
  * 1001 while draining) after the upgrade, admission into the registry and the backplane,
  * heartbeat answers, and removal on close.
  *
+ * Inbound traffic is bounded per socket: every frame takes a token from the socket's bucket, and
+ * a socket over its budget is closed with 1013 `rate_limited` and no longer read. Every reply
+ * obeys the outbound-buffer limit, so a client that sends pings and never reads the pongs is
+ * dropped instead of growing the service's memory.
+ *
  * Event handlers are created once here and shared by every socket (ws calls them with the
  * socket as `this`), so an idle socket costs no closures of ours.
  */
 export class Sessions {
   readonly #options: SessionsOptions;
   readonly #wss: WebSocketServer;
+  readonly #budget: InboundBudget;
   #draining = false;
   #whenEmpty: (() => void) | undefined;
 
   readonly #onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
-  readonly #onLife: (this: WebSocket) => void;
+  readonly #onPing: (this: WebSocket, data: Buffer) => void;
+  readonly #onPong: (this: WebSocket) => void;
   readonly #onClose: (this: WebSocket) => void;
   readonly #onError: (this: WebSocket, error: Error) => void;
 
   constructor(options: SessionsOptions) {
     this.#options = options;
+    const budget = checkInboundBudget(options.inboundBudget ?? DEFAULT_INBOUND_BUDGET);
+    this.#budget = budget;
     const wsOptions = {
       noServer: true,
       clientTracking: false,
       perMessageDeflate: false,
+      // Protocol pings are answered below, within the inbound budget and the buffer limit. ws's
+      // own answer would bypass both, and its cap on pending pongs drops sockets silently.
+      autoPong: false,
       maxPayload: options.maxPayloadBytes,
       closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
       WebSocket: ClientSocket,
     };
     this.#wss = new WebSocketServer(wsOptions);
 
-    const { registry, channels, metrics, logger } = options;
+    const { registry, channels, metrics, logger, maxBufferedBytes, dropLog } = options;
+    /** Counts one inbound frame; false (and the socket closed) when it is over its budget. */
+    const admitFrame = (socket: ClientSocket): boolean => {
+      // Frames parsed from the same chunk still arrive after a close: ignore them.
+      if (socket.readyState !== OPEN) return false;
+      socket.alive = true;
+      if (takeInboundFrame(socket, budget, performance.now())) return true;
+      metrics.serverClosed('rate_limited');
+      dropLog.warn(
+        'rate_limited',
+        { userId: socket.userId, burst: budget.burst, perSecond: budget.perSecond },
+        'closed a socket that sent frames too fast',
+      );
+      // Stop reading: the rest of a flood costs nothing. ws ends the TCP connection when the
+      // peer does not answer the close frame within the close timeout.
+      socket.pause();
+      socket.close(closeCodes.TRY_AGAIN_LATER, closeReasons.RATE_LIMITED);
+      return false;
+    };
+    /** Whether a reply may be queued; a socket over the outbound limit is dropped instead. */
+    const mayReply = (socket: ClientSocket): boolean => {
+      if (socket.bufferedAmount <= maxBufferedBytes) return true;
+      // Same treatment as a slow consumer of notifications (delivery.ts): a close frame would
+      // queue behind the backlog the peer does not read, so terminate and free the memory now.
+      const bufferedBytes = socket.bufferedAmount;
+      socket.terminate();
+      metrics.serverClosed('slow_consumer');
+      dropLog.warn(
+        'slow_consumer',
+        { userId: socket.userId, bufferedBytes, limit: maxBufferedBytes },
+        'dropped a socket that does not read its replies',
+      );
+      return false;
+    };
     this.#onMessage = function (data, isBinary) {
-      (this as ClientSocket).alive = true;
+      const socket = this as ClientSocket;
+      if (!admitFrame(socket)) return;
       if (!isBinary && PING_FRAME.equals(data as Buffer)) {
         metrics.heartbeatFrames++;
-        this.send(PONG_FRAME, TEXT_FRAME);
+        if (mayReply(socket)) socket.send(PONG_FRAME, TEXT_FRAME);
       } else {
         metrics.ignoredFrames++;
       }
     };
-    this.#onLife = function () {
-      (this as ClientSocket).alive = true;
+    this.#onPing = function (data) {
+      const socket = this as ClientSocket;
+      if (admitFrame(socket) && mayReply(socket)) socket.pong(data);
+    };
+    this.#onPong = function () {
+      admitFrame(this as ClientSocket);
     };
     const onEmpty = (): void => {
       if (registry.size === 0) this.#whenEmpty?.();
@@ -93,8 +162,13 @@ export class Sessions {
     this.#onError = function (error) {
       // ws has already closed the socket (1009 for oversize frames, 1002 for protocol errors).
       const code = (error as { code?: string }).code;
-      if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') metrics.serverClosed('message_too_big');
-      logger.debug({ code, userId: (this as ClientSocket).userId }, 'socket error');
+      const userId = (this as ClientSocket).userId;
+      if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+        metrics.serverClosed('message_too_big');
+        dropLog.warn('message_too_big', { userId }, 'closed a socket that sent a frame too big');
+      } else {
+        logger.debug({ code, userId }, 'socket error');
+      }
     };
   }
 
@@ -135,10 +209,11 @@ export class Sessions {
     }
     socket.userId = userId;
     socket.expiresAt = admission.expiresAt + this.#options.clockToleranceMs;
+    fillInboundBucket(socket, this.#budget, performance.now());
     channels.retain(userId);
     socket.on('message', this.#onMessage);
-    socket.on('pong', this.#onLife);
-    socket.on('ping', this.#onLife);
+    socket.on('pong', this.#onPong);
+    socket.on('ping', this.#onPing);
     socket.on('close', this.#onClose);
     metrics.connectionAccepted();
     this.#options.onAdmitted?.(socket);

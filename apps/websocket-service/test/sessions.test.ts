@@ -6,7 +6,9 @@ import { WebSocket } from 'ws';
 import { createHandshakeAuth } from '../src/auth.js';
 import type { ClientSocket } from '../src/client-socket.js';
 import { checkReadiness } from '../src/health.js';
+import type { InboundBudget } from '../src/inbound-budget.js';
 import { ServiceMetrics } from '../src/metrics.js';
+import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { createHttpServer } from '../src/server.js';
 import { Sessions } from '../src/sessions.js';
@@ -21,9 +23,16 @@ afterEach(async () => {
 
 /** Sessions behind the real HTTP server, with an in-memory channel count in place of Redis. */
 async function start(
-  options: { maxPerUser?: number; maxPayloadBytes?: number; origins?: string[] } = {},
+  options: {
+    maxPerUser?: number;
+    maxPayloadBytes?: number;
+    maxBufferedBytes?: number;
+    inboundBudget?: InboundBudget;
+    origins?: string[];
+  } = {},
 ) {
   const log = captureLogger();
+  const dropLog = new RateLimitedLog({ logger: log.logger, linesPerInterval: 3, intervalMs: 500 });
   const registry = new ConnectionRegistry<ClientSocket>(options.maxPerUser ?? 5);
   const refs = new Map<string, number>();
   const channels = {
@@ -41,6 +50,7 @@ async function start(
       redisConnected: () => true,
       subscribedChannels: () => refs.size,
       draining: () => sessions.draining,
+      logLinesSuppressed: () => dropLog.suppressedTotal,
     },
     { defaultMetrics: false },
   );
@@ -56,6 +66,9 @@ async function start(
     metrics,
     logger: log.logger,
     maxPayloadBytes: options.maxPayloadBytes ?? 4096,
+    maxBufferedBytes: options.maxBufferedBytes ?? 1024 * 1024,
+    ...(options.inboundBudget === undefined ? {} : { inboundBudget: options.inboundBudget }),
+    dropLog,
     clockToleranceMs: 0,
     onAdmitted: (socket) => admitted.push(socket),
   });
@@ -70,6 +83,7 @@ async function start(
   const port = (server.address() as AddressInfo).port;
   const clients: WebSocket[] = [];
   teardown.push(async () => {
+    dropLog.close();
     for (const c of clients) c.terminate();
     for (const s of registry.allSockets()) s.terminate();
     server.closeAllConnections();
@@ -203,5 +217,152 @@ describe('Sessions', () => {
     (c.client as unknown as { _socket: { pause(): void } })._socket.pause();
     await sessions.drain(200);
     await waitFor(() => registry.size === 0, { message: 'terminated after grace' });
+  });
+});
+
+/** Sends `frame` until `done()` or `max` frames, yielding to the event loop between batches. */
+async function flood(client: WebSocket, send: () => void, max: number, done: () => boolean) {
+  let sent = 0;
+  while (sent < max && !done() && client.readyState === WebSocket.OPEN) {
+    for (let i = 0; i < 500; i++) send();
+    sent += 500;
+    // Let the client's own buffer drain into the kernel so this process stays small too.
+    await new Promise((resolve) => setTimeout(resolve, client.bufferedAmount > 1 << 20 ? 5 : 0));
+  }
+  return sent;
+}
+
+describe('Sessions: inbound traffic is bounded per socket', () => {
+  it('closes a socket that floods text pings with 1013 rate_limited, counted and logged', async () => {
+    const { connect, registry, metrics, log } = await start({
+      inboundBudget: { burst: 5, perSecond: 1 },
+    });
+    const c = connect(token('flooder'));
+    await c.opened;
+    for (let i = 0; i < 50; i++) c.client.send('ping');
+    expect(await c.closed).toEqual({ code: 1013, reason: 'rate_limited' });
+    // The burst was answered, nothing after it.
+    expect(c.frames).toEqual(['pong', 'pong', 'pong', 'pong', 'pong']);
+    await waitFor(() => registry.size === 0, { message: 'removed' });
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_server_closes_total{reason="rate_limited"} 1');
+    expect(log.lines.filter((l) => l.kind === 'rate_limited')).toMatchObject([
+      { level: 'warn', userId: 'flooder', burst: 5, perSecond: 1 },
+    ]);
+  });
+
+  it('logs many flooders at a bounded rate, then says how many lines it left out', async () => {
+    const { connect, metrics, log } = await start({ inboundBudget: { burst: 2, perSecond: 1 } });
+    const flooders = Array.from({ length: 8 }, (_, i) => connect(token(`flooder-${i}`)));
+    await Promise.all(flooders.map((f) => f.opened));
+    for (const f of flooders) for (let i = 0; i < 10; i++) f.client.send('ping');
+    for (const f of flooders) expect((await f.closed).code).toBe(1013);
+    const written = (l: Record<string, unknown>) => l.kind === 'rate_limited' && !l.suppressed;
+    expect(log.lines.filter(written)).toHaveLength(3);
+    await waitFor(() => log.lines.some((l) => l.suppressed === 5), { message: 'summary line' });
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_server_closes_total{reason="rate_limited"} 8');
+    expect(body).toContain('huleedu_ws_log_lines_suppressed_total 5');
+  });
+
+  it('never limits a client that keeps to its budget', async () => {
+    const { connect } = await start({ inboundBudget: { burst: 2, perSecond: 20 } });
+    const c = connect(token('honest'));
+    await c.opened;
+    // 12 pings at 10 a second: more than the burst, within the rate.
+    for (let i = 0; i < 12; i++) {
+      c.client.send('ping');
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    await waitFor(() => c.frames.length === 12, { message: 'twelve pongs' });
+    expect(c.client.readyState).toBe(WebSocket.OPEN);
+  });
+
+  it('answers protocol pings itself, within the same budget', async () => {
+    const { connect, metrics } = await start({ inboundBudget: { burst: 3, perSecond: 1 } });
+    const c = connect(token('pinger'));
+    await c.opened;
+    const pongs: string[] = [];
+    c.client.on('pong', (data) => pongs.push(String(data)));
+    c.client.ping('a');
+    await waitFor(() => pongs.length === 1, { message: 'protocol pong' });
+    expect(pongs).toEqual(['a']);
+    for (let i = 0; i < 20; i++) c.client.ping('b');
+    expect(await c.closed).toEqual({ code: 1013, reason: 'rate_limited' });
+    expect(pongs.length).toBeLessThanOrEqual(3);
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_server_closes_total{reason="rate_limited"} 1');
+  });
+
+  it('drops a socket that sends pings but never reads the pongs, once replies exceed the buffer limit', async () => {
+    // A budget that never trips, so only the outbound-buffer limit can stop this client.
+    const limit = 64 * 1024;
+    const { connect, admitted, registry, metrics, log } = await start({
+      inboundBudget: { burst: 1e9, perSecond: 1e9 },
+      maxBufferedBytes: limit,
+    });
+    const c = connect(token('never-reads'));
+    await c.opened;
+    await waitFor(() => admitted.length === 1, { message: 'admitted' });
+    const server = admitted[0]!;
+    let protocolPings = 0;
+    server.on('ping', () => protocolPings++);
+    c.client.pause(); // read nothing: replies fill the kernel's buffers, then the service's
+
+    // Fast fill: 125-byte protocol pings (127-byte pongs) until the kernel holds no more and the
+    // service starts queueing, with every ping handled, so nothing is in flight at the switch.
+    const payload = Buffer.alloc(125, 1);
+    let sent = 0;
+    while (server.bufferedAmount === 0 && sent < 500_000) {
+      for (let i = 0; i < 200; i++) c.client.ping(payload);
+      sent += 200;
+      await waitFor(() => protocolPings === sent, { intervalMs: 1, message: 'pings handled' });
+    }
+    expect(server.bufferedAmount).toBeGreaterThan(0);
+    expect(server.bufferedAmount).toBeLessThan(limit);
+
+    // The attack of issue 10: text pings whose pongs are never read.
+    let peak = 0;
+    const pings = await flood(
+      c.client,
+      () => {
+        c.client.send('ping');
+        peak = Math.max(peak, server.bufferedAmount);
+      },
+      1_000_000,
+      () => server.readyState === WebSocket.CLOSED,
+    );
+    await waitFor(() => registry.size === 0, { message: 'slow reader dropped' });
+    expect(protocolPings).toBe(sent); // so a text pong met the limit
+    expect(pings).toBeLessThan(1_000_000);
+    // Bounded by the limit plus one pong, however much the client sent.
+    expect(peak).toBeLessThanOrEqual(limit + 6);
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_server_closes_total{reason="slow_consumer"} 1');
+    expect(log.lines.filter((l) => l.kind === 'slow_consumer')).toMatchObject([
+      { level: 'warn', userId: 'never-reads', limit },
+    ]);
+  });
+
+  it('applies the buffer limit to protocol pongs too', async () => {
+    const { connect, admitted, registry, metrics } = await start({
+      inboundBudget: { burst: 1e9, perSecond: 1e9 },
+      maxBufferedBytes: 64 * 1024,
+    });
+    const c = connect(token('never-reads'));
+    await c.opened;
+    await waitFor(() => admitted.length === 1, { message: 'admitted' });
+    const server = admitted[0]!;
+    c.client.pause();
+    const payload = Buffer.alloc(125, 1); // the largest control frame: 127-byte pongs
+    await flood(
+      c.client,
+      () => c.client.ping(payload),
+      1_000_000,
+      () => server.readyState === WebSocket.CLOSED,
+    );
+    await waitFor(() => registry.size === 0, { message: 'slow reader dropped' });
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_server_closes_total{reason="slow_consumer"} 1');
   });
 });
