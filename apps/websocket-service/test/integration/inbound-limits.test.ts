@@ -1,0 +1,129 @@
+import { readFileSync } from 'node:fs';
+import { signToken } from '@huleedu/auth';
+import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import {
+  connectClient,
+  httpGet,
+  metricValue,
+  SECRET,
+  type ServiceProcess,
+  startServiceProcess,
+  terminateClients,
+  waitUntilReady,
+} from './harness.js';
+
+let redis: RedisHandle;
+let service: ServiceProcess;
+let publisher: Redis;
+
+const token = (userId: string) => signToken(userId, { secret: SECRET, expiresInSeconds: 600 });
+
+/** Resident memory of a process, MB (from /proc, as `ps -o rss` reads it). */
+function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.match(/\d+/)?.[0]) / 1024;
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  // Default limits: the budget and WEBSOCKET_MAX_BUFFERED_BYTES as a deployment gets them.
+  service = await startServiceProcess({ WEBSOCKET_REDIS_URL: redis.url, LOG_LEVEL: 'info' });
+  publisher = new Redis(redis.url);
+  await waitUntilReady(service);
+});
+
+afterEach(() => terminateClients());
+
+afterAll(async () => {
+  publisher?.disconnect();
+  await service?.stop();
+  await redis?.stop();
+});
+
+describe('inbound traffic per socket is bounded (issue 10, attack 2)', () => {
+  it('closes a client that floods ping and never reads; memory stays flat, health and a teacher are served', async () => {
+    const teacher = connectClient(service.wsUrl(token('teacher-1')));
+    await teacher.opened;
+    const rssBefore = rssMb(service.pid);
+
+    // The attack at a smaller scale: up to a million text `ping` frames (10 MB on the wire;
+    // the probe sent 3 million) from a client that reads nothing, so no pong is ever drained.
+    const attacker = connectClient(service.wsUrl(token('attacker')));
+    await attacker.opened;
+    attacker.socket.pause();
+    let attackOver = false;
+    const attack = (async () => {
+      const deadline = Date.now() + 30_000;
+      let sent = 0;
+      while (sent < 1_000_000 && Date.now() < deadline) {
+        if (attacker.socket.readyState !== WebSocket.OPEN) break;
+        for (let i = 0; i < 1000; i++) attacker.socket.send('ping');
+        sent += 1000;
+        const backlog = attacker.socket.bufferedAmount > 4 << 20;
+        await new Promise((resolve) => setTimeout(resolve, backlog ? 20 : 0));
+      }
+      attackOver = true;
+      return sent;
+    })();
+
+    // Meanwhile: health checks and RSS, sampled until the attacker is gone.
+    const healthMs: number[] = [];
+    let rssPeak = rssBefore;
+    while (!attackOver) {
+      const started = performance.now();
+      const { status } = await httpGet(service.httpUrl('/healthz'));
+      expect(status).toBe(200);
+      healthMs.push(performance.now() - started);
+      rssPeak = Math.max(rssPeak, rssMb(service.pid));
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const sent = await attack;
+    const rssAfter = rssMb(service.pid);
+    healthMs.sort((a, b) => a - b);
+    const figures = {
+      framesSent: sent,
+      rssBeforeMb: Math.round(rssBefore),
+      rssPeakMb: Math.round(rssPeak),
+      rssAfterMb: Math.round(rssAfter),
+      healthChecks: healthMs.length,
+      healthP50Ms: Number(healthMs[Math.floor(healthMs.length / 2)]?.toFixed(1)),
+      healthMaxMs: Number(healthMs.at(-1)?.toFixed(1)),
+    };
+    console.log('attack 2 figures', JSON.stringify(figures));
+    // Without the limits the service read every frame and queued every pong: +170 MB per
+    // million frames on the probe's machine. Now it stops reading after the burst.
+    expect(rssPeak - rssBefore).toBeLessThan(40);
+    expect(figures.healthMaxMs).toBeLessThan(1000);
+    expect(attacker.socket.readyState).toBe(WebSocket.CLOSED);
+    await waitFor(
+      async () =>
+        (await metricValue(service, 'huleedu_ws_server_closes_total{reason="rate_limited"}')) === 1,
+      { message: 'the flood counted as rate_limited' },
+    );
+    expect(await metricValue(service, 'huleedu_ws_connections')).toBe(1);
+    expect(
+      service.logLines().filter((l) => l.kind === 'rate_limited' && l.suppressed === undefined),
+    ).toHaveLength(1);
+
+    // The teacher was never disturbed: a notification arrives, the heartbeat is answered.
+    await publisher.publish('ws:teacher-1', '{"event":"class_created","data":{}}');
+    teacher.socket.send('ping');
+    await waitFor(() => teacher.frames.length === 2, { message: 'teacher served' });
+    expect(teacher.frames).toEqual(['{"event":"class_created","data":{}}', 'pong']);
+  });
+
+  it('tells a flooding client that reads why it was closed: 1013 rate_limited', async () => {
+    const client = connectClient(service.wsUrl(token('eager')));
+    await client.opened;
+    for (let i = 0; i < 200; i++) client.socket.send('ping');
+    expect(await client.closed).toEqual({ code: 1013, reason: 'rate_limited' });
+    // The burst (20 frames) was answered, nothing after it.
+    expect(client.frames.length).toBeLessThanOrEqual(21);
+    expect(client.frames.length).toBeGreaterThanOrEqual(20);
+  });
+});
