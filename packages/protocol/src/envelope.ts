@@ -1,37 +1,36 @@
-import { describeValue, isRecord } from './fields.js';
+import * as z from 'zod/mini';
+import { describeIssues, reportInput } from './issues.js';
 
 /**
  * The wire format of every notification, on Redis and on the socket: `{"event", "data"}`.
  * Existing backends publish exactly this; `id` is an optional per-message id added by
- * `@huleedu/notify`. Unknown extra top-level fields are kept, so new fields can be added without
- * breaking older readers.
+ * `@huleedu/notify`. Unknown extra top-level fields are kept (loose), so new fields can be added
+ * without breaking older readers.
  */
-export interface Envelope {
-  event: string;
-  data: Record<string, unknown>;
-  id?: string;
-  [extra: string]: unknown;
-}
+export const envelopeSchema = z.looseObject(
+  {
+    event: z.string('a non-empty string').check(z.minLength(1, 'a non-empty string')),
+    data: z.record(z.string(), z.unknown(), 'an object'),
+    id: z.optional(z.string('a string')),
+  },
+  'an object',
+);
+
+/** An envelope as read from Redis or a socket: `{event, data, id?}` plus any extra fields. */
+export type Envelope = z.infer<typeof envelopeSchema>;
 
 /** Result of {@link parseEnvelope} and {@link checkEnvelope}: the envelope, or what is wrong. */
 export type ParseEnvelopeResult = { ok: true; envelope: Envelope } | { ok: false; reason: string };
 
 /**
- * Checks that a parsed JSON value is an envelope: an object with a non-empty string `event`, an
- * object `data` and, when present, a string `id`. Never throws.
+ * Checks a parsed JSON value against {@link envelopeSchema}. Never throws; `reason` names each bad
+ * field (`event: expected a non-empty string, got nothing`). The envelope returned is `value`
+ * itself, extra fields and all.
  */
 export function checkEnvelope(value: unknown): ParseEnvelopeResult {
-  if (!isRecord(value))
-    return { ok: false, reason: `expected an object, got ${describeValue(value)}` };
-  const { event, data, id } = value;
-  if (typeof event !== 'string' || event === '') {
-    return { ok: false, reason: `event: expected a non-empty string, got ${describeValue(event)}` };
-  }
-  if (!isRecord(data)) {
-    return { ok: false, reason: `data: expected an object, got ${describeValue(data)}` };
-  }
-  if (id !== undefined && typeof id !== 'string') {
-    return { ok: false, reason: `id: expected a string, got ${describeValue(id)}` };
+  const result = envelopeSchema.safeParse(value, reportInput);
+  if (!result.success) {
+    return { ok: false, reason: describeIssues(result.error.issues).join('; ') };
   }
   return { ok: true, envelope: value as Envelope };
 }
