@@ -35,7 +35,13 @@ export {
   texts,
 } from './fields.js';
 export { heartbeat } from './heartbeat.js';
-export { describeIssues, describeValue, reportInput } from './issues.js';
+export {
+  describeIssues,
+  describeValue,
+  findIssues,
+  reportInput,
+  type SchemaIssue,
+} from './issues.js';
 export {
   type DataSchema,
   dataSchemas,

@@ -1,5 +1,10 @@
 import type * as z from 'zod/mini';
 
+const none: readonly SchemaIssue[] = [];
+
+/** One problem zod found: `path`, `code`, `message` (what was expected) and, with {@link reportInput}, `input`. */
+export type SchemaIssue = z.core.$ZodIssue;
+
 /** What a value is, in words, for error messages (never the whole value). */
 export function describeValue(value: unknown): string {
   if (value === undefined) return 'nothing';
@@ -19,13 +24,22 @@ export function describeValue(value: unknown): string {
 export const reportInput = { reportInput: true } as const;
 
 /**
+ * What `schema` finds wrong with `value`: zod's issues, offending values included (empty when
+ * the value is valid). Never throws.
+ */
+export function findIssues(schema: z.ZodMiniType, value: unknown): readonly SchemaIssue[] {
+  const result = schema.safeParse(value, reportInput);
+  return result.success ? none : result.error.issues;
+}
+
+/**
  * One line per bad field of a failed zod parse: path, what was expected, what came, e.g.
  * `data.results_count: expected a whole number >= 0, got "three"`, or for a strict schema
  * `data.clas_id: unknown field`. `root` prefixes every path (`data` for a payload). The
  * schemas of this package word their own expectations, so no zod locale is needed; parse with
  * {@link reportInput} to get the values.
  */
-export function describeIssues(issues: readonly z.core.$ZodIssue[], root = ''): string[] {
+export function describeIssues(issues: readonly SchemaIssue[], root = ''): string[] {
   const lines: string[] = [];
   const seen = new Set<string>();
   for (const issue of issues) {

@@ -1,5 +1,5 @@
 import type { Envelope } from './envelope.js';
-import { describeIssues, reportInput } from './issues.js';
+import { describeIssues, findIssues } from './issues.js';
 import {
   dataSchemas,
   isNotificationType,
@@ -20,8 +20,7 @@ export type ValidateNotificationResult =
  * `path` prefixes field names (default `data`).
  */
 export function checkPayload(type: NotificationType, payload: unknown, path = 'data'): string[] {
-  const result = notificationCatalog[type].payload.safeParse(payload, reportInput);
-  return result.success ? [] : describeIssues(result.error.issues, path);
+  return describeIssues(findIssues(notificationCatalog[type].payload, payload), path);
 }
 
 /**
@@ -33,12 +32,9 @@ export function checkPayload(type: NotificationType, payload: unknown, path = 'd
 export function validateNotification(envelope: Envelope): ValidateNotificationResult {
   const { event, data } = envelope;
   if (!isNotificationType(event)) return { ok: true, known: false, envelope };
-  const result = dataSchemas[event].safeParse(data, reportInput);
-  if (!result.success) {
-    return {
-      ok: false,
-      reason: `${event}: ${describeIssues(result.error.issues, 'data').join('; ')}`,
-    };
+  const issues = findIssues(dataSchemas[event], data);
+  if (issues.length > 0) {
+    return { ok: false, reason: `${event}: ${describeIssues(issues, 'data').join('; ')}` };
   }
   return { ok: true, known: true, notification: envelope as Notification };
 }
