@@ -134,35 +134,28 @@ const textVar = (fallback: string) => variable(z.string().default(fallback));
 /** An optional text variable (a secret or a key): never echoed in messages. */
 const optionalVar = () => variable(z.optional(z.string()));
 
-/** A whole number from `min` to `max`, written in decimal digits. */
-function wholeNumberVar(fallback: number, min: number, max: number) {
+/** A number from `min` to `max`, written as `pattern` allows; `accepts` words it for messages. */
+function numberVar(fallback: number, min: number, max: number, pattern: RegExp, accepts: string) {
   return variable(
     z
       .string()
-      .refine((value) => /^[+-]?\d+$/.test(value) && Number(value) >= min && Number(value) <= max, {
-        error: expected(`a whole number from ${min} to ${max}`),
+      .refine((value) => pattern.test(value) && Number(value) >= min && Number(value) <= max, {
+        error: expected(`${accepts} from ${min} to ${max}`),
       })
       .transform(Number)
       .default(fallback),
   );
 }
 
+/** A whole number from `min` to `max`, written in decimal digits. */
+const wholeNumberVar = (fallback: number, min: number, max: number) =>
+  numberVar(fallback, min, max, /^[+-]?\d+$/, 'a whole number');
+
 /** A number of seconds from `min` to `max` (fractions allowed), returned in milliseconds. */
-function millisecondsVar(fallbackSeconds: number, min: number, max: number) {
-  return variable(
-    z
-      .string()
-      .refine(
-        (value) => /^\d+(\.\d+)?$/.test(value) && Number(value) >= min && Number(value) <= max,
-        {
-          error: expected(`a number of seconds from ${min} to ${max}`),
-        },
-      )
-      .transform(Number)
-      .default(fallbackSeconds)
-      .transform((seconds) => Math.round(seconds * 1000)),
+const millisecondsVar = (fallbackSeconds: number, min: number, max: number) =>
+  numberVar(fallbackSeconds, min, max, /^\d+(\.\d+)?$/, 'a number of seconds').transform(
+    (seconds) => Math.round(seconds * 1000),
   );
-}
 
 /** One of `values`, the default when unset. */
 function oneOfVar<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {

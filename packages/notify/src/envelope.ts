@@ -157,15 +157,20 @@ function invalid(type: string, detail: string): NotificationValidationError {
 /** Throws `invalid_payload` with zod's issues unless `value` passes `schema`. */
 function check(
   type: string,
-  schema: Parameters<typeof findIssues>[0],
+  schema: Parameters<typeof findIssues>[0] & { shape: object },
   value: unknown,
   suffix = '',
 ): void {
   const issues = findIssues(schema, value);
   if (issues.length === 0) return;
+  const lines = describeIssues(issues, 'data');
+  // An unknown field is usually a typo: say which fields there are.
+  if (issues.some((issue) => issue.code === 'unrecognized_keys')) {
+    lines.push(`the fields of ${type} are ${Object.keys(schema.shape).join(', ')}`);
+  }
   throw new NotificationValidationError(
     'invalid_payload',
-    `${type}: ${describeIssues(issues, 'data').join('; ')}${suffix}`,
+    `${type}: ${lines.join('; ')}${suffix}`,
     issues,
   );
 }

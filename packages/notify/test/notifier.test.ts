@@ -208,7 +208,10 @@ describe('validation', () => {
       }),
     );
     expect(error.code).toBe('invalid_payload');
-    expect(error.message).toBe('batch_results_ready: data.clas_id: unknown field');
+    expect(error.message).toBe(
+      'batch_results_ready: data.clas_id: unknown field; ' +
+        'the fields of batch_results_ready are batch_id, class_id, message, results_count, download_url',
+    );
     expect(error.issues).toEqual([
       expect.objectContaining({ code: 'unrecognized_keys', keys: ['clas_id'] }),
     ]);
