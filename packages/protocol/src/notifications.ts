@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import type { Envelope } from './envelope.js';
 import {
   type Category,
   categorySchema,
@@ -39,10 +40,11 @@ export interface NotificationSpec {
   readonly priority: Priority;
   readonly actionRequired: boolean;
   /**
-   * The payload a backend supplies: a strict object, so a publisher's misspelt or misplaced
-   * field is an error. Readers check it loosely (see {@link dataSchemas}).
+   * The payload a backend supplies: a strict object (build it with `payload({...})`), so a
+   * publisher's misspelt or misplaced field is an error. Readers check the same fields loosely
+   * (see {@link dataSchemas}).
    */
-  readonly payload: z.ZodMiniObject;
+  readonly payload: z.ZodMiniObject<z.core.$ZodShape, z.core.$strict>;
 }
 
 /**
@@ -220,6 +222,7 @@ function readerSchema<S extends z.core.$ZodShape>(shape: S) {
   return z.looseObject({ ...shape, ...notificationMetaSchema.shape }, 'an object');
 }
 
+/** The full `data` of a notification as publishers must send it: payload and shared fields, strict. */
 function publisherSchema<S extends z.core.$ZodShape>(shape: S) {
   return z.strictObject({ ...shape, ...notificationMetaSchema.shape }, 'an object');
 }
@@ -259,5 +262,5 @@ export type NotificationData<T extends NotificationType> = z.infer<DataSchema<T>
 
 /** A notification envelope of known type `T`, as delivered to clients. */
 export type Notification<T extends NotificationType = NotificationType> = {
-  [K in T]: { event: K; data: NotificationData<K>; id?: string };
+  [K in T]: { event: K; data: NotificationData<K>; id?: Envelope['id'] };
 }[T];
