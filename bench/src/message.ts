@@ -3,7 +3,7 @@ import type { Envelope } from '@huleedu/ws-protocol';
 /**
  * The notification every bench message is: a real catalogue type with a valid payload, so a
  * service that validates what it forwards treats it like production traffic. Two extra fields
- * (catalogue payloads are loose) carry what the load generator measures.
+ * (readers accept fields the catalogue does not know) carry what the load generator measures.
  */
 export const BENCH_EVENT = 'batch_processing_started';
 

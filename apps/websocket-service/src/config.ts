@@ -2,6 +2,7 @@ import { createPublicKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { type Algorithm, supportedAlgorithms } from '@huleedu/auth';
 import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
+import { z } from 'zod';
 
 /** JWT algorithms the service can be pinned to: exactly those `@huleedu/auth` verifies. */
 export const jwtAlgorithms = supportedAlgorithms;
@@ -113,117 +114,357 @@ export const MAX_WORKERS = 128;
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/**
- * Reads and validates the service configuration from environment variables. Every bad value
- * produces its own issue; all are returned together so one restart fixes them all. Secrets are
- * never echoed in messages.
- */
-export function loadSettings(env: Env): LoadSettingsResult {
-  const reader = new EnvReader(env);
+/** `expected <accepts>, got "<value>"`: how every variable's error reads. */
+const expected =
+  (accepts: string) =>
+  (issue: { input?: unknown }): string =>
+    `expected ${accepts}, got ${JSON.stringify(issue.input)}`;
 
-  const port = reader.integer('WEBSOCKET_SERVICE_PORT', defaults.WEBSOCKET_SERVICE_PORT, 0, 65535);
-  const host = reader.text('WEBSOCKET_SERVICE_HOST', defaults.WEBSOCKET_SERVICE_HOST);
-  const redisMode = reader.oneOf('WEBSOCKET_REDIS_MODE', defaults.WEBSOCKET_REDIS_MODE, redisModes);
-  const redis = reader.redis('WEBSOCKET_REDIS_URL', defaults.WEBSOCKET_REDIS_URL, redisMode);
-  const pubsub = reader.oneOf('WEBSOCKET_PUBSUB', defaults.WEBSOCKET_PUBSUB, pubsubModes);
-  const channelPrefix = reader.channelPrefix(
-    'WEBSOCKET_CHANNEL_PREFIX',
-    defaults.WEBSOCKET_CHANNEL_PREFIX,
+/** A variable's value: trimmed; unset or blank means "use the default". */
+function variable<T extends z.ZodType>(schema: T) {
+  return z.preprocess(
+    (value) => (typeof value === 'string' && value.trim() !== '' ? value.trim() : undefined),
+    schema,
   );
-  const algorithm = reader.oneOf('JWT_ALGORITHM', defaults.JWT_ALGORITHM, jwtAlgorithms);
-  const secret = reader.optionalText('JWT_SECRET_KEY');
-  const publicKey = reader.publicKey('JWT_PUBLIC_KEY');
-  const publicKeyGiven = reader.optionalText('JWT_PUBLIC_KEY') !== undefined;
-  const audience = reader.text('JWT_AUDIENCE', defaults.JWT_AUDIENCE);
-  const issuer = reader.text('JWT_ISSUER', defaults.JWT_ISSUER);
-  const clockToleranceSeconds = reader.integer(
-    'JWT_CLOCK_TOLERANCE_SECONDS',
-    defaults.JWT_CLOCK_TOLERANCE_SECONDS,
-    0,
-    300,
+}
+
+/** A text variable with a default. */
+const textVar = (fallback: string) => variable(z.string().default(fallback));
+
+/** An optional text variable (a secret or a key): never echoed in messages. */
+const optionalVar = () => variable(z.optional(z.string()));
+
+/** A number from `min` to `max`, written as `pattern` allows; `accepts` words it for messages. */
+function numberVar(fallback: number, min: number, max: number, pattern: RegExp, accepts: string) {
+  return variable(
+    z
+      .string()
+      .refine((value) => pattern.test(value) && Number(value) >= min && Number(value) <= max, {
+        error: expected(`${accepts} from ${min} to ${max}`),
+      })
+      .transform(Number)
+      .default(fallback),
   );
-  const maxConnectionsPerUser = reader.integer(
-    'WEBSOCKET_MAX_CONNECTIONS_PER_USER',
+}
+
+/** A whole number from `min` to `max`, written in decimal digits. */
+const wholeNumberVar = (fallback: number, min: number, max: number) =>
+  numberVar(fallback, min, max, /^[+-]?\d+$/, 'a whole number');
+
+/** A number of seconds from `min` to `max` (fractions allowed), returned in milliseconds. */
+const millisecondsVar = (fallbackSeconds: number, min: number, max: number) =>
+  numberVar(fallbackSeconds, min, max, /^\d+(\.\d+)?$/, 'a number of seconds').transform(
+    (seconds) => Math.round(seconds * 1000),
+  );
+
+/** One of `values`, the default when unset. */
+function oneOfVar<const T extends readonly [string, ...string[]]>(values: T, fallback: T[number]) {
+  return variable(
+    z.enum(values, { error: expected(`one of ${values.join(', ')}`) }).default(fallback),
+  );
+}
+
+/** `WEBSOCKET_WORKERS`: a whole number of processes, or `auto` (one per CPU core). */
+function workersVar(fallback: number) {
+  const cores = availableParallelism();
+  return variable(
+    z
+      .string()
+      .refine(
+        (value) =>
+          value.toLowerCase() === 'auto' ||
+          (/^\d+$/.test(value) && Number(value) >= 1 && Number(value) <= MAX_WORKERS),
+        {
+          error: expected(
+            `a whole number of worker processes from 1 to ${MAX_WORKERS}, or "auto" (one per CPU core: ${cores} here)`,
+          ),
+        },
+      )
+      .transform((value) =>
+        value.toLowerCase() === 'auto' ? Math.min(cores, MAX_WORKERS) : Number(value),
+      )
+      .default(fallback),
+  );
+}
+
+/** `WEBSOCKET_CHANNEL_PREFIX`: no whitespace or glob characters (PSUBSCRIBE tooling). */
+const channelPrefixVar = (fallback: string) =>
+  variable(
+    z
+      .string()
+      .refine((value) => !/[\s*?[\]]/.test(value), {
+        error: (issue) =>
+          `must not contain spaces or the glob characters * ? [ ], got ${JSON.stringify(issue.input)}`,
+      })
+      .default(fallback),
+  );
+
+/**
+ * `WEBSOCKET_ALLOWED_ORIGINS`: comma-separated origins, each checked on its own; `*` or an empty
+ * list allows every origin (`undefined`).
+ */
+const originsVar = () =>
+  variable(
+    z.optional(
+      z.string().transform((raw, context) => {
+        const origins: string[] = [];
+        for (const entry of raw.split(',')) {
+          const value = entry.trim();
+          if (value === '') continue;
+          if (value === '*') return undefined;
+          const origin = normalizeOrigin(value);
+          if (origin === undefined) {
+            context.issues.push({
+              code: 'custom',
+              input: value,
+              message: `${JSON.stringify(value)} is not an origin; expected scheme://host[:port] such as https://app.huleedu.com`,
+            });
+            continue;
+          }
+          origins.push(origin);
+        }
+        return origins.length === 0 ? undefined : origins;
+      }),
+    ),
+  );
+
+/**
+ * `JWT_PUBLIC_KEY`: a PEM RSA or EC public key. Container environments often carry PEM newlines as
+ * the two characters `\n`; they are turned back into newlines. The key itself is never echoed.
+ */
+const publicKeyVar = () =>
+  variable(
+    z.optional(
+      z.string().transform((raw, context) => {
+        const pem = raw.includes('\\n') ? raw.replaceAll('\\n', '\n') : raw;
+        let type: string | undefined;
+        try {
+          type = createPublicKey(pem).asymmetricKeyType;
+        } catch {
+          context.issues.push({
+            code: 'custom',
+            input: '(not shown)',
+            message:
+              'is not a PEM public key: expected -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----, got something else (not shown)',
+          });
+          return z.NEVER;
+        }
+        if (type !== 'rsa' && type !== 'ec') {
+          context.issues.push({
+            code: 'custom',
+            input: '(not shown)',
+            message: `expected an RSA or EC public key, got a ${type ?? 'unknown'} key`,
+          });
+          return z.NEVER;
+        }
+        return pem;
+      }),
+    ),
+  );
+
+// Each variable on its own: trimmed (blank means default), coerced and checked.
+const variables = z.object({
+  WEBSOCKET_SERVICE_PORT: wholeNumberVar(defaults.WEBSOCKET_SERVICE_PORT, 0, 65535),
+  WEBSOCKET_SERVICE_HOST: textVar(defaults.WEBSOCKET_SERVICE_HOST),
+  WEBSOCKET_REDIS_MODE: oneOfVar(redisModes, defaults.WEBSOCKET_REDIS_MODE),
+  WEBSOCKET_REDIS_URL: textVar(defaults.WEBSOCKET_REDIS_URL),
+  WEBSOCKET_PUBSUB: oneOfVar(pubsubModes, defaults.WEBSOCKET_PUBSUB),
+  WEBSOCKET_CHANNEL_PREFIX: channelPrefixVar(defaults.WEBSOCKET_CHANNEL_PREFIX),
+  JWT_ALGORITHM: oneOfVar(jwtAlgorithms, defaults.JWT_ALGORITHM),
+  JWT_SECRET_KEY: optionalVar(),
+  JWT_PUBLIC_KEY: publicKeyVar(),
+  JWT_AUDIENCE: textVar(defaults.JWT_AUDIENCE),
+  JWT_ISSUER: textVar(defaults.JWT_ISSUER),
+  JWT_CLOCK_TOLERANCE_SECONDS: wholeNumberVar(defaults.JWT_CLOCK_TOLERANCE_SECONDS, 0, 300),
+  WEBSOCKET_MAX_CONNECTIONS_PER_USER: wholeNumberVar(
     defaults.WEBSOCKET_MAX_CONNECTIONS_PER_USER,
     1,
     10_000,
-  );
-  const pingInterval = reader.seconds(
-    'WEBSOCKET_PING_INTERVAL',
-    defaults.WEBSOCKET_PING_INTERVAL,
-    0.1,
-    3600,
-  );
-  const allowedOrigins = reader.origins('WEBSOCKET_ALLOWED_ORIGINS');
-  const maxPayloadBytes = reader.integer(
-    'WEBSOCKET_MAX_PAYLOAD_BYTES',
+  ),
+  WEBSOCKET_PING_INTERVAL: millisecondsVar(defaults.WEBSOCKET_PING_INTERVAL, 0.1, 3600),
+  WEBSOCKET_ALLOWED_ORIGINS: originsVar(),
+  WEBSOCKET_MAX_PAYLOAD_BYTES: wholeNumberVar(
     defaults.WEBSOCKET_MAX_PAYLOAD_BYTES,
     16,
     16 * 1024 * 1024,
-  );
-  const maxBufferedBytes = reader.integer(
-    'WEBSOCKET_MAX_BUFFERED_BYTES',
+  ),
+  WEBSOCKET_MAX_BUFFERED_BYTES: wholeNumberVar(
     defaults.WEBSOCKET_MAX_BUFFERED_BYTES,
     1024,
     1024 * 1024 * 1024,
-  );
-  const shutdownGrace = reader.seconds(
-    'WEBSOCKET_SHUTDOWN_GRACE_SECONDS',
+  ),
+  WEBSOCKET_SHUTDOWN_GRACE_SECONDS: millisecondsVar(
     defaults.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
     0,
     3600,
-  );
-  const logLevel = reader.oneOf('LOG_LEVEL', defaults.LOG_LEVEL, logLevels);
-  const workers = reader.workers('WEBSOCKET_WORKERS', defaults.WEBSOCKET_WORKERS);
+  ),
+  LOG_LEVEL: oneOfVar(logLevels, defaults.LOG_LEVEL),
+  WEBSOCKET_WORKERS: workersVar(defaults.WEBSOCKET_WORKERS),
+});
 
+/**
+ * The service's environment as one zod schema: every variable (see the README's table) checked
+ * on its own, then the rules between variables (key material for the pinned algorithm, Redis
+ * URLs for the Redis mode). Every problem is an issue whose path is the variable's name; the
+ * output is {@link Settings}.
+ */
+export const envSchema = variables
+  // Runs even when single variables failed, so one start reports every problem.
+  .superRefine(crossVariableRules, { when: () => true })
+  .transform(
+    (env): Settings => ({
+      port: env.WEBSOCKET_SERVICE_PORT,
+      host: env.WEBSOCKET_SERVICE_HOST,
+      redis: redisSettings(env.WEBSOCKET_REDIS_MODE, env.WEBSOCKET_REDIS_URL),
+      pubsub: env.WEBSOCKET_PUBSUB,
+      channelPrefix: env.WEBSOCKET_CHANNEL_PREFIX,
+      jwt: {
+        algorithm: env.JWT_ALGORITHM,
+        ...(env.JWT_ALGORITHM.startsWith('HS')
+          ? { secret: env.JWT_SECRET_KEY! }
+          : { publicKey: env.JWT_PUBLIC_KEY! }),
+        audience: env.JWT_AUDIENCE,
+        issuer: env.JWT_ISSUER,
+        clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+      },
+      maxConnectionsPerUser: env.WEBSOCKET_MAX_CONNECTIONS_PER_USER,
+      pingIntervalMs: env.WEBSOCKET_PING_INTERVAL,
+      ...(env.WEBSOCKET_ALLOWED_ORIGINS === undefined
+        ? {}
+        : { allowedOrigins: env.WEBSOCKET_ALLOWED_ORIGINS }),
+      maxPayloadBytes: env.WEBSOCKET_MAX_PAYLOAD_BYTES,
+      maxBufferedBytes: env.WEBSOCKET_MAX_BUFFERED_BYTES,
+      shutdownGraceMs: env.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
+      logLevel: env.LOG_LEVEL,
+      workers: env.WEBSOCKET_WORKERS,
+    }),
+  );
+
+/** The variables as {@link envSchema} has read them, before they become {@link Settings}. */
+type ParsedEnv = z.output<typeof variables>;
+
+/**
+ * The rules between variables. A variable that failed its own check holds its raw text here, so
+ * each rule first asks whether the values it depends on are usable.
+ */
+function crossVariableRules(env: ParsedEnv, context: z.RefinementCtx): void {
+  const fail = (variable: string, message: string) =>
+    context.addIssue({ code: 'custom', path: [variable], message });
+  const algorithm = env.JWT_ALGORITHM as string | undefined;
+  const known = (jwtAlgorithms as readonly unknown[]).includes(algorithm);
+  const secretGiven = env.JWT_SECRET_KEY !== undefined;
+  const publicKeyGiven = env.JWT_PUBLIC_KEY !== undefined;
   // The key material must match the pinned algorithm: a secret for HS*, a public key for RS/ES.
-  if (algorithm !== undefined) {
-    if (algorithm.startsWith('HS')) {
-      if (secret === undefined) {
-        reader.fail(
-          'JWT_SECRET_KEY',
-          `is required (the service refuses to start without it); set it to the identity service's signing secret, or set JWT_ALGORITHM to RS256/ES256 with JWT_PUBLIC_KEY`,
-        );
-      }
-      if (publicKeyGiven) {
-        reader.fail(
-          'JWT_PUBLIC_KEY',
-          `is set but JWT_ALGORITHM is ${algorithm}, which uses JWT_SECRET_KEY; set JWT_ALGORITHM to RS256 or ES256, or remove JWT_PUBLIC_KEY`,
-        );
-      }
-    } else if (!publicKeyGiven) {
-      reader.fail(
-        'JWT_PUBLIC_KEY',
-        `is required when JWT_ALGORITHM is ${algorithm}: set it to the identity service's PEM public key`,
-      );
+  // With an unusable algorithm and no key at all, the default (HS256) still needs the secret.
+  if ((known ? algorithm!.startsWith('HS') : !publicKeyGiven) && !secretGiven) {
+    fail(
+      'JWT_SECRET_KEY',
+      `is required (the service refuses to start without it): expected the identity service's signing secret, got nothing; or set JWT_ALGORITHM to RS256/ES256 with JWT_PUBLIC_KEY`,
+    );
+  }
+  if (known && algorithm!.startsWith('HS') && publicKeyGiven) {
+    fail(
+      'JWT_PUBLIC_KEY',
+      `is set but JWT_ALGORITHM is ${algorithm}, which uses JWT_SECRET_KEY; set JWT_ALGORITHM to RS256 or ES256, or remove JWT_PUBLIC_KEY`,
+    );
+  }
+  if (known && !algorithm!.startsWith('HS') && !publicKeyGiven) {
+    fail(
+      'JWT_PUBLIC_KEY',
+      `is required when JWT_ALGORITHM is ${algorithm}: expected the identity service's PEM public key, got nothing`,
+    );
+  }
+  const mode = env.WEBSOCKET_REDIS_MODE as string;
+  if ((redisModes as readonly string[]).includes(mode)) {
+    for (const problem of redisUrlProblems(mode as RedisMode, env.WEBSOCKET_REDIS_URL)) {
+      fail('WEBSOCKET_REDIS_URL', problem);
     }
   }
+}
 
-  if (reader.issues.length > 0) return { ok: false, issues: reader.issues };
+/** The seed URLs in `WEBSOCKET_REDIS_URL`; split only before a scheme, so a comma in a password stays. */
+function redisEntries(value: string): string[] {
+  return value.split(/,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i).map((entry) => entry.trim());
+}
+
+function redisSettings(mode: RedisMode, value: string): RedisSettings {
+  return mode === 'standalone' ? { mode, url: value } : { mode, nodes: redisEntries(value) };
+}
+
+/**
+ * What is wrong with `WEBSOCKET_REDIS_URL` for `mode`: one URL in standalone mode; in cluster mode
+ * a comma-separated list of seed nodes, each reported on its own. Passwords are never echoed.
+ */
+function redisUrlProblems(mode: RedisMode, value: string): string[] {
+  const entries = redisEntries(value);
+  if (mode === 'standalone') {
+    if (entries.length > 1) {
+      return [
+        `lists ${entries.length} URLs, but WEBSOCKET_REDIS_MODE is standalone; give one URL, or set WEBSOCKET_REDIS_MODE=cluster to use them as cluster seed nodes`,
+      ];
+    }
+    const problem = redisUrlProblem(value);
+    return typeof problem === 'string' ? [problem] : [];
+  }
+  const problems: string[] = [];
+  let first: URL | undefined;
+  for (const [index, entry] of entries.entries()) {
+    const what = entries.length > 1 ? `seed ${index + 1} (${safeUrl(entry)}): ` : '';
+    const url = redisUrlProblem(entry);
+    if (typeof url === 'string') {
+      problems.push(what + url);
+    } else if (!['', '/', '/0'].includes(url.pathname)) {
+      problems.push(
+        `${what}selects database ${JSON.stringify(url.pathname.slice(1))}, but a Redis Cluster has only database 0; remove the path`,
+      );
+    } else if (first !== undefined && url.protocol !== first.protocol) {
+      problems.push(
+        `${what}mixes redis:// and rediss:// seeds; every node of a cluster is reached the same way`,
+      );
+    } else if (
+      first !== undefined &&
+      (url.username !== '' || url.password !== '') &&
+      (url.username !== first.username || url.password !== first.password)
+    ) {
+      problems.push(
+        `${what}has other credentials than the first seed; the first seed's credentials are used for every node`,
+      );
+    } else {
+      first ??= url;
+    }
+  }
+  return problems;
+}
+
+/** One redis:// or rediss:// URL with a host, or what is wrong with it. */
+function redisUrlProblem(value: string): URL | string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return `expected a URL like redis://host:6379, got ${safeUrl(value)}`;
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    return `expected a redis:// or rediss:// URL, got scheme ${JSON.stringify(url.protocol)}`;
+  }
+  if (url.hostname === '') return 'expected a host name, got none';
+  return url;
+}
+
+/**
+ * Reads and validates the service configuration from environment variables with
+ * {@link envSchema}. Every bad value produces its own issue; all are returned together so one
+ * restart fixes them all. Secrets are never echoed in messages.
+ */
+export function loadSettings(env: Env): LoadSettingsResult {
+  const result = envSchema.safeParse(env);
+  if (result.success) return { ok: true, settings: result.data };
   return {
-    ok: true,
-    settings: {
-      port: port!,
-      host: host!,
-      redis: redis!,
-      pubsub: pubsub!,
-      channelPrefix: channelPrefix!,
-      jwt: {
-        algorithm: algorithm!,
-        ...(algorithm!.startsWith('HS') ? { secret: secret! } : { publicKey: publicKey! }),
-        audience: audience!,
-        issuer: issuer!,
-        clockToleranceSeconds: clockToleranceSeconds!,
-      },
-      maxConnectionsPerUser: maxConnectionsPerUser!,
-      pingIntervalMs: Math.round(pingInterval! * 1000),
-      ...(allowedOrigins === undefined ? {} : { allowedOrigins }),
-      maxPayloadBytes: maxPayloadBytes!,
-      maxBufferedBytes: maxBufferedBytes!,
-      shutdownGraceMs: Math.round(shutdownGrace! * 1000),
-      logLevel: logLevel!,
-      workers: workers!,
-    },
+    ok: false,
+    issues: result.error.issues.map((issue) => ({
+      variable: String(issue.path[0] ?? '(environment)'),
+      message: issue.message,
+    })),
   };
 }
 
@@ -232,219 +473,6 @@ export function settingsFromEnv(env: Env): Settings {
   const result = loadSettings(env);
   if (!result.ok) throw new ConfigError(result.issues);
   return result.settings;
-}
-
-/** Collects issues while reading variables; each reader returns `undefined` for a bad value. */
-class EnvReader {
-  readonly issues: ConfigIssue[] = [];
-
-  constructor(private readonly env: Env) {}
-
-  fail(variable: string, message: string): undefined {
-    this.issues.push({ variable, message });
-    return undefined;
-  }
-
-  /** The trimmed value, or `undefined` when unset or blank (blank means "use the default"). */
-  private raw(variable: string): string | undefined {
-    const value = this.env[variable]?.trim();
-    return value === undefined || value === '' ? undefined : value;
-  }
-
-  text(variable: string, fallback: string): string {
-    return this.raw(variable) ?? fallback;
-  }
-
-  optionalText(variable: string): string | undefined {
-    return this.raw(variable);
-  }
-
-  integer(variable: string, fallback: number, min: number, max: number): number | undefined {
-    const value = this.raw(variable);
-    if (value === undefined) return fallback;
-    const parsed = /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(parsed) || parsed < min || parsed > max) {
-      return this.fail(
-        variable,
-        `expected a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`,
-      );
-    }
-    return parsed;
-  }
-
-  seconds(variable: string, fallback: number, min: number, max: number): number | undefined {
-    const value = this.raw(variable);
-    if (value === undefined) return fallback;
-    const parsed = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isFinite(parsed) || parsed < min || parsed > max) {
-      return this.fail(
-        variable,
-        `expected a number of seconds from ${min} to ${max}, got ${JSON.stringify(value)}`,
-      );
-    }
-    return parsed;
-  }
-
-  oneOf<T extends string>(variable: string, fallback: T, allowed: readonly T[]): T | undefined {
-    const value = this.raw(variable) ?? fallback;
-    if ((allowed as readonly string[]).includes(value)) return value as T;
-    return this.fail(
-      variable,
-      `expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`,
-    );
-  }
-
-  /** A worker count: a whole number from 1 to {@link MAX_WORKERS}, or `auto` (one per core). */
-  workers(variable: string, fallback: number): number | undefined {
-    const value = this.raw(variable);
-    if (value === undefined) return fallback;
-    const cores = availableParallelism();
-    if (value.toLowerCase() === 'auto') return Math.min(cores, MAX_WORKERS);
-    const parsed = /^\d+$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isSafeInteger(parsed) || parsed < 1 || parsed > MAX_WORKERS) {
-      return this.fail(
-        variable,
-        `expected a whole number of worker processes from 1 to ${MAX_WORKERS}, or "auto" (one per CPU core: ${cores} here), got ${JSON.stringify(value)}`,
-      );
-    }
-    return parsed;
-  }
-
-  /**
-   * `WEBSOCKET_REDIS_URL`: one URL in standalone mode; in cluster mode a comma-separated list of
-   * seed nodes. `mode` undefined means the mode itself was invalid (reported on its own).
-   */
-  redis(
-    variable: string,
-    fallback: string,
-    mode: RedisMode | undefined,
-  ): RedisSettings | undefined {
-    const value = this.raw(variable) ?? fallback;
-    // Split only before another scheme, so a comma inside a password stays part of its URL.
-    const entries = value.split(/,(?=\s*[a-z][a-z0-9+.-]*:\/\/)/i).map((entry) => entry.trim());
-    if (mode === undefined) return undefined;
-    if (mode === 'standalone') {
-      if (entries.length > 1) {
-        return this.fail(
-          variable,
-          `lists ${entries.length} URLs, but WEBSOCKET_REDIS_MODE is standalone; give one URL, or set WEBSOCKET_REDIS_MODE=cluster to use them as cluster seed nodes`,
-        );
-      }
-      return this.redisUrl(variable, value, '') === undefined ? undefined : { mode, url: value };
-    }
-    const urls: URL[] = [];
-    for (const [index, entry] of entries.entries()) {
-      const what = entries.length > 1 ? `seed ${index + 1} (${safeUrl(entry)}): ` : '';
-      const url = this.redisUrl(variable, entry, what);
-      if (url === undefined) continue;
-      if (!['', '/', '/0'].includes(url.pathname)) {
-        this.fail(
-          variable,
-          `${what}selects database ${JSON.stringify(url.pathname.slice(1))}, but a Redis Cluster has only database 0; remove the path`,
-        );
-        continue;
-      }
-      const first = urls[0];
-      if (first !== undefined && url.protocol !== first.protocol) {
-        this.fail(
-          variable,
-          `${what}mixes redis:// and rediss:// seeds; every node of a cluster is reached the same way`,
-        );
-        continue;
-      }
-      const credentials = url.username !== '' || url.password !== '';
-      if (
-        first !== undefined &&
-        credentials &&
-        (url.username !== first.username || url.password !== first.password)
-      ) {
-        this.fail(
-          variable,
-          `${what}has other credentials than the first seed; the first seed's credentials are used for every node`,
-        );
-        continue;
-      }
-      urls.push(url);
-    }
-    if (urls.length !== entries.length) return undefined;
-    return { mode, nodes: entries };
-  }
-
-  /** One redis:// or rediss:// URL with a host; `what` prefixes messages about list entries. */
-  private redisUrl(variable: string, value: string, what: string): URL | undefined {
-    let url: URL;
-    try {
-      url = new URL(value);
-    } catch {
-      return this.fail(
-        variable,
-        `${what}expected a URL like redis://host:6379, got ${safeUrl(value)}`,
-      );
-    }
-    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-      return this.fail(
-        variable,
-        `${what}expected a redis:// or rediss:// URL, got scheme ${JSON.stringify(url.protocol)}`,
-      );
-    }
-    if (url.hostname === '') return this.fail(variable, `${what}expected a host name, got none`);
-    return url;
-  }
-
-  channelPrefix(variable: string, fallback: string): string | undefined {
-    const value = this.raw(variable) ?? fallback;
-    // Glob characters would make the channel name ambiguous for PSUBSCRIBE-based tooling.
-    if (/[\s*?[\]]/.test(value)) {
-      return this.fail(
-        variable,
-        `must not contain spaces or the glob characters * ? [ ], got ${JSON.stringify(value)}`,
-      );
-    }
-    return value;
-  }
-
-  publicKey(variable: string): string | undefined {
-    const raw = this.raw(variable);
-    if (raw === undefined) return undefined;
-    // Container environments often carry PEM newlines as the two characters "\n".
-    const pem = raw.includes('\\n') ? raw.replaceAll('\\n', '\n') : raw;
-    try {
-      const key = createPublicKey(pem);
-      if (key.asymmetricKeyType !== 'rsa' && key.asymmetricKeyType !== 'ec') {
-        return this.fail(
-          variable,
-          `expected an RSA or EC public key, got a ${key.asymmetricKeyType ?? 'unknown'} key`,
-        );
-      }
-    } catch {
-      return this.fail(
-        variable,
-        'is not a PEM public key (expected -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----)',
-      );
-    }
-    return pem;
-  }
-
-  origins(variable: string): string[] | undefined {
-    const raw = this.raw(variable);
-    if (raw === undefined) return undefined;
-    const origins: string[] = [];
-    for (const entry of raw.split(',')) {
-      const value = entry.trim();
-      if (value === '') continue;
-      if (value === '*') return undefined;
-      const origin = normalizeOrigin(value);
-      if (origin === undefined) {
-        this.fail(
-          variable,
-          `${JSON.stringify(value)} is not an origin; expected scheme://host[:port] such as https://app.huleedu.com`,
-        );
-        continue;
-      }
-      origins.push(origin);
-    }
-    return origins.length === 0 ? undefined : origins;
-  }
 }
 
 /**

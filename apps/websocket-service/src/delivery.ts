@@ -1,6 +1,7 @@
 import { isUtf8 } from 'node:buffer';
-import { parseEnvelope } from '@huleedu/ws-protocol';
+import { envelopeSchema, parseEnvelope } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
+import { z } from 'zod';
 import type { ClientSocket } from './client-socket.js';
 import type { Logger } from './logger.js';
 import type { ServiceMetrics } from './metrics.js';
@@ -21,6 +22,10 @@ export interface DeliveryOptions {
 /** Delivers one Redis payload (its raw bytes) to every local socket of a user. */
 export type Deliver = (userId: string, payload: Buffer) => void;
 
+// The shared envelope schema as zod compiles it: the same checks and messages, without zod's
+// per-node dispatch on every payload (see docs/benchmarks.md for what validation costs).
+const envelope = z.compile(envelopeSchema);
+
 // Shared by every send: ws frames a Buffer as binary unless told otherwise.
 const TEXT_FRAME = { binary: false } as const;
 
@@ -29,7 +34,9 @@ const TEXT_FRAME = { binary: false } as const;
  * once, and the same Buffer is written to every socket of the user as a text frame, so the bytes
  * a backend published (legacy Python `{"event","data"}` included) reach the browser unchanged.
  * Payloads that are not UTF-8 (a browser fails the connection on such a text frame) or not a
- * `{event, data}` envelope are dropped with a warning and a metric, never forwarded.
+ * `{event, data}` envelope (the shared zod `envelopeSchema`, loose: extra fields pass) are dropped
+ * with a warning and a metric, never forwarded. `data` itself is not checked here: a legacy
+ * publisher's incomplete `data` still reaches the browser, whose client decides.
  */
 export function createDelivery({
   registry,
@@ -46,7 +53,7 @@ export function createDelivery({
       return;
     }
     const parsed = isUtf8(payload)
-      ? parseEnvelope(payload.toString('utf8'))
+      ? parseEnvelope(payload.toString('utf8'), envelope)
       : ({ ok: false, reason: 'not UTF-8' } as const);
     if (!parsed.ok) {
       metrics.malformedPayloads++;

@@ -11,6 +11,7 @@ export {
   ConfigError,
   type ConfigIssue,
   defaults,
+  envSchema,
   type JwtAlgorithm,
   jwtAlgorithms,
   type LoadSettingsResult,

@@ -109,6 +109,8 @@ describe('loadSettings', () => {
       WEBSOCKET_SERVICE_PORT: 'expected a whole number from 0 to 65535, got "eighty"',
       WEBSOCKET_REDIS_URL: 'expected a redis:// or rediss:// URL, got scheme "http:"',
       JWT_ALGORITHM: 'expected one of HS256, HS384, HS512, RS256, ES256, got "none"',
+      // Missing too: the old hand-written parser skipped this rule once the algorithm was bad.
+      JWT_SECRET_KEY: expect.stringContaining('is required'),
       WEBSOCKET_MAX_CONNECTIONS_PER_USER: 'expected a whole number from 1 to 10000, got "0"',
       WEBSOCKET_PING_INTERVAL: 'expected a number of seconds from 0.1 to 3600, got "-1"',
       WEBSOCKET_ALLOWED_ORIGINS: expect.stringContaining(
@@ -123,6 +125,35 @@ describe('loadSettings', () => {
     });
     // Both bad origins are reported, each on its own.
     expect(issues.filter((i) => i.variable === 'WEBSOCKET_ALLOWED_ORIGINS')).toHaveLength(2);
+  });
+
+  it('lists the missing secret even when the algorithm itself is bad, with every other problem', () => {
+    const issues = issuesOf({
+      WEBSOCKET_SERVICE_PORT: '99999',
+      WEBSOCKET_REDIS_URL: 'redis//localhost',
+      JWT_ALGORITHM: 'none',
+    });
+    expect(issues).toEqual([
+      {
+        variable: 'WEBSOCKET_SERVICE_PORT',
+        message: 'expected a whole number from 0 to 65535, got "99999"',
+      },
+      {
+        variable: 'JWT_ALGORITHM',
+        message: 'expected one of HS256, HS384, HS512, RS256, ES256, got "none"',
+      },
+      {
+        variable: 'JWT_SECRET_KEY',
+        message: expect.stringContaining('is required (the service refuses to start without it)'),
+      },
+      {
+        variable: 'WEBSOCKET_REDIS_URL',
+        message: 'expected a URL like redis://host:6379, got "redis//localhost"',
+      },
+    ]);
+    // With a public key and a bad algorithm, the secret is not demanded: the key says RS/ES.
+    const withKey = issuesOf({ JWT_ALGORITHM: 'RS512', JWT_PUBLIC_KEY: 'not a key' });
+    expect(withKey.map((i) => i.variable)).toEqual(['JWT_ALGORITHM', 'JWT_PUBLIC_KEY']);
   });
 
   it('never echoes the secret or a Redis password in a message', () => {

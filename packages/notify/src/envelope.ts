@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import {
   checkEnvelope,
-  checkPayload,
-  describeValue,
+  describeIssues,
+  findIssues,
   isNotificationType,
-  isRecord,
   type Notification,
   type NotificationPayload,
   type NotificationType,
@@ -12,7 +11,7 @@ import {
   notificationTypes,
   type Priority,
   parseEnvelope,
-  validateNotification,
+  publishedDataSchemas,
 } from '@huleedu/ws-protocol';
 import { NotificationValidationError } from './errors.js';
 
@@ -43,12 +42,11 @@ const sharedFields = {
 type SharedField = keyof typeof sharedFields;
 
 /**
- * The payload a backend passes for notification type `T`: the type's own fields (extra fields
- * are allowed and passed through), never the shared fields the notifier fills.
+ * The payload a backend passes for notification type `T`: exactly the type's own fields. An
+ * unknown field (a misspelt `clas_id`, a shared field such as `priority`) is a compile error
+ * naming it, and at run time an `invalid_payload` error naming it too.
  */
-export type PublishPayload<T extends NotificationType> = NotificationPayload<T> & {
-  [K in SharedField]?: never;
-};
+export type PublishPayload<T extends NotificationType> = NotificationPayload<T>;
 
 /** A notification ready to publish: the legacy `{event, data}` plus a unique `id`. */
 export type NotificationEnvelope<T extends NotificationType = NotificationType> =
@@ -78,21 +76,19 @@ export function createNotificationEnvelope<T extends NotificationType>(
       `unknown notification type ${JSON.stringify(type)}; known types: ${notificationTypes.join(', ')} (use publish() for events outside the catalogue)`,
     );
   }
-  if (!isRecord(payload)) {
-    throw invalid(type, `data: expected an object, got ${describeValue(payload)}`);
-  }
-  const shared = Object.keys(sharedFields).filter((key) => Object.hasOwn(payload, key));
-  if (shared.length > 0) {
-    throw invalid(
-      type,
-      shared
-        .map((key) => `data.${key}: set by the notifier, ${sharedFields[key as SharedField]}`)
-        .join('; '),
-    );
+  if (typeof payload === 'object' && payload !== null) {
+    const shared = Object.keys(sharedFields).filter((key) => Object.hasOwn(payload, key));
+    if (shared.length > 0) {
+      throw invalid(
+        type,
+        shared
+          .map((key) => `data.${key}: set by the notifier, ${sharedFields[key as SharedField]}`)
+          .join('; '),
+      );
+    }
   }
   const spec = notificationCatalog[type];
-  const problems = checkPayload(type, payload);
-  if (problems.length > 0) throw invalid(type, problems.join('; '));
+  check(type, spec.payload, payload);
 
   const data = {
     ...payload,
@@ -103,12 +99,10 @@ export function createNotificationEnvelope<T extends NotificationType>(
     correlation_id: options.correlationId ?? randomUUID(),
     timestamp: isoTime(type, 'timestamp', options.timestamp ?? new Date()),
   };
-  const envelope = { event: type, data, id: randomUUID() };
   // The options land in `data` unchecked by the payload schema (a priority of 'urgent', a
-  // deadline without a time zone): check the whole message as a client will see it.
-  const final = validateNotification(envelope);
-  if (!final.ok) throw new NotificationValidationError('invalid_payload', final.reason);
-  return envelope as unknown as NotificationEnvelope<T>;
+  // deadline without a time zone): check the whole of `data` as published.
+  check(type, publishedDataSchemas[type], data);
+  return { event: type, data, id: randomUUID() } as unknown as NotificationEnvelope<T>;
 }
 
 /**
@@ -119,10 +113,7 @@ export function createNotificationEnvelope<T extends NotificationType>(
  */
 export function createRawEnvelope(event: string, data: Record<string, unknown>): RawEnvelope {
   const envelope = { event, data, id: randomUUID() };
-  const shape = checkEnvelope(envelope);
-  if (!shape.ok) throw new NotificationValidationError('invalid_payload', shape.reason);
-  const known = validateNotification(shape.envelope);
-  if (!known.ok) throw new NotificationValidationError('invalid_payload', known.reason);
+  checkMessage(envelope, '');
   return envelope;
 }
 
@@ -149,13 +140,7 @@ export function serializeEnvelope(envelope: { event: string; data: object }): st
       `${envelope.event}: serialised message is not a valid envelope (${parsed.reason})`,
     );
   }
-  const checked = validateNotification(parsed.envelope);
-  if (!checked.ok) {
-    throw new NotificationValidationError(
-      'invalid_payload',
-      `${checked.reason} (after JSON serialisation)`,
-    );
-  }
+  checkMessage(parsed.envelope, ' (after JSON serialisation)');
   return text;
 }
 
@@ -167,4 +152,36 @@ function isoTime(type: string, field: SharedField, value: string | Date | null):
 
 function invalid(type: string, detail: string): NotificationValidationError {
   return new NotificationValidationError('invalid_payload', `${type}: ${detail}`);
+}
+
+/** Throws `invalid_payload` with zod's issues unless `value` passes `schema`. */
+function check(
+  type: string,
+  schema: Parameters<typeof findIssues>[0] & { shape: object },
+  value: unknown,
+  suffix = '',
+): void {
+  const issues = findIssues(schema, value);
+  if (issues.length === 0) return;
+  const lines = describeIssues(issues, 'data');
+  // An unknown field is usually a typo: say which fields there are.
+  if (issues.some((issue) => issue.code === 'unrecognized_keys')) {
+    lines.push(`the fields of ${type} are ${Object.keys(schema.shape).join(', ')}`);
+  }
+  throw new NotificationValidationError(
+    'invalid_payload',
+    `${type}: ${lines.join('; ')}${suffix}`,
+    issues,
+  );
+}
+
+/**
+ * Checks a message as published: the envelope shape and, for a catalogue type, its complete
+ * `data`, strictly (clients would drop an invalid one; an unknown field is a publisher's typo).
+ */
+function checkMessage(message: unknown, suffix: string): void {
+  const shape = checkEnvelope(message);
+  if (!shape.ok) throw new NotificationValidationError('invalid_payload', shape.reason + suffix);
+  const { event, data } = shape.envelope;
+  if (isNotificationType(event)) check(event, publishedDataSchemas[event], data, suffix);
 }

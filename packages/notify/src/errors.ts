@@ -1,3 +1,5 @@
+import type { SchemaIssue } from '@huleedu/ws-protocol';
+
 /** Why a notification was refused before anything was sent to Redis. */
 export type NotificationValidationErrorCode =
   /** The payload (or an option that ends up in `data`) does not match the catalogue. */
@@ -8,17 +10,25 @@ export type NotificationValidationErrorCode =
   | 'invalid_user_id';
 
 /**
- * A notification was refused before it reached Redis. `message` names each bad field, e.g.
- * `batch_results_ready: data.results_count: expected number`. Fix the call; retrying won't help.
+ * A notification was refused before it reached Redis. `message` names each bad field with what was
+ * expected and what came, e.g. `batch_results_ready: data.results_count: expected a whole number
+ * >= 0, got "three"; data.clas_id: unknown field`. Fix the call; retrying won't help.
  */
 export class NotificationValidationError extends Error {
   override readonly name = 'NotificationValidationError';
   /** Machine-readable reason. */
   readonly code: NotificationValidationErrorCode;
+  /** zod's issues when a schema refused the payload (path, code, input, ...); empty otherwise. */
+  readonly issues: readonly SchemaIssue[];
 
-  constructor(code: NotificationValidationErrorCode, message: string) {
+  constructor(
+    code: NotificationValidationErrorCode,
+    message: string,
+    issues: readonly SchemaIssue[] = [],
+  ) {
     super(message);
     this.code = code;
+    this.issues = issues;
   }
 }
 

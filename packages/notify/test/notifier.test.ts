@@ -102,19 +102,17 @@ describe('publishUserNotification', () => {
     });
   });
 
-  it('passes extra payload fields through unchanged', async () => {
+  it('passes optional payload fields through unchanged', async () => {
     const message = await nextOn('ws:teacher-1', () =>
       notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
         ...results,
         class_id: 'c7',
         download_url: 'https://example.test/r.zip',
-        grade_scale: 'A-F',
       }),
     );
     expect(message.data).toMatchObject({
       class_id: 'c7',
       download_url: 'https://example.test/r.zip',
-      grade_scale: 'A-F',
     });
   });
 
@@ -175,6 +173,10 @@ describe('validation', () => {
     expect(error.message).toBe(
       'batch_results_ready: data.results_count: expected a whole number >= 0, got "three"',
     );
+    // zod's own issues travel with the error, for code that wants to branch on them.
+    expect(error.issues).toEqual([
+      expect.objectContaining({ code: 'invalid_type', path: ['results_count'], input: 'three' }),
+    ]);
     // A check round trip: a later publish arrives, the rejected one never did.
     await nextOn('ws:teacher-1', () =>
       notifier.publish('teacher-1', 'probe', { after: 'rejection' }),
@@ -195,6 +197,24 @@ describe('validation', () => {
       'data.completed_phases: expected a list of strings, got nothing',
     );
     expect(error.message).toContain('data.final_status: expected a string, got nothing');
+  });
+
+  it('refuses a misspelt optional field, naming it: publishers are strict', async () => {
+    const error = await rejection(
+      notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
+        ...results,
+        // @ts-expect-error the compiler names the unknown field too
+        clas_id: 'c1',
+      }),
+    );
+    expect(error.code).toBe('invalid_payload');
+    expect(error.message).toBe(
+      'batch_results_ready: data.clas_id: unknown field; ' +
+        'the fields of batch_results_ready are batch_id, class_id, message, results_count, download_url',
+    );
+    expect(error.issues).toEqual([
+      expect.objectContaining({ code: 'unrecognized_keys', keys: ['clas_id'] }),
+    ]);
   });
 
   it('refuses shared fields in the payload and says where they belong', async () => {
@@ -246,12 +266,23 @@ describe('validation', () => {
   });
 
   it('checks the message as it will be sent, after JSON serialisation', async () => {
-    // Valid as an object, but JSON.stringify would send `data: {}`.
+    // Valid as an object, but JSON.stringify would send `data: {}` (a class method is no field).
+    class Sneaky {
+      toJSON() {
+        return {};
+      }
+    }
+    const data = Object.assign(new Sneaky(), {
+      ...results,
+      category: 'processing_results',
+      priority: 'high',
+      action_required: false,
+      deadline: null,
+      correlation_id: 'c-1',
+      timestamp: '2026-11-22T10:00:00Z',
+    });
     const error = await rejection(
-      notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
-        ...results,
-        toJSON: () => ({}),
-      }),
+      notifier.publish('teacher-1', 'batch_results_ready', data as never),
     );
     expect(error.code).toBe('invalid_payload');
     expect(error.message).toContain(
@@ -261,12 +292,7 @@ describe('validation', () => {
   });
 
   it('rejects data that cannot be JSON', async () => {
-    const error = await rejection(
-      notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
-        ...results,
-        size: 10n,
-      }),
-    );
+    const error = await rejection(notifier.publish('teacher-1', 'essay_annotated', { size: 10n }));
     expect(error.code).toBe('invalid_payload');
     expect(error.message).toContain('data: not representable as JSON');
   });

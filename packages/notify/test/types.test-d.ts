@@ -19,11 +19,11 @@ test('a correct payload compiles and resolves to a receiver count', () => {
       message: 'Results ready',
     }),
   ).toEqualTypeOf<Promise<number>>();
-  // Optional and extra fields are allowed: the catalogue's payloads are open.
+  // Optional fields may be given or left out.
   void notifier.publishUserNotification(
     'teacher-1',
     'batch_results_ready',
-    { batch_id: 'b1', class_id: null, results_count: 3, message: 'ok', new_field: 1 },
+    { batch_id: 'b1', class_id: null, results_count: 3, message: 'ok' },
     { priority: 'critical', deadline: new Date(), actionRequired: true, correlationId: 'c-1' },
   );
 });
@@ -42,6 +42,16 @@ test('a wrong field type does not compile', () => {
   });
 });
 
+test('an unknown field does not compile: publishers are strict', () => {
+  void notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
+    batch_id: 'b1',
+    // @ts-expect-error 'clas_id' does not exist in the payload of batch_results_ready
+    clas_id: 'c1',
+    results_count: 3,
+    message: 'Results ready',
+  });
+});
+
 test('a missing required field does not compile', () => {
   // @ts-expect-error results_count is required for batch_results_ready
   void notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
@@ -51,9 +61,9 @@ test('a missing required field does not compile', () => {
 });
 
 test('the payload of another type does not fit', () => {
-  // @ts-expect-error pipeline_completed needs completed_phases and final_status
   void notifier.publishUserNotification('teacher-1', 'pipeline_completed', {
     batch_id: 'b1',
+    // @ts-expect-error results_count is not a field of pipeline_completed
     results_count: 3,
     message: 'Results ready',
   });

@@ -14,24 +14,37 @@ export {
 export {
   checkEnvelope,
   type Envelope,
+  envelopeSchema,
   type ParseEnvelopeResult,
   parseEnvelope,
 } from './envelope.js';
 export {
-  checkFields,
-  describeValue,
-  type FieldKind,
-  type FieldSpec,
-  type FieldSpecs,
-  type FieldsValue,
+  type Category,
+  categories,
+  categorySchema,
+  count,
+  flag,
   ISO_TIME,
-  isRecord,
-  type ParsedSpec,
-  parseSpec,
-  type SpecValue,
+  id,
+  isoTime,
+  type Priority,
+  priorities,
+  prioritySchema,
+  seconds,
+  text,
+  texts,
 } from './fields.js';
 export { heartbeat } from './heartbeat.js';
 export {
+  describeIssues,
+  describeValue,
+  findIssues,
+  reportInput,
+  type SchemaIssue,
+} from './issues.js';
+export {
+  type DataSchema,
+  dataSchemas,
   isNotificationType,
   type Notification,
   type NotificationData,
@@ -40,8 +53,9 @@ export {
   type NotificationSpec,
   type NotificationType,
   notificationCatalog,
-  notificationMetaFields,
+  notificationMetaSchema,
   notificationTypes,
+  type PublishedDataSchema,
+  publishedDataSchemas,
 } from './notifications.js';
 export { checkPayload, type ValidateNotificationResult, validateNotification } from './validate.js';
-export { type Category, categories, type Priority, priorities } from './values.js';

@@ -1,152 +1,203 @@
-import type { FieldSpecs, FieldsValue } from './fields.js';
-import type { Category, Priority } from './values.js';
+import * as z from 'zod/mini';
+import type { Envelope } from './envelope.js';
+import {
+  type Category,
+  categorySchema,
+  count,
+  flag,
+  id,
+  isoTime,
+  type Priority,
+  prioritySchema,
+  seconds,
+  text,
+  texts,
+} from './fields.js';
 
 /**
  * Fields every teacher notification carries in `data`, next to its type-specific payload.
- * `@huleedu/notify` fills them from the catalogue and the clock when the caller leaves them out.
+ * `@huleedu/notify` fills them from the catalogue, the publish options and the clock.
  */
-export const notificationMetaFields = {
-  category: 'category',
-  priority: 'priority',
-  action_required: 'flag',
-  deadline: 'time|null',
-  correlation_id: 'id',
-  timestamp: 'time',
-} as const satisfies FieldSpecs;
+export const notificationMetaSchema = z.looseObject(
+  {
+    category: categorySchema,
+    priority: prioritySchema,
+    action_required: flag(),
+    deadline: z.nullable(isoTime('an ISO 8601 time like 2026-11-22T10:00:00Z or null')),
+    correlation_id: id(),
+    timestamp: isoTime(),
+  },
+  'an object',
+);
 
 /** The shared fields of every notification's `data`. */
-export type NotificationMeta = FieldsValue<typeof notificationMetaFields>;
+export type NotificationMeta = z.infer<typeof notificationMetaSchema>;
 
 /** How the catalogue describes one notification type. */
 export interface NotificationSpec {
   readonly category: Category;
+  /** Default priority; a publisher may override it per message. */
   readonly priority: Priority;
   readonly actionRequired: boolean;
-  /** The payload's schema: one spec per field (see {@link FieldSpecs}); extra fields pass. */
-  readonly fields: FieldSpecs;
+  /**
+   * The payload a backend supplies: a strict object (build it with `payload({...})`), so a
+   * publisher's misspelt or misplaced field is an error. Readers check the same fields loosely
+   * (see {@link dataSchemas}).
+   */
+  readonly payload: z.ZodMiniObject<z.core.$ZodShape, z.core.$strict>;
+}
+
+/**
+ * A payload schema: a strict zod object, so a publisher's misspelt or misplaced field is an error
+ * that names it. Readers use the same fields loosely (see {@link dataSchemas}).
+ */
+function payload<S extends z.core.$ZodLooseShape>(shape: S) {
+  return z.strictObject(shape, 'an object');
 }
 
 // Every batch notification names its batch, its class when there is one, and says what happened.
-const batch = { batch_id: 'id', class_id: 'id|null?', message: 'text' } as const;
+const batch = {
+  batch_id: id(),
+  class_id: z.optional(z.nullable(id('a non-empty string or null'))),
+  message: text(),
+};
 
 /**
- * The catalogue: every notification type the platform sends, with its payload schema, category,
- * default priority and whether the teacher must act. This table is the schema: the TypeScript
- * types, the run-time checks and the zod schemas (`@huleedu/ws-protocol/zod`) all derive from it.
+ * The catalogue, the one place a notification type is defined: for each type, the zod schema of
+ * its payload, its category, default priority and whether the teacher must act. Types, run-time
+ * checks on every side, and the JSON Schema for other languages all come from this object.
  */
 export const notificationCatalog = {
   batch_files_uploaded: {
     category: 'file_operations',
     priority: 'standard',
     actionRequired: false,
-    fields: { ...batch, file_upload_id: 'id?', filename: 'text?', files_uploaded: 'count' },
+    payload: payload({
+      ...batch,
+      file_upload_id: z.optional(id()),
+      filename: z.optional(text()),
+      files_uploaded: count(),
+    }),
   },
   batch_file_removed: {
     category: 'file_operations',
     priority: 'standard',
     actionRequired: false,
-    fields: { ...batch, file_upload_id: 'id', filename: 'text?' },
+    payload: payload({ ...batch, file_upload_id: id(), filename: z.optional(text()) }),
   },
   batch_validation_failed: {
     category: 'system_alerts',
     priority: 'immediate',
     actionRequired: true,
-    fields: { ...batch, validation_error: 'text' },
+    payload: payload({ ...batch, validation_error: text() }),
   },
   class_created: {
     category: 'class_management',
     priority: 'standard',
     actionRequired: false,
-    fields: { class_id: 'id', class_name: 'text?', message: 'text' },
+    payload: payload({ class_id: id(), class_name: z.optional(text()), message: text() }),
   },
   student_added_to_class: {
     category: 'class_management',
     priority: 'low',
     actionRequired: false,
-    fields: { class_id: 'id', student_id: 'id?', student_name: 'text?', message: 'text' },
+    payload: payload({
+      class_id: id(),
+      student_id: z.optional(id()),
+      student_name: z.optional(text()),
+      message: text(),
+    }),
   },
   validation_timeout_processed: {
     category: 'student_workflow',
     priority: 'immediate',
     actionRequired: false,
-    fields: { ...batch, auto_confirmed_count: 'count?' },
+    payload: payload({ ...batch, auto_confirmed_count: z.optional(count()) }),
   },
   student_associations_confirmed: {
     category: 'student_workflow',
     priority: 'high',
     actionRequired: false,
-    fields: { ...batch, confirmed_count: 'count?' },
+    payload: payload({ ...batch, confirmed_count: z.optional(count()) }),
   },
   student_matching_confirmation_required: {
     category: 'student_workflow',
     priority: 'high',
     actionRequired: true,
-    fields: { ...batch, unmatched_count: 'count?' },
+    payload: payload({ ...batch, unmatched_count: z.optional(count()) }),
   },
   batch_processing_started: {
     category: 'batch_progress',
     priority: 'low',
     actionRequired: false,
-    fields: { ...batch, essays_total: 'count?' },
+    payload: payload({ ...batch, essays_total: z.optional(count()) }),
   },
   batch_processing_completed: {
     category: 'batch_progress',
     priority: 'standard',
     actionRequired: false,
-    fields: { ...batch, essays_processed: 'count', processing_duration_seconds: 'seconds?' },
+    payload: payload({
+      ...batch,
+      essays_processed: count(),
+      processing_duration_seconds: z.optional(seconds()),
+    }),
   },
   batch_processing_failed: {
     category: 'batch_progress',
     priority: 'immediate',
     actionRequired: false,
-    fields: { ...batch, error_message: 'text' },
+    payload: payload({ ...batch, error_message: text() }),
   },
   batch_spellcheck_completed: {
     category: 'batch_progress',
     priority: 'low',
     actionRequired: false,
-    fields: { ...batch, essays_processed: 'count?' },
+    payload: payload({ ...batch, essays_processed: z.optional(count()) }),
   },
   batch_cj_assessment_completed: {
     category: 'batch_progress',
     priority: 'standard',
     actionRequired: false,
-    fields: { ...batch, essays_processed: 'count?' },
+    payload: payload({ ...batch, essays_processed: z.optional(count()) }),
   },
   phase_skipped: {
     category: 'batch_progress',
     priority: 'low',
     actionRequired: false,
-    fields: { ...batch, phase: 'text', reason: 'text?' },
+    payload: payload({ ...batch, phase: text(), reason: z.optional(text()) }),
   },
   pipeline_completed: {
     category: 'batch_progress',
     priority: 'high',
     actionRequired: false,
-    fields: {
+    payload: payload({
       ...batch,
-      completed_phases: 'texts',
-      final_status: 'text',
-      processing_duration_seconds: 'seconds?',
-    },
+      completed_phases: texts(),
+      final_status: text(),
+      processing_duration_seconds: z.optional(seconds()),
+    }),
   },
   pipeline_denied_insufficient_credits: {
     category: 'batch_progress',
     priority: 'immediate',
     actionRequired: true,
-    fields: { ...batch, required_credits: 'count?', available_credits: 'count?' },
+    payload: payload({
+      ...batch,
+      required_credits: z.optional(count()),
+      available_credits: z.optional(count()),
+    }),
   },
   batch_results_ready: {
     category: 'processing_results',
     priority: 'high',
     actionRequired: false,
-    fields: { ...batch, results_count: 'count', download_url: 'text?' },
+    payload: payload({ ...batch, results_count: count(), download_url: z.optional(text()) }),
   },
   batch_assessment_completed: {
     category: 'processing_results',
     priority: 'standard',
     actionRequired: false,
-    fields: { ...batch, essays_processed: 'count?' },
+    payload: payload({ ...batch, essays_processed: z.optional(count()) }),
   },
 } as const satisfies Record<string, NotificationSpec>;
 
@@ -156,24 +207,60 @@ export type NotificationType = keyof typeof notificationCatalog;
 /** Every notification type, in catalogue order. */
 export const notificationTypes = Object.keys(notificationCatalog) as NotificationType[];
 
-/**
- * The type-specific payload a backend supplies for notification type `T`. Extra fields are allowed
- * (payloads are loose), so a backend can send a field before the catalogue knows it.
- */
-export type NotificationPayload<T extends NotificationType> = FieldsValue<
-  (typeof notificationCatalog)[T]['fields']
-> & { [extra: string]: unknown };
-
-/** The full `data` a client receives for notification type `T`: payload plus shared fields. */
-export type NotificationData<T extends NotificationType> = NotificationPayload<T> &
-  NotificationMeta;
-
-/** A notification envelope of known type `T`, as delivered to clients. */
-export type Notification<T extends NotificationType = NotificationType> = {
-  [K in T]: { event: K; data: NotificationData<K>; id?: string };
-}[T];
-
 /** True when `event` names a notification type in the catalogue. */
 export function isNotificationType(event: string): event is NotificationType {
   return Object.hasOwn(notificationCatalog, event);
 }
+
+type CatalogPayload<T extends NotificationType> = (typeof notificationCatalog)[T]['payload'];
+
+/**
+ * The full `data` of a notification as readers check it: payload and shared fields, loose, so a
+ * field a newer publisher adds never breaks an older reader.
+ */
+function readerSchema<S extends z.core.$ZodShape>(shape: S) {
+  return z.looseObject({ ...shape, ...notificationMetaSchema.shape }, 'an object');
+}
+
+/** The full `data` of a notification as publishers must send it: payload and shared fields, strict. */
+function publisherSchema<S extends z.core.$ZodShape>(shape: S) {
+  return z.strictObject({ ...shape, ...notificationMetaSchema.shape }, 'an object');
+}
+
+/** The schema of {@link publishedDataSchemas} for type `T`. */
+export type PublishedDataSchema<T extends NotificationType> = ReturnType<
+  typeof publisherSchema<CatalogPayload<T>['shape']>
+>;
+
+/** The schema of {@link dataSchemas} for type `T`. */
+export type DataSchema<T extends NotificationType> = ReturnType<
+  typeof readerSchema<CatalogPayload<T>['shape']>
+>;
+
+/** For each notification type, the loose schema of the `data` a reader receives. */
+export const dataSchemas = /* @__PURE__ */ Object.fromEntries(
+  notificationTypes.map((type) => [type, readerSchema(notificationCatalog[type].payload.shape)]),
+) as { readonly [T in NotificationType]: DataSchema<T> };
+
+/**
+ * For each notification type, the strict schema of a complete `data` as a publisher must send it:
+ * payload and shared fields, nothing else. `@huleedu/notify` checks every message against it, and
+ * the JSON Schema for other languages is generated from it.
+ */
+export const publishedDataSchemas = /* @__PURE__ */ Object.fromEntries(
+  notificationTypes.map((type) => [type, publisherSchema(notificationCatalog[type].payload.shape)]),
+) as { readonly [T in NotificationType]: PublishedDataSchema<T> };
+
+/** The payload a backend supplies for notification type `T`: exactly the catalogue's fields. */
+export type NotificationPayload<T extends NotificationType> = z.infer<CatalogPayload<T>>;
+
+/**
+ * The full `data` a client receives for type `T`: payload, shared fields, and any field the
+ * catalogue does not know yet.
+ */
+export type NotificationData<T extends NotificationType> = z.infer<DataSchema<T>>;
+
+/** A notification envelope of known type `T`, as delivered to clients. */
+export type Notification<T extends NotificationType = NotificationType> = {
+  [K in T]: { event: K; data: NotificationData<K>; id?: Envelope['id'] };
+}[T];

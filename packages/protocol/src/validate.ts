@@ -1,11 +1,11 @@
 import type { Envelope } from './envelope.js';
-import { checkFields } from './fields.js';
+import { describeIssues, findIssues } from './issues.js';
 import {
+  dataSchemas,
   isNotificationType,
   type Notification,
   type NotificationType,
   notificationCatalog,
-  notificationMetaFields,
 } from './notifications.js';
 
 /** Result of {@link validateNotification}. */
@@ -15,25 +15,26 @@ export type ValidateNotificationResult =
   | { ok: false; reason: string };
 
 /**
- * Checks a payload for notification type `type` against the catalogue and returns one message per
- * bad field (empty when it is valid). `path` prefixes field names (default `data`).
+ * Checks a payload a backend is about to publish for type `type` against the catalogue's strict
+ * payload schema and returns one message per bad or unknown field (empty when it is valid).
+ * `path` prefixes field names (default `data`).
  */
 export function checkPayload(type: NotificationType, payload: unknown, path = 'data'): string[] {
-  return checkFields(notificationCatalog[type].fields, payload, path);
+  return describeIssues(findIssues(notificationCatalog[type].payload, payload), path);
 }
 
 /**
- * Checks an envelope's `data` against the catalogue. Known types must match their payload schema
- * plus the shared fields; unknown types pass as `known: false` so newer backends never break
- * older clients. Never throws; the envelope is returned as is, extra fields included.
+ * Checks an envelope's `data` as a reader does: known types must match their payload schema plus
+ * the shared fields, loosely (fields the catalogue does not know pass); unknown types pass as
+ * `known: false` so newer backends never break older clients. Never throws; the envelope is
+ * returned as is, extra fields included.
  */
 export function validateNotification(envelope: Envelope): ValidateNotificationResult {
   const { event, data } = envelope;
   if (!isNotificationType(event)) return { ok: true, known: false, envelope };
-  const problems = [
-    ...checkPayload(event, data),
-    ...checkFields(notificationMetaFields, data, 'data'),
-  ];
-  if (problems.length > 0) return { ok: false, reason: `${event}: ${problems.join('; ')}` };
+  const issues = findIssues(dataSchemas[event], data);
+  if (issues.length > 0) {
+    return { ok: false, reason: `${event}: ${describeIssues(issues, 'data').join('; ')}` };
+  }
   return { ok: true, known: true, notification: envelope as Notification };
 }

@@ -7,15 +7,7 @@ import {
   priorities,
   validateNotification,
 } from '../src/index.js';
-
-const meta = {
-  category: 'processing_results',
-  priority: 'high',
-  action_required: false,
-  deadline: null,
-  correlation_id: 'c-1',
-  timestamp: '2026-11-22T10:00:00.000Z',
-};
+import { sampleMeta as meta } from './samples.js';
 
 describe('notification catalogue', () => {
   it('lists every type in DESIGN.md with a valid category and priority', () => {

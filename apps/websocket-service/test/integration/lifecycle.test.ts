@@ -142,9 +142,28 @@ describe('service lifecycle', () => {
     const error = await startServiceProcess({
       JWT_SECRET_KEY: '',
       WEBSOCKET_PING_INTERVAL: 'often',
-    }).catch((e: Error) => e.message);
-    expect(error).toContain('JWT_SECRET_KEY is required');
-    expect(error).toContain('WEBSOCKET_PING_INTERVAL expected a number of seconds');
+      WEBSOCKET_SERVICE_PORT: 'eighty',
+      WEBSOCKET_REDIS_URL: 'http://localhost:6379',
+      JWT_ALGORITHM: 'none',
+    }).then(
+      () => '',
+      (e: Error) => e.message,
+    );
+    expect(error).toContain('service exited with 1');
+    const fatal = error.split('\n').find((line) => line.includes('"level":"fatal"'));
+    const { issues, msg } = JSON.parse(fatal ?? '{}') as {
+      issues: { variable: string; message: string }[];
+      msg: string;
+    };
+    expect(Object.fromEntries(issues.map((i) => [i.variable, i.message]))).toEqual({
+      WEBSOCKET_SERVICE_PORT: 'expected a whole number from 0 to 65535, got "eighty"',
+      JWT_ALGORITHM: 'expected one of HS256, HS384, HS512, RS256, ES256, got "none"',
+      WEBSOCKET_PING_INTERVAL: 'expected a number of seconds from 0.1 to 3600, got "often"',
+      JWT_SECRET_KEY: expect.stringContaining('is required'),
+      WEBSOCKET_REDIS_URL: 'expected a redis:// or rediss:// URL, got scheme "http:"',
+    });
+    // The log line's message names each variable too, for people reading plain logs.
+    for (const { variable } of issues) expect(msg).toContain(`${variable} `);
   });
 });
 
