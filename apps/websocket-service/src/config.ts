@@ -1,8 +1,16 @@
 import { createPublicKey } from 'node:crypto';
 import { availableParallelism } from 'node:os';
-import { type Algorithm, supportedAlgorithms } from '@huleedu/auth';
+import {
+  type Algorithm,
+  DEFAULT_MAX_LIFETIME_SECONDS,
+  DEFAULT_MAX_SUBJECT_LENGTH,
+  DEFAULT_SUBJECT_PATTERN,
+  supportedAlgorithms,
+} from '@huleedu/auth';
 import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
 import { z } from 'zod';
+import { DEFAULT_INBOUND_BUDGET } from './inbound-budget.js';
+import { DEFAULT_REQUEST_TIMEOUT_MS } from './server.js';
 
 /** JWT algorithms the service can be pinned to: exactly those `@huleedu/auth` verifies. */
 export const jwtAlgorithms = supportedAlgorithms;
@@ -53,6 +61,12 @@ export interface Settings {
     readonly audience: string;
     readonly issuer: string;
     readonly clockToleranceSeconds: number;
+    /** Longest accepted token lifetime, seconds (`exp - iat`, or `exp - now` without `iat`). */
+    readonly maxLifetimeSeconds: number;
+    /** Longest accepted `sub`, characters. */
+    readonly maxSubjectLength: number;
+    /** What `sub` must match as a whole before it becomes a channel name. */
+    readonly subjectPattern: RegExp;
   };
   readonly maxConnectionsPerUser: number;
   readonly pingIntervalMs: number;
@@ -61,6 +75,10 @@ export interface Settings {
   readonly maxPayloadBytes: number;
   /** A socket with more outbound bytes queued than this is dropped as a slow consumer. */
   readonly maxBufferedBytes: number;
+  /** Frames one socket may send: a burst, then a sustained rate; over it the socket gets 1013. */
+  readonly inboundBudget: { readonly burst: number; readonly perSecond: number };
+  /** How long a connection may take to send its request (the handshake), ms; then 408. */
+  readonly requestTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
   /** Worker processes behind the port; 1 = one process, no cluster primary (`auto` resolved). */
@@ -104,6 +122,11 @@ export const defaults = {
   WEBSOCKET_PING_INTERVAL: 30,
   WEBSOCKET_MAX_PAYLOAD_BYTES: 4096,
   WEBSOCKET_MAX_BUFFERED_BYTES: 1024 * 1024,
+  WEBSOCKET_INBOUND_BURST: DEFAULT_INBOUND_BUDGET.burst,
+  WEBSOCKET_INBOUND_RATE_PER_SECOND: DEFAULT_INBOUND_BUDGET.perSecond,
+  WEBSOCKET_REQUEST_TIMEOUT_SECONDS: DEFAULT_REQUEST_TIMEOUT_MS / 1000,
+  JWT_MAX_LIFETIME_SECONDS: DEFAULT_MAX_LIFETIME_SECONDS,
+  JWT_MAX_SUBJECT_LENGTH: DEFAULT_MAX_SUBJECT_LENGTH,
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: 10,
   LOG_LEVEL: 'info',
   WEBSOCKET_WORKERS: 1,
@@ -186,6 +209,29 @@ function workersVar(fallback: number) {
       .default(fallback),
   );
 }
+
+/**
+ * `JWT_SUBJECT_PATTERN`: a regular expression the whole `sub` must match (anchors implied);
+ * unset keeps `@huleedu/auth`'s default. A pattern that does not compile is reported here, not at
+ * the first handshake.
+ */
+const subjectPatternVar = () =>
+  variable(
+    z.optional(
+      z.string().transform((source, context) => {
+        try {
+          return new RegExp(`^(?:${source})$`);
+        } catch (error) {
+          context.issues.push({
+            code: 'custom',
+            input: source,
+            message: `expected a regular expression, got ${JSON.stringify(source)} (${(error as Error).message})`,
+          });
+          return z.NEVER;
+        }
+      }),
+    ),
+  );
 
 /** `WEBSOCKET_CHANNEL_PREFIX`: no whitespace or glob characters (PSUBSCRIBE tooling). */
 const channelPrefixVar = (fallback: string) =>
@@ -276,6 +322,9 @@ const variables = z.object({
   JWT_AUDIENCE: textVar(defaults.JWT_AUDIENCE),
   JWT_ISSUER: textVar(defaults.JWT_ISSUER),
   JWT_CLOCK_TOLERANCE_SECONDS: wholeNumberVar(defaults.JWT_CLOCK_TOLERANCE_SECONDS, 0, 300),
+  JWT_MAX_LIFETIME_SECONDS: wholeNumberVar(defaults.JWT_MAX_LIFETIME_SECONDS, 60, 366 * 86_400),
+  JWT_MAX_SUBJECT_LENGTH: wholeNumberVar(defaults.JWT_MAX_SUBJECT_LENGTH, 1, 1024),
+  JWT_SUBJECT_PATTERN: subjectPatternVar(),
   WEBSOCKET_MAX_CONNECTIONS_PER_USER: wholeNumberVar(
     defaults.WEBSOCKET_MAX_CONNECTIONS_PER_USER,
     1,
@@ -292,6 +341,17 @@ const variables = z.object({
     defaults.WEBSOCKET_MAX_BUFFERED_BYTES,
     1024,
     1024 * 1024 * 1024,
+  ),
+  WEBSOCKET_INBOUND_BURST: wholeNumberVar(defaults.WEBSOCKET_INBOUND_BURST, 1, 1_000_000),
+  WEBSOCKET_INBOUND_RATE_PER_SECOND: wholeNumberVar(
+    defaults.WEBSOCKET_INBOUND_RATE_PER_SECOND,
+    1,
+    1_000_000,
+  ),
+  WEBSOCKET_REQUEST_TIMEOUT_SECONDS: millisecondsVar(
+    defaults.WEBSOCKET_REQUEST_TIMEOUT_SECONDS,
+    0.1,
+    300,
   ),
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: millisecondsVar(
     defaults.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
@@ -326,6 +386,9 @@ export const envSchema = variables
         audience: env.JWT_AUDIENCE,
         issuer: env.JWT_ISSUER,
         clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
+        maxLifetimeSeconds: env.JWT_MAX_LIFETIME_SECONDS,
+        maxSubjectLength: env.JWT_MAX_SUBJECT_LENGTH,
+        subjectPattern: env.JWT_SUBJECT_PATTERN ?? DEFAULT_SUBJECT_PATTERN,
       },
       maxConnectionsPerUser: env.WEBSOCKET_MAX_CONNECTIONS_PER_USER,
       pingIntervalMs: env.WEBSOCKET_PING_INTERVAL,
@@ -334,6 +397,11 @@ export const envSchema = variables
         : { allowedOrigins: env.WEBSOCKET_ALLOWED_ORIGINS }),
       maxPayloadBytes: env.WEBSOCKET_MAX_PAYLOAD_BYTES,
       maxBufferedBytes: env.WEBSOCKET_MAX_BUFFERED_BYTES,
+      inboundBudget: {
+        burst: env.WEBSOCKET_INBOUND_BURST,
+        perSecond: env.WEBSOCKET_INBOUND_RATE_PER_SECOND,
+      },
+      requestTimeoutMs: env.WEBSOCKET_REQUEST_TIMEOUT_SECONDS,
       shutdownGraceMs: env.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,
       workers: env.WEBSOCKET_WORKERS,

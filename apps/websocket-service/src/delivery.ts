@@ -3,15 +3,16 @@ import { envelopeSchema, parseEnvelope } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import type { ClientSocket } from './client-socket.js';
-import type { Logger } from './logger.js';
 import type { ServiceMetrics } from './metrics.js';
+import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
 
 /** What {@link createDelivery} needs. */
 export interface DeliveryOptions {
   readonly registry: ConnectionRegistry<ClientSocket>;
   readonly metrics: ServiceMetrics;
-  readonly logger: Logger;
+  /** Where drops are logged, at a bounded rate (a broken publisher can send thousands a second). */
+  readonly dropLog: RateLimitedLog;
   /**
    * A socket whose queued outbound bytes exceed this when a frame is due is dropped as a slow
    * consumer instead of growing the service's memory without bound.
@@ -41,7 +42,7 @@ const TEXT_FRAME = { binary: false } as const;
 export function createDelivery({
   registry,
   metrics,
-  logger,
+  dropLog,
   maxBufferedBytes,
 }: DeliveryOptions): Deliver {
   return (userId, payload) => {
@@ -57,7 +58,8 @@ export function createDelivery({
       : ({ ok: false, reason: 'not UTF-8' } as const);
     if (!parsed.ok) {
       metrics.malformedPayloads++;
-      logger.warn(
+      dropLog.warn(
+        'malformed_payload',
         { userId, reason: parsed.reason, bytes: payload.length },
         'dropped malformed notification payload',
       );
@@ -75,7 +77,8 @@ export function createDelivery({
         // backlog), so its memory is freed now; the client sees 1006 and reconnects with backoff.
         socket.terminate();
         metrics.serverClosed('slow_consumer');
-        logger.warn(
+        dropLog.warn(
+          'slow_consumer',
           { userId, bufferedBytes: socket.bufferedAmount, limit: maxBufferedBytes },
           'dropped slow consumer',
         );

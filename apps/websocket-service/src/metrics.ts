@@ -1,5 +1,6 @@
 import { type AuthFailureReason, authFailureReasons, closeReasons } from '@huleedu/ws-protocol';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { ClientErrorKind } from './server.js';
 
 /** Live values the metrics read at scrape time, so there is one source of truth for each. */
 export interface MetricSources {
@@ -52,6 +53,8 @@ const serverCloseReasons: readonly ServerCloseReason[] = [
   'rate_limited',
 ];
 
+const clientErrorKinds: readonly ClientErrorKind[] = ['request_timeout', 'bad_request'];
+
 /** Prefix of every service metric name. */
 export const METRIC_PREFIX = 'huleedu_ws_';
 
@@ -81,6 +84,7 @@ export class ServiceMetrics {
   readonly #accepted: Counter;
   readonly #rejected: Counter<'reason'>;
   readonly #serverCloses: Counter<'reason'>;
+  readonly #clientErrors: Counter<'reason'>;
 
   /**
    * @param options.defaultMetrics register prom-client's process metrics (default true).
@@ -156,9 +160,16 @@ export class ServiceMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#clientErrors = new Counter({
+      name: `${METRIC_PREFIX}http_client_errors_total`,
+      help: 'Connections answered and closed before a request was read: 408 too slow (or silent), 400 malformed',
+      labelNames: ['reason'],
+      registers,
+    });
     // Every label value starts at 0, so dashboards and alerts see the series before it moves.
     for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
     for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
+    for (const reason of clientErrorKinds) this.#clientErrors.inc({ reason }, 0);
 
     tally('redis_messages_total', 'Messages received from Redis', () => this.redisMessages);
     tally(
@@ -226,6 +237,11 @@ export class ServiceMetrics {
   /** Counts a connection the service closed. */
   serverClosed(reason: ServerCloseReason): void {
     this.#serverCloses.inc({ reason });
+  }
+
+  /** Counts a connection answered 408 or 400 before a request was read. */
+  clientError(reason: ClientErrorKind): void {
+    this.#clientErrors.inc({ reason });
   }
 
   /** The Prometheus text exposition of every metric. */

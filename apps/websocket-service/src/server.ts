@@ -13,7 +13,22 @@ export interface HttpRoutes {
   readonly readiness: () => Readiness;
   readonly metrics: () => Promise<MetricsExposition>;
   readonly logger: Logger;
+  /**
+   * How long a connection may take to send its request headers (the WebSocket handshake
+   * included), ms; then it is answered 408 and closed (default {@link DEFAULT_REQUEST_TIMEOUT_MS}).
+   * A connection that sends nothing at all is closed the same way, so idle connections cannot
+   * fill the process's file table.
+   */
+  readonly requestTimeoutMs?: number;
+  /** Told of every connection answered 408 or 400 before a request was read. */
+  readonly onClientError?: (kind: ClientErrorKind) => void;
 }
+
+/** Why a connection was answered and closed before a request was read. */
+export type ClientErrorKind = 'request_timeout' | 'bad_request';
+
+/** Default of {@link HttpRoutes.requestTimeoutMs}: a handshake takes milliseconds, not seconds. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 5_000;
 
 /** What `/metrics` answers: Prometheus text, or (status 503) why it cannot be produced now. */
 export interface MetricsExposition {
@@ -29,7 +44,15 @@ export interface MetricsExposition {
  * upgrades. Request URLs are never logged: the query string carries the token.
  */
 export function createHttpServer(routes: HttpRoutes): Server {
-  const server = createServer((request, response) => {
+  const timeoutMs = routes.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+  const timeouts = {
+    headersTimeout: timeoutMs,
+    requestTimeout: timeoutMs,
+    // Node checks the two timeouts above on this interval (30 s by default), which would let an
+    // idle connection live up to half a minute longer than asked.
+    connectionsCheckingInterval: Math.max(100, Math.min(1_000, Math.floor(timeoutMs / 4))),
+  };
+  const server = createServer(timeouts, (request, response) => {
     handleRequest(routes, request, response).catch((error: unknown) => {
       routes.logger.error({ err: String(error), path: pathOf(request.url) }, 'request failed');
       if (!response.headersSent) send(response, 500, 'application/json', '{"error":"internal"}');
@@ -44,13 +67,20 @@ export function createHttpServer(routes: HttpRoutes): Server {
     }
     rejectUpgrade(socket, 404, 'Not Found');
   });
-  // Malformed HTTP from a client: answer 400 if possible, never crash, never log the raw bytes.
+  // A client too slow to send its request gets 408, malformed HTTP gets 400; never a crash, never
+  // the raw bytes in a log.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (socket.writable && error.code !== 'ECONNRESET') {
-      socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-    } else {
+    if (!socket.writable || error.code === 'ECONNRESET') {
       socket.destroy();
+      return;
     }
+    const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
+    routes.onClientError?.(timedOut ? 'request_timeout' : 'bad_request');
+    socket.end(
+      timedOut
+        ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
+        : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
+    );
   });
   return server;
 }

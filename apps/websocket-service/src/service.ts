@@ -86,7 +86,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
   const deliver = createDelivery({
     registry,
     metrics,
-    logger,
+    dropLog,
     maxBufferedBytes: settings.maxBufferedBytes,
   });
   backplane = new Backplane({
@@ -117,6 +117,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     logger,
     maxPayloadBytes: settings.maxPayloadBytes,
     maxBufferedBytes: settings.maxBufferedBytes,
+    inboundBudget: settings.inboundBudget,
     dropLog,
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
     onAdmitted: (socket) => expiry.track(socket.expiresAt),
@@ -126,6 +127,17 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     readiness: cluster === undefined ? readiness : () => cluster.readiness(readiness()),
     metrics: cluster === undefined ? () => metrics.render() : () => cluster.metrics(),
     logger,
+    requestTimeoutMs: settings.requestTimeoutMs,
+    onClientError: (kind) => {
+      metrics.clientError(kind);
+      dropLog.info(
+        kind,
+        {},
+        kind === 'request_timeout'
+          ? 'closed a connection that sent no complete request in time (408)'
+          : 'closed a connection that sent malformed HTTP (400)',
+      );
+    },
   });
 
   await listen(server, settings.port, settings.host);

@@ -1,5 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { availableParallelism } from 'node:os';
+import { DEFAULT_SUBJECT_PATTERN } from '@huleedu/auth';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -34,11 +35,16 @@ describe('loadSettings', () => {
           audience: 'huleedu-platform',
           issuer: 'huleedu-identity-service',
           clockToleranceSeconds: 5,
+          maxLifetimeSeconds: 86_400,
+          maxSubjectLength: 128,
+          subjectPattern: DEFAULT_SUBJECT_PATTERN,
         },
         maxConnectionsPerUser: 5,
         pingIntervalMs: 30_000,
         maxPayloadBytes: 4096,
         maxBufferedBytes: 1_048_576,
+        inboundBudget: { burst: 20, perSecond: 5 },
+        requestTimeoutMs: 5_000,
         shutdownGraceMs: 10_000,
         logLevel: 'info',
         workers: 1,
@@ -62,6 +68,12 @@ describe('loadSettings', () => {
       WEBSOCKET_ALLOWED_ORIGINS: 'https://app.huleedu.com, http://localhost:5173/',
       WEBSOCKET_MAX_PAYLOAD_BYTES: '1024',
       WEBSOCKET_MAX_BUFFERED_BYTES: '65536',
+      WEBSOCKET_INBOUND_BURST: '40',
+      WEBSOCKET_INBOUND_RATE_PER_SECOND: '10',
+      WEBSOCKET_REQUEST_TIMEOUT_SECONDS: '2.5',
+      JWT_MAX_LIFETIME_SECONDS: '3600',
+      JWT_MAX_SUBJECT_LENGTH: '36',
+      JWT_SUBJECT_PATTERN: '[0-9a-f-]{36}',
       WEBSOCKET_SHUTDOWN_GRACE_SECONDS: '2.5',
       LOG_LEVEL: 'debug',
     });
@@ -70,7 +82,16 @@ describe('loadSettings', () => {
       host: '127.0.0.1',
       redis: { mode: 'standalone', url: 'rediss://user:pw@redis.internal:6380/2' },
       channelPrefix: 'notify',
-      jwt: { algorithm: 'HS512', audience: 'aud-x', issuer: 'iss-y', clockToleranceSeconds: 0 },
+      jwt: {
+        algorithm: 'HS512',
+        audience: 'aud-x',
+        issuer: 'iss-y',
+        clockToleranceSeconds: 0,
+        maxLifetimeSeconds: 3600,
+        maxSubjectLength: 36,
+      },
+      inboundBudget: { burst: 40, perSecond: 10 },
+      requestTimeoutMs: 2500,
       maxConnectionsPerUser: 2,
       pingIntervalMs: 500,
       allowedOrigins: ['https://app.huleedu.com', 'http://localhost:5173'],
@@ -79,6 +100,18 @@ describe('loadSettings', () => {
       shutdownGraceMs: 2500,
       logLevel: 'debug',
     });
+    // The pattern must match the whole subject: anchors are implied.
+    expect(settings.jwt.subjectPattern.test('0b6f8f2e-6b1a-4c55-9d0e-2f1c9a7b3e41')).toBe(true);
+    expect(settings.jwt.subjectPattern.test('x0b6f8f2e-6b1a-4c55-9d0e-2f1c9a7b3e41')).toBe(false);
+  });
+
+  it('names a subject pattern that does not compile', () => {
+    expect(issuesOf({ JWT_SECRET_KEY: SECRET, JWT_SUBJECT_PATTERN: '[a-z' })).toEqual([
+      {
+        variable: 'JWT_SUBJECT_PATTERN',
+        message: expect.stringMatching(/^expected a regular expression, got "\[a-z" \(/),
+      },
+    ]);
   });
 
   it('refuses to start without JWT_SECRET_KEY', () => {
@@ -189,6 +222,9 @@ describe('loadSettings', () => {
       audience: 'huleedu-platform',
       issuer: 'huleedu-identity-service',
       clockToleranceSeconds: 5,
+      maxLifetimeSeconds: 86_400,
+      maxSubjectLength: 128,
+      subjectPattern: DEFAULT_SUBJECT_PATTERN,
     });
     // Containers often carry the newlines as literal "\n".
     const escaped = pem.trim().replaceAll('\n', '\\n');

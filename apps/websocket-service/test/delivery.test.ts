@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import type { ClientSocket } from '../src/client-socket.js';
 import { createDelivery } from '../src/delivery.js';
 import { ServiceMetrics } from '../src/metrics.js';
+import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { captureLogger, closeOf, socketPairs, textFrames } from './helpers.js';
 
@@ -29,14 +30,15 @@ async function setup(maxBufferedBytes = 1024 * 1024) {
     { defaultMetrics: false },
   );
   const log = captureLogger();
-  const deliverBytes = createDelivery({ registry, metrics, logger: log.logger, maxBufferedBytes });
+  const dropLog = new RateLimitedLog({ logger: log.logger, linesPerInterval: 10 });
+  const deliverBytes = createDelivery({ registry, metrics, dropLog, maxBufferedBytes });
   const deliver = (userId: string, text: string) => deliverBytes(userId, Buffer.from(text));
   const connect = async (userId: string) => {
     const pair = await pairs.open();
     registry.add(userId, pair.server);
     return { ...pair, frames: textFrames(pair.client) };
   };
-  return { registry, metrics, log, deliver, deliverBytes, connect };
+  return { registry, metrics, log, dropLog, deliver, deliverBytes, connect };
 }
 
 describe('createDelivery', () => {
@@ -86,6 +88,22 @@ describe('createDelivery', () => {
     expect(warnings[0]).toMatchObject({ level: 'warn', userId: 'teacher-1', reason: 'not JSON' });
     // The protocol package words the reason; it names the bad field.
     expect(String(warnings[2]?.reason)).toMatch(/^event: /);
+  });
+
+  it('logs a flood of malformed payloads at a bounded rate, every one counted', async () => {
+    const { deliver, connect, metrics, log, dropLog } = await setup();
+    const tab = await connect('teacher-1');
+    for (let i = 0; i < 500; i++) deliver('teacher-1', `not json ${i}`);
+    deliver('teacher-1', '{"event":"ok","data":{}}');
+    await waitFor(() => tab.frames.length === 1, { message: 'valid message delivered' });
+    expect(metrics.malformedPayloads).toBe(500);
+    const warnings = () =>
+      log.lines.filter((l) => l.msg === 'dropped malformed notification payload');
+    expect(warnings()).toHaveLength(10);
+    // The interval's end (here: close) writes one line with how many were left out.
+    dropLog.close();
+    expect(log.text()).toContain('490');
+    expect(dropLog.suppressedTotal).toBe(490);
   });
 
   it('drops payloads that are not UTF-8 instead of sending a text frame browsers would reject', async () => {

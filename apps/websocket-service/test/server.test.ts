@@ -4,15 +4,24 @@ import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Readiness } from '../src/health.js';
-import { createHttpServer, type MetricsExposition, pathOf } from '../src/server.js';
+import {
+  type ClientErrorKind,
+  createHttpServer,
+  type MetricsExposition,
+  pathOf,
+} from '../src/server.js';
 import { captureLogger } from './helpers.js';
 
 let port: number;
 let readiness: Readiness = { ready: true, reasons: [] };
 let metricsAnswer: MetricsExposition = { contentType: 'text/plain; version=0.0.4', body: 'm 1\n' };
 const upgrades: string[] = [];
+const clientErrors: ClientErrorKind[] = [];
 const log = captureLogger();
+const REQUEST_TIMEOUT_MS = 600;
 const server = createHttpServer({
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  onClientError: (kind) => clientErrors.push(kind),
   upgrade: (req, socket) => {
     upgrades.push(req.url ?? '');
     socket.end('HTTP/1.1 418 Teapot\r\nContent-Length: 0\r\n\r\n');
@@ -137,6 +146,34 @@ describe('createHttpServer', () => {
       socket.on('close', () => resolve(data));
     });
     expect(reply).toMatch(/^HTTP\/1.1 400/);
+    expect(clientErrors).toContain('bad_request');
+    expect((await get('/healthz')).status).toBe(200);
+  });
+
+  it('answers 408 and closes a connection that sends nothing, or too little, in time', async () => {
+    /** Opens a raw connection, writes `bytes`, and resolves with the reply and how long it lived. */
+    const idle = (bytes: string) =>
+      new Promise<{ reply: string; livedMs: number }>((resolve) => {
+        const started = Date.now();
+        const socket = connect(port, '127.0.0.1', () => {
+          if (bytes !== '') socket.write(bytes);
+        });
+        let reply = '';
+        socket.on('data', (chunk) => (reply += chunk));
+        socket.on('close', () => resolve({ reply, livedMs: Date.now() - started }));
+      });
+    clientErrors.length = 0;
+    const [silent, partial] = await Promise.all([
+      idle(''),
+      idle('GET /ws?token=abc HTTP/1.1\r\nHost: x\r\n'),
+    ]);
+    for (const connection of [silent, partial]) {
+      expect(connection.reply).toMatch(/^HTTP\/1.1 408 Request Timeout/);
+      // The timeout plus Node's checking interval (a quarter of it here), with slack for load.
+      expect(connection.livedMs).toBeGreaterThanOrEqual(REQUEST_TIMEOUT_MS - 50);
+      expect(connection.livedMs).toBeLessThan(REQUEST_TIMEOUT_MS * 10);
+    }
+    expect(clientErrors).toEqual(['request_timeout', 'request_timeout']);
     expect((await get('/healthz')).status).toBe(200);
   });
 

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { connect } from 'node:net';
 import { signToken } from '@huleedu/auth';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
@@ -125,5 +126,36 @@ describe('inbound traffic per socket is bounded (issue 10, attack 2)', () => {
     // The burst (20 frames) was answered, nothing after it.
     expect(client.frames.length).toBeLessThanOrEqual(21);
     expect(client.frames.length).toBeGreaterThanOrEqual(20);
+  });
+});
+
+describe('unauthenticated time is short (issue 10, attack 1 at small scale)', () => {
+  it('answers 408 to connections that send nothing and closes them, counted, while health is served', async () => {
+    const IDLE = 200;
+    const timeoutSeconds = 5; // the shipped WEBSOCKET_REQUEST_TIMEOUT_SECONDS
+    const started = Date.now();
+    const idle = Array.from(
+      { length: IDLE },
+      () =>
+        new Promise<{ reply: string; livedMs: number }>((resolve) => {
+          const socket = connect(service.port, '127.0.0.1');
+          let reply = '';
+          socket.on('data', (chunk) => (reply += chunk));
+          socket.on('error', () => undefined);
+          socket.on('close', () => resolve({ reply, livedMs: Date.now() - started }));
+        }),
+    );
+    // Health keeps answering while the idle connections are held.
+    expect((await httpGet(service.httpUrl('/healthz'))).status).toBe(200);
+    const closed = await Promise.all(idle);
+    for (const connection of closed) {
+      expect(connection.reply).toMatch(/^HTTP\/1.1 408 Request Timeout/);
+      // Not Node's default of a minute or more: the configured timeout plus a check interval.
+      expect(connection.livedMs).toBeLessThan(timeoutSeconds * 1000 * 4);
+    }
+    expect(
+      await metricValue(service, 'huleedu_ws_http_client_errors_total{reason="request_timeout"}'),
+    ).toBe(IDLE);
+    expect((await httpGet(service.httpUrl('/healthz'))).status).toBe(200);
   });
 });
