@@ -20,18 +20,26 @@ const OPEN = 1;
 /**
  * Protocol-level ping/pong with one timer for all sockets: each sweep terminates the peers that
  * showed no sign of life (pong or any frame) since the previous sweep, then pings the rest. A
- * dead peer is therefore gone within two intervals, without a timer per socket.
+ * dead peer is therefore gone within two intervals (three after a stall of this process), without a
+ * timer per socket.
  * Returns a function that stops the sweep.
  */
 export function startKeepalive<Socket extends KeepaliveSocket>(
   options: KeepaliveOptions<Socket>,
 ): () => void {
+  let lastSweep = Date.now();
   const sweep = (): void => {
+    // A sweep that runs late means this process stalled (CPU starvation, a long GC pause): the
+    // pongs that came in meanwhile are still unread, and judging peers now would terminate
+    // healthy ones. Such a sweep only pings; the next punctual one judges.
+    const now = Date.now();
+    const stalled = now - lastSweep > options.intervalMs * 1.5;
+    lastSweep = now;
     const dead: Socket[] = [];
     options.forEachSocket((socket) => {
       if (socket.readyState !== OPEN) return;
       if (!socket.alive) {
-        dead.push(socket);
+        if (!stalled) dead.push(socket);
         return;
       }
       socket.alive = false;

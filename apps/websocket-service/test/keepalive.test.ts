@@ -38,6 +38,32 @@ describe('startKeepalive', () => {
     expect(dead).toHaveLength(1);
   });
 
+  it('does not terminate answering peers when the process stalled past a sweep', async () => {
+    const pairs = await socketPairs();
+    teardown.push(pairs.close);
+    const answering = await pairs.open();
+    answering.server.on('pong', () => (answering.server.alive = true));
+    const dead: ClientSocket[] = [];
+    let sweeps = 0;
+    const stop = startKeepalive<ClientSocket>({
+      intervalMs: 100,
+      forEachSocket: (visit) => {
+        visit(answering.server);
+        // Right after the first ping, the process stalls for three intervals: the peer's pong
+        // cannot be read before the next sweep is due.
+        if (++sweeps === 1) {
+          const until = Date.now() + 350;
+          while (Date.now() < until);
+        }
+      },
+      onDeadPeer: (socket) => dead.push(socket),
+    });
+    teardown.push(stop);
+    await waitFor(() => sweeps >= 4, { message: 'four sweeps' });
+    expect(dead).toEqual([]);
+    expect(answering.client.readyState).toBe(answering.client.OPEN);
+  });
+
   it('stops sweeping when stopped', async () => {
     const pairs = await socketPairs();
     teardown.push(pairs.close);
