@@ -1,4 +1,5 @@
 import { createPublicKey } from 'node:crypto';
+import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import {
   type Algorithm,
@@ -9,6 +10,13 @@ import {
 } from '@huleedu/auth';
 import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
 import { z } from 'zod';
+import {
+  type ConnectionLimits,
+  DEFAULT_HANDSHAKES_PER_ADDRESS,
+  DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  defaultMaxConnections,
+  normalizeAddress,
+} from './connection-budget.js';
 import { DEFAULT_INBOUND_BUDGET } from './inbound-budget.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './server.js';
 
@@ -79,6 +87,10 @@ export interface Settings {
   readonly inboundBudget: { readonly burst: number; readonly perSecond: number };
   /** How long a connection may take to send its request (the handshake), ms; then 408. */
   readonly requestTimeoutMs: number;
+  /** Limits judged before the upgrade: sockets in all, per client address, handshake rate. */
+  readonly connectionLimits: ConnectionLimits;
+  /** Peers (load balancers) whose `X-Forwarded-For` names the client address. */
+  readonly trustedProxies: readonly string[];
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
   /** Worker processes behind the port; 1 = one process, no cluster primary (`auto` resolved). */
@@ -125,6 +137,11 @@ export const defaults = {
   WEBSOCKET_INBOUND_BURST: DEFAULT_INBOUND_BUDGET.burst,
   WEBSOCKET_INBOUND_RATE_PER_SECOND: DEFAULT_INBOUND_BUDGET.perSecond,
   WEBSOCKET_REQUEST_TIMEOUT_SECONDS: DEFAULT_REQUEST_TIMEOUT_MS / 1000,
+  WEBSOCKET_MAX_CONNECTIONS: defaultMaxConnections(),
+  WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
+  WEBSOCKET_HANDSHAKE_BURST: DEFAULT_HANDSHAKES_PER_ADDRESS.burst,
+  WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: DEFAULT_HANDSHAKES_PER_ADDRESS.perSecond,
+  WEBSOCKET_TRUSTED_PROXIES: '',
   JWT_MAX_LIFETIME_SECONDS: DEFAULT_MAX_LIFETIME_SECONDS,
   JWT_MAX_SUBJECT_LENGTH: DEFAULT_MAX_SUBJECT_LENGTH,
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: 10,
@@ -231,6 +248,34 @@ const subjectPatternVar = () =>
         }
       }),
     ),
+  );
+
+/**
+ * `WEBSOCKET_TRUSTED_PROXIES`: comma-separated IP addresses of the load balancers in front of the
+ * service; only their `X-Forwarded-For` is believed. Empty: the peer's address is the client's.
+ */
+const trustedProxiesVar = () =>
+  variable(
+    z
+      .string()
+      .transform((raw, context) => {
+        const proxies: string[] = [];
+        for (const entry of raw.split(',')) {
+          const value = entry.trim();
+          if (value === '') continue;
+          if (isIP(value) === 0) {
+            context.issues.push({
+              code: 'custom',
+              input: value,
+              message: `expected IP addresses separated by commas, got ${JSON.stringify(value)}`,
+            });
+            continue;
+          }
+          proxies.push(normalizeAddress(value));
+        }
+        return proxies;
+      })
+      .default([]),
   );
 
 /** `WEBSOCKET_CHANNEL_PREFIX`: no whitespace or glob characters (PSUBSCRIBE tooling). */
@@ -353,6 +398,19 @@ const variables = z.object({
     0.1,
     300,
   ),
+  WEBSOCKET_MAX_CONNECTIONS: wholeNumberVar(defaults.WEBSOCKET_MAX_CONNECTIONS, 1, 10_000_000),
+  WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: wholeNumberVar(
+    defaults.WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS,
+    1,
+    10_000_000,
+  ),
+  WEBSOCKET_HANDSHAKE_BURST: wholeNumberVar(defaults.WEBSOCKET_HANDSHAKE_BURST, 1, 10_000_000),
+  WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: wholeNumberVar(
+    defaults.WEBSOCKET_HANDSHAKE_RATE_PER_SECOND,
+    1,
+    10_000_000,
+  ),
+  WEBSOCKET_TRUSTED_PROXIES: trustedProxiesVar(),
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: millisecondsVar(
     defaults.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
     0,
@@ -402,6 +460,15 @@ export const envSchema = variables
         perSecond: env.WEBSOCKET_INBOUND_RATE_PER_SECOND,
       },
       requestTimeoutMs: env.WEBSOCKET_REQUEST_TIMEOUT_SECONDS,
+      connectionLimits: {
+        maxConnections: env.WEBSOCKET_MAX_CONNECTIONS,
+        maxConnectionsPerAddress: env.WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS,
+        handshakes: {
+          burst: env.WEBSOCKET_HANDSHAKE_BURST,
+          perSecond: env.WEBSOCKET_HANDSHAKE_RATE_PER_SECOND,
+        },
+      },
+      trustedProxies: env.WEBSOCKET_TRUSTED_PROXIES,
       shutdownGraceMs: env.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,
       workers: env.WEBSOCKET_WORKERS,

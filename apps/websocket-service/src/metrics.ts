@@ -1,5 +1,6 @@
 import { type AuthFailureReason, authFailureReasons, closeReasons } from '@huleedu/ws-protocol';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { type BudgetRefusalReason, budgetRefusalReasons } from './connection-budget.js';
 import type { ClientErrorKind } from './server.js';
 
 /** Live values the metrics read at scrape time, so there is one source of truth for each. */
@@ -28,7 +29,11 @@ export interface RedisSubscriberStats {
 }
 
 /** Why a WebSocket handshake was refused (label values of the rejection counter). */
-export type RejectionReason = AuthFailureReason | 'connection_limit' | 'server_shutdown';
+export type RejectionReason =
+  | AuthFailureReason
+  | BudgetRefusalReason
+  | 'connection_limit'
+  | 'server_shutdown';
 
 /** Why the service closed an admitted socket (label values of the server-close counter). */
 export type ServerCloseReason =
@@ -41,6 +46,7 @@ export type ServerCloseReason =
 
 const rejectionReasons: readonly RejectionReason[] = [
   ...authFailureReasons,
+  ...budgetRefusalReasons,
   closeReasons.CONNECTION_LIMIT,
   closeReasons.SERVER_SHUTDOWN,
 ];

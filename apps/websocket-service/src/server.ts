@@ -145,10 +145,21 @@ export function pathOf(url: string | undefined): string {
   return query === -1 ? url : url.slice(0, query);
 }
 
-function rejectUpgrade(socket: Duplex, status: number, text: string): void {
-  const body = JSON.stringify({ error: text.toLowerCase().replaceAll(' ', '_') });
+/**
+ * Answers an upgrade request with a plain HTTP error and closes the connection: no WebSocket is
+ * made. `error` is the JSON body's machine-readable reason (the status text by default).
+ */
+export function rejectUpgrade(
+  socket: Duplex,
+  status: number,
+  text: string,
+  options: { error?: string; retryAfterSeconds?: number } = {},
+): void {
+  const body = JSON.stringify({ error: options.error ?? text.toLowerCase().replaceAll(' ', '_') });
+  const retry =
+    options.retryAfterSeconds === undefined ? '' : `Retry-After: ${options.retryAfterSeconds}\r\n`;
   socket.end(
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
-      `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+      `${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
 }

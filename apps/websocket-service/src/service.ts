@@ -5,6 +5,7 @@ import { createHandshakeAuth } from './auth.js';
 import { Backplane } from './backplane.js';
 import type { ClientSocket } from './client-socket.js';
 import type { Settings } from './config.js';
+import { ConnectionBudget } from './connection-budget.js';
 import { createDelivery } from './delivery.js';
 import { checkReadiness } from './health.js';
 import { startKeepalive } from './keepalive.js';
@@ -119,6 +120,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     maxBufferedBytes: settings.maxBufferedBytes,
     inboundBudget: settings.inboundBudget,
     dropLog,
+    budget: new ConnectionBudget(settings.connectionLimits),
+    trustedProxies: new Set(settings.trustedProxies),
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
     onAdmitted: (socket) => expiry.track(socket.expiresAt),
   });

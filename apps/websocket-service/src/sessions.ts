@@ -4,6 +4,7 @@ import { type CloseReason, closeCodes, closeReasons, heartbeat } from '@huleedu/
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket } from './client-socket.js';
+import { type BudgetRefusal, type ConnectionBudget, clientAddress } from './connection-budget.js';
 import {
   checkInboundBudget,
   DEFAULT_INBOUND_BUDGET,
@@ -15,6 +16,7 @@ import type { Logger } from './logger.js';
 import type { RejectionReason, ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
+import { rejectUpgrade } from './server.js';
 
 /** The part of the backplane sessions use: one retain per admitted socket, one release per close. */
 export interface ChannelRefs {
@@ -41,11 +43,17 @@ export interface SessionsOptions {
   readonly inboundBudget?: InboundBudget;
   /** Where sockets closed for a limit are logged, at a bounded rate. */
   readonly dropLog: RateLimitedLog;
+  /** Global, per-address and handshake-rate limits, judged before the upgrade (none if absent). */
+  readonly budget?: ConnectionBudget;
+  /** Peers (load balancers) whose `X-Forwarded-For` names the client address. */
+  readonly trustedProxies?: ReadonlySet<string>;
   /** Added to the token's `exp` before the socket is closed as expired (as in verification). */
   readonly clockToleranceMs: number;
   /** Called with every admitted socket's expiry (for the expiry sweep). */
   readonly onAdmitted?: (socket: ClientSocket) => void;
 }
+
+const NO_PROXIES: ReadonlySet<string> = new Set();
 
 /** How long a peer has to answer our close frame before the TCP connection is dropped. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
@@ -183,6 +191,21 @@ export class Sessions {
    * reason (an HTTP error status is invisible to browser JavaScript).
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const { budget } = this.#options;
+    if (budget !== undefined && !this.#draining) {
+      const address = clientAddress(
+        request.socket.remoteAddress,
+        request.headers['x-forwarded-for'],
+        this.#options.trustedProxies ?? NO_PROXIES,
+      );
+      const refusal = budget.admit(address);
+      if (refusal !== undefined) {
+        this.#refuseBeforeUpgrade(socket, address, refusal);
+        return;
+      }
+      // The TCP connection, not the WebSocket: it closes whether or not the upgrade completes.
+      socket.once('close', () => budget.release(address));
+    }
     const admission = this.#draining
       ? undefined
       : this.#options.auth.admit(request.url ?? '', request.headers.origin);
@@ -218,6 +241,23 @@ export class Sessions {
     metrics.connectionAccepted();
     this.#options.onAdmitted?.(socket);
     logger.debug({ userId }, 'connection admitted');
+  }
+
+  /** Over the connection budget: plain HTTP 503/429 with `Retry-After`, no token looked at. */
+  #refuseBeforeUpgrade(socket: Duplex, address: string, refusal: BudgetRefusal): void {
+    const { metrics, dropLog } = this.#options;
+    metrics.connectionRejected(refusal.reason);
+    dropLog.warn(
+      refusal.reason,
+      { address, status: refusal.status, retryAfterSeconds: refusal.retryAfterSeconds },
+      'refused a handshake over the connection budget',
+    );
+    rejectUpgrade(
+      socket,
+      refusal.status,
+      refusal.status === 503 ? 'Service Unavailable' : 'Too Many Requests',
+      { error: refusal.reason, retryAfterSeconds: refusal.retryAfterSeconds },
+    );
   }
 
   #refuse(socket: ClientSocket, code: number, reason: RejectionReason): void {

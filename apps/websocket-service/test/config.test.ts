@@ -9,6 +9,7 @@ import {
   normalizeOrigin,
   settingsFromEnv,
 } from '../src/config.js';
+import { defaultMaxConnections } from '../src/connection-budget.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 
@@ -45,6 +46,12 @@ describe('loadSettings', () => {
         maxBufferedBytes: 1_048_576,
         inboundBudget: { burst: 20, perSecond: 5 },
         requestTimeoutMs: 5_000,
+        connectionLimits: {
+          maxConnections: defaultMaxConnections(),
+          maxConnectionsPerAddress: 2000,
+          handshakes: { burst: 1000, perSecond: 200 },
+        },
+        trustedProxies: [],
         shutdownGraceMs: 10_000,
         logLevel: 'info',
         workers: 1,
@@ -74,6 +81,11 @@ describe('loadSettings', () => {
       JWT_MAX_LIFETIME_SECONDS: '3600',
       JWT_MAX_SUBJECT_LENGTH: '36',
       JWT_SUBJECT_PATTERN: '[0-9a-f-]{36}',
+      WEBSOCKET_MAX_CONNECTIONS: '5000',
+      WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: '100',
+      WEBSOCKET_HANDSHAKE_BURST: '50',
+      WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: '10',
+      WEBSOCKET_TRUSTED_PROXIES: '10.0.0.100, 10.0.0.101',
       WEBSOCKET_SHUTDOWN_GRACE_SECONDS: '2.5',
       LOG_LEVEL: 'debug',
     });
@@ -91,6 +103,12 @@ describe('loadSettings', () => {
         maxSubjectLength: 36,
       },
       inboundBudget: { burst: 40, perSecond: 10 },
+      connectionLimits: {
+        maxConnections: 5000,
+        maxConnectionsPerAddress: 100,
+        handshakes: { burst: 50, perSecond: 10 },
+      },
+      trustedProxies: ['10.0.0.100', '10.0.0.101'],
       requestTimeoutMs: 2500,
       maxConnectionsPerUser: 2,
       pingIntervalMs: 500,
@@ -103,6 +121,17 @@ describe('loadSettings', () => {
     // The pattern must match the whole subject: anchors are implied.
     expect(settings.jwt.subjectPattern.test('0b6f8f2e-6b1a-4c55-9d0e-2f1c9a7b3e41')).toBe(true);
     expect(settings.jwt.subjectPattern.test('x0b6f8f2e-6b1a-4c55-9d0e-2f1c9a7b3e41')).toBe(false);
+  });
+
+  it('names a trusted proxy that is not an IP address', () => {
+    expect(
+      issuesOf({ JWT_SECRET_KEY: SECRET, WEBSOCKET_TRUSTED_PROXIES: '10.0.0.1, lb.internal' }),
+    ).toEqual([
+      {
+        variable: 'WEBSOCKET_TRUSTED_PROXIES',
+        message: 'expected IP addresses separated by commas, got "lb.internal"',
+      },
+    ]);
   });
 
   it('names a subject pattern that does not compile', () => {

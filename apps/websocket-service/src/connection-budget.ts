@@ -1,0 +1,191 @@
+import { readFileSync } from 'node:fs';
+import {
+  fillInboundBucket,
+  type InboundBucket,
+  type InboundBudget,
+  takeInboundFrame,
+} from './inbound-budget.js';
+
+/** The limits a {@link ConnectionBudget} enforces before any token is looked at. */
+export interface ConnectionLimits {
+  /** WebSocket sockets this process holds at most (refused or admitted, until they close). */
+  readonly maxConnections: number;
+  /** Of those, from one client address. */
+  readonly maxConnectionsPerAddress: number;
+  /** Handshakes one client address may start: a burst, then a sustained rate per second. */
+  readonly handshakes: InboundBudget;
+}
+
+/** Why a handshake was turned away before the upgrade, with the HTTP answer it gets. */
+export interface BudgetRefusal {
+  readonly reason: BudgetRefusalReason;
+  /** 503: this process is full (another instance may not be); 429: this address asks too much. */
+  readonly status: 503 | 429;
+  /** Seconds after which a retry may succeed (the `Retry-After` header). */
+  readonly retryAfterSeconds: number;
+}
+
+/** Label values of the refusals a {@link ConnectionBudget} makes. */
+export type BudgetRefusalReason = 'capacity' | 'address_connections' | 'handshake_rate';
+
+/** Every {@link BudgetRefusalReason}, for metrics that start each series at 0. */
+export const budgetRefusalReasons: readonly BudgetRefusalReason[] = [
+  'capacity',
+  'address_connections',
+  'handshake_rate',
+];
+
+/**
+ * Descriptors kept free for what must keep working at the socket limit: health probes, the
+ * Redis connections, logging, the handshakes being refused.
+ */
+export const DESCRIPTOR_RESERVE = 1024;
+
+/**
+ * Sockets per client address by default. A school's teachers often share one NAT address: 300
+ * teachers with a few tabs each is about 1,000 sockets. One address cannot hold more than this,
+ * so an attacker on one address gets at most this many, not the whole process.
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_ADDRESS = 2_000;
+
+/**
+ * Handshakes per client address by default. After a deploy every tab behind a school's NAT
+ * reconnects within the client's spread window (a few seconds), so the burst covers a whole
+ * school at once; the sustained rate still cuts a refusal flood (each refused token costs a
+ * verification) to a tenth of what one address could send.
+ */
+export const DEFAULT_HANDSHAKES_PER_ADDRESS: InboundBudget = { burst: 1_000, perSecond: 200 };
+
+/** Addresses whose handshake buckets are remembered at once; beyond it, idle ones are forgotten. */
+const MAX_TRACKED_ADDRESSES = 50_000;
+
+/**
+ * The default global cap: the process's open-file limit less {@link DESCRIPTOR_RESERVE}, read
+ * from `/proc/self/limits` (Linux); `fallback` where that cannot be read.
+ */
+export function defaultMaxConnections(fallback = 10_000): number {
+  try {
+    const limits = readFileSync('/proc/self/limits', 'utf8');
+    const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
+    if (soft === undefined || soft === 'unlimited') return fallback;
+    return Math.max(64, Number(soft) - DESCRIPTOR_RESERVE);
+  } catch {
+    return fallback;
+  }
+}
+
+interface AddressState extends InboundBucket {
+  open: number;
+}
+
+/**
+ * Decides, before the upgrade and before the token is verified, whether this process takes one
+ * more WebSocket from a client address: a global cap (so the file table never fills), a cap
+ * per address, and a handshake rate per address (token bucket). A refusal is cheap: no token is
+ * parsed, and the caller answers with plain HTTP and `Retry-After`.
+ */
+export class ConnectionBudget {
+  readonly #limits: ConnectionLimits;
+  readonly #now: () => number;
+  readonly #addresses = new Map<string, AddressState>();
+  #open = 0;
+
+  constructor(limits: ConnectionLimits, now: () => number = () => performance.now()) {
+    for (const [name, value] of Object.entries({
+      maxConnections: limits.maxConnections,
+      maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
+      handshakeBurst: limits.handshakes.burst,
+    })) {
+      if (!Number.isInteger(value) || value < 1) {
+        throw new Error(`${name} must be a positive integer, got ${value}`);
+      }
+    }
+    if (!(limits.handshakes.perSecond > 0)) {
+      throw new Error(`handshake rate must be positive, got ${limits.handshakes.perSecond}`);
+    }
+    this.#limits = limits;
+    this.#now = now;
+  }
+
+  /** WebSocket sockets counted now. */
+  get open(): number {
+    return this.#open;
+  }
+
+  /**
+   * Judges a handshake from `address`. `undefined`: go ahead, and call {@link release} with the
+   * same address once that socket closes (or the upgrade fails). Otherwise the refusal to send.
+   */
+  admit(address: string): BudgetRefusal | undefined {
+    const state = this.#state(address);
+    if (!takeInboundFrame(state, this.#limits.handshakes, this.#now())) {
+      const waitSeconds = Math.ceil((1 - state.inboundTokens) / this.#limits.handshakes.perSecond);
+      return { reason: 'handshake_rate', status: 429, retryAfterSeconds: Math.max(1, waitSeconds) };
+    }
+    if (this.#open >= this.#limits.maxConnections) {
+      return { reason: 'capacity', status: 503, retryAfterSeconds: 5 };
+    }
+    if (state.open >= this.#limits.maxConnectionsPerAddress) {
+      return { reason: 'address_connections', status: 429, retryAfterSeconds: 30 };
+    }
+    state.open++;
+    this.#open++;
+    return undefined;
+  }
+
+  /** Gives back the place a successful {@link admit} took. */
+  release(address: string): void {
+    const state = this.#addresses.get(address);
+    if (state === undefined || state.open === 0) return;
+    state.open--;
+    this.#open--;
+  }
+
+  #state(address: string): AddressState {
+    let state = this.#addresses.get(address);
+    if (state === undefined) {
+      if (this.#addresses.size >= MAX_TRACKED_ADDRESSES) this.#forgetIdle();
+      state = { open: 0, inboundTokens: 0, inboundCountedAt: 0 };
+      fillInboundBucket(state, this.#limits.handshakes, this.#now());
+      this.#addresses.set(address, state);
+    }
+    return state;
+  }
+
+  /** Drops addresses with no open socket and a full bucket: they start again where they were. */
+  #forgetIdle(): void {
+    const now = this.#now();
+    const { burst, perSecond } = this.#limits.handshakes;
+    for (const [address, state] of this.#addresses) {
+      const tokens = state.inboundTokens + ((now - state.inboundCountedAt) * perSecond) / 1000;
+      if (state.open === 0 && tokens >= burst) this.#addresses.delete(address);
+    }
+  }
+}
+
+/**
+ * The client address of a request: the peer's address, or, when the peer is one of
+ * `trustedProxies` (a load balancer), the last `X-Forwarded-For` entry that is not a trusted
+ * proxy. Without trusted proxies the header is ignored: anyone can write it.
+ */
+export function clientAddress(
+  remoteAddress: string | undefined,
+  forwardedFor: string | string[] | undefined,
+  trustedProxies: ReadonlySet<string>,
+): string {
+  const peer = normalizeAddress(remoteAddress ?? '');
+  if (!trustedProxies.has(peer) || forwardedFor === undefined) return peer;
+  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
+    .split(',')
+    .map((hop) => normalizeAddress(hop.trim()))
+    .filter((hop) => hop !== '');
+  for (let i = hops.length - 1; i >= 0; i--) {
+    if (!trustedProxies.has(hops[i]!)) return hops[i]!;
+  }
+  return peer;
+}
+
+/** `::ffff:10.0.0.1` (IPv4 on an IPv6 socket) and `10.0.0.1` are the same client. */
+export function normalizeAddress(address: string): string {
+  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
+}
