@@ -193,7 +193,12 @@ describe('classic mode on a Redis Cluster', () => {
         async () =>
           perNode.every((subscriber) => subscriber.messages.length > 0) ||
           void (await notifier.publish(users[0]!, 'broadcast', {})),
-        { intervalMs: 250, message: 'a PUBLISH to reach the subscriber on every node' },
+        // Generous: on a loaded machine a bus link can take several seconds to come back.
+        {
+          intervalMs: 250,
+          timeoutMs: 30_000,
+          message: 'a PUBLISH to reach the subscriber on every node',
+        },
       );
     } finally {
       await notifier.close();
