@@ -1,5 +1,4 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
 import { signToken } from '@huleedu/auth';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
@@ -8,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   connectClient,
   httpGet,
+  rssMb,
   SECRET,
   type ServiceProcess,
   startServiceProcess,
@@ -235,13 +235,6 @@ function frameExchange(port: number, token: string, frames: Buffer[]): Promise<v
     socket.on('error', () => undefined);
     socket.on('close', done);
   });
-}
-
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.match(/\d+/)?.[0]) / 1024;
 }
 
 let redis: RedisHandle;

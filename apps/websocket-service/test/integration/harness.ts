@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@huleedu/test-support';
@@ -182,4 +183,12 @@ export function waitUntilReady(service: ServiceProcess, timeoutMs = 20_000): Pro
     timeoutMs,
     message: 'the service to become ready',
   });
+}
+
+/** Resident memory of a process, MB (from /proc, as `ps -o rss` reads it). */
+export function rssMb(pid: number): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
+  return Number(line?.match(/\d+/)?.[0]) / 1024;
 }

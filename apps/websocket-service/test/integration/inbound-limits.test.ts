@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { signToken } from '@huleedu/auth';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
@@ -9,6 +8,7 @@ import {
   connectClient,
   httpGet,
   metricValue,
+  rssMb,
   SECRET,
   type ServiceProcess,
   startServiceProcess,
@@ -21,14 +21,6 @@ let service: ServiceProcess;
 let publisher: Redis;
 
 const token = (userId: string) => signToken(userId, { secret: SECRET, expiresInSeconds: 600 });
-
-/** Resident memory of a process, MB (from /proc, as `ps -o rss` reads it). */
-function rssMb(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
-    .split('\n')
-    .find((l) => l.startsWith('VmRSS:'));
-  return Number(line?.match(/\d+/)?.[0]) / 1024;
-}
 
 beforeAll(async () => {
   redis = await startRedis();
