@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import {
+  checkInboundBudget,
   fillInboundBucket,
   type InboundBucket,
   type InboundBudget,
+  inboundTokensAt,
   takeInboundFrame,
 } from './inbound-budget.js';
 
@@ -94,15 +96,12 @@ export class ConnectionBudget {
     for (const [name, value] of Object.entries({
       maxConnections: limits.maxConnections,
       maxConnectionsPerAddress: limits.maxConnectionsPerAddress,
-      handshakeBurst: limits.handshakes.burst,
     })) {
       if (!Number.isInteger(value) || value < 1) {
         throw new Error(`${name} must be a positive integer, got ${value}`);
       }
     }
-    if (!(limits.handshakes.perSecond > 0)) {
-      throw new Error(`handshake rate must be positive, got ${limits.handshakes.perSecond}`);
-    }
+    checkInboundBudget(limits.handshakes, 'handshake');
     this.#limits = limits;
     this.#now = now;
   }
@@ -155,10 +154,10 @@ export class ConnectionBudget {
   /** Drops addresses with no open socket and a full bucket: they start again where they were. */
   #forgetIdle(): void {
     const now = this.#now();
-    const { burst, perSecond } = this.#limits.handshakes;
+    const handshakes = this.#limits.handshakes;
     for (const [address, state] of this.#addresses) {
-      const tokens = state.inboundTokens + ((now - state.inboundCountedAt) * perSecond) / 1000;
-      if (state.open === 0 && tokens >= burst) this.#addresses.delete(address);
+      const full = inboundTokensAt(state, handshakes, now) >= handshakes.burst;
+      if (state.open === 0 && full) this.#addresses.delete(address);
     }
   }
 }

@@ -6,6 +6,7 @@ import type { ClientSocket } from './client-socket.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
+import { dropSlowConsumer } from './slow-consumer.js';
 
 /** What {@link createDelivery} needs. */
 export interface DeliveryOptions {
@@ -73,15 +74,7 @@ export function createDelivery({
       const socket = sockets[i]!;
       if (socket.readyState !== WebSocket.OPEN) continue;
       if (socket.bufferedAmount > maxBufferedBytes) {
-        // A reader that stopped draining: terminate (a close frame would queue behind the
-        // backlog), so its memory is freed now; the client sees 1006 and reconnects with backoff.
-        socket.terminate();
-        metrics.serverClosed('slow_consumer');
-        dropLog.warn(
-          'slow_consumer',
-          { userId, bufferedBytes: socket.bufferedAmount, limit: maxBufferedBytes },
-          'dropped slow consumer',
-        );
+        dropSlowConsumer(socket, maxBufferedBytes, metrics, dropLog, 'dropped slow consumer');
         continue;
       }
       socket.send(frame, TEXT_FRAME);

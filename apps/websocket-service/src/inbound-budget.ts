@@ -24,13 +24,16 @@ export interface InboundBucket {
   inboundCountedAt: number;
 }
 
-/** Throws a clear error unless `budget` can admit frames at all. */
-export function checkInboundBudget(budget: InboundBudget): InboundBudget {
+/**
+ * Throws a clear error unless `budget` can admit anything at all; `name` says which budget in the
+ * message (`inbound burst must be ...`).
+ */
+export function checkInboundBudget(budget: InboundBudget, name = 'inbound'): InboundBudget {
   if (!Number.isInteger(budget.burst) || budget.burst < 1) {
-    throw new Error(`inbound burst must be a positive integer, got ${budget.burst}`);
+    throw new Error(`${name} burst must be a positive integer, got ${budget.burst}`);
   }
   if (!Number.isFinite(budget.perSecond) || budget.perSecond <= 0) {
-    throw new Error(`inbound perSecond must be a positive number, got ${budget.perSecond}`);
+    throw new Error(`${name} perSecond must be a positive number, got ${budget.perSecond}`);
   }
   return budget;
 }
@@ -55,14 +58,23 @@ export function takeInboundFrame(
   budget: InboundBudget,
   nowMs: number,
 ): boolean {
-  const elapsed = nowMs - bucket.inboundCountedAt;
+  const tokens = inboundTokensAt(bucket, budget, nowMs);
   bucket.inboundCountedAt = nowMs;
-  let tokens = bucket.inboundTokens + (elapsed * budget.perSecond) / 1000;
-  if (tokens > budget.burst) tokens = budget.burst;
   if (tokens < 1) {
     bucket.inboundTokens = tokens;
     return false;
   }
   bucket.inboundTokens = tokens - 1;
   return true;
+}
+
+/** The tokens `bucket` holds at `nowMs`: what it had, refilled since, at most a burst. */
+export function inboundTokensAt(
+  bucket: InboundBucket,
+  budget: InboundBudget,
+  nowMs: number,
+): number {
+  const tokens =
+    bucket.inboundTokens + ((nowMs - bucket.inboundCountedAt) * budget.perSecond) / 1000;
+  return tokens > budget.burst ? budget.burst : tokens;
 }

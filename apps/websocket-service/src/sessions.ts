@@ -17,6 +17,7 @@ import type { RejectionReason, ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
 import { rejectUpgrade } from './server.js';
+import { dropSlowConsumer } from './slow-consumer.js';
 
 /** The part of the backplane sessions use: one retain per admitted socket, one release per close. */
 export interface ChannelRefs {
@@ -128,14 +129,12 @@ export class Sessions {
     /** Whether a reply may be queued; a socket over the outbound limit is dropped instead. */
     const mayReply = (socket: ClientSocket): boolean => {
       if (socket.bufferedAmount <= maxBufferedBytes) return true;
-      // Same treatment as a slow consumer of notifications (delivery.ts): a close frame would
-      // queue behind the backlog the peer does not read, so terminate and free the memory now.
-      const bufferedBytes = socket.bufferedAmount;
-      socket.terminate();
-      metrics.serverClosed('slow_consumer');
-      dropLog.warn(
-        'slow_consumer',
-        { userId: socket.userId, bufferedBytes, limit: maxBufferedBytes },
+      // The same drop as a slow consumer of notifications (delivery.ts).
+      dropSlowConsumer(
+        socket,
+        maxBufferedBytes,
+        metrics,
+        dropLog,
         'dropped a socket that does not read its replies',
       );
       return false;

@@ -70,7 +70,9 @@ describe('ConnectionBudget', () => {
 
   it('refuses limits that could admit nothing', () => {
     expect(() => budgetAt({ maxConnections: 0 })).toThrow(/maxConnections must be a positive/);
-    expect(() => budgetAt({ handshakes: { burst: 1, perSecond: 0 } })).toThrow(/rate/);
+    expect(() => budgetAt({ handshakes: { burst: 1, perSecond: 0 } })).toThrow(
+      /^handshake perSecond must be a positive number, got 0$/,
+    );
   });
 });
 
