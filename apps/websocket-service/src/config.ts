@@ -7,6 +7,7 @@ import {
   DEFAULT_MAX_SUBJECT_LENGTH,
   DEFAULT_SUBJECT_PATTERN,
   supportedAlgorithms,
+  wholeValuePattern,
 } from '@huleedu/auth';
 import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
 import { z } from 'zod';
@@ -237,7 +238,7 @@ const subjectPatternVar = () =>
     z.optional(
       z.string().transform((source, context) => {
         try {
-          return new RegExp(`^(?:${source})$`);
+          return wholeValuePattern(source);
         } catch (error) {
           context.issues.push({
             code: 'custom',

@@ -15,4 +15,5 @@ export {
   type TokenVerifier,
   type VerifiedToken,
   type VerifierOptions,
+  wholeValuePattern,
 } from './verify.js';

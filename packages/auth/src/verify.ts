@@ -146,8 +146,10 @@ function claimRules(options: VerifierOptions, toleranceSeconds: number): ClaimRu
 /**
  * `pattern` as a RegExp that must match the whole value: an unanchored `[a-z]+` would otherwise
  * pass `a b` on its first letter. Stateful flags (`g`, `y`) would make `test` skip on reuse.
+ * Throws a clear error when `pattern` does not compile (the service checks its configuration
+ * with this at start).
  */
-function wholeValuePattern(pattern: RegExp | string): RegExp {
+export function wholeValuePattern(pattern: RegExp | string): RegExp {
   const source = typeof pattern === 'string' ? pattern : pattern.source;
   const flags = typeof pattern === 'string' ? '' : pattern.flags.replace(/[gy]/g, '');
   try {
