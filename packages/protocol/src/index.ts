@@ -36,6 +36,22 @@ export {
 } from './fields.js';
 export { heartbeat } from './heartbeat.js';
 export {
+  controlEvents,
+  EPOCH_PATTERN,
+  HISTORY_ENTRY_FIELD,
+  type HistoryKeys,
+  historyKeys,
+  idempotencyKey,
+  positionFields,
+  type ResyncData,
+  type ResyncReason,
+  resumeParams,
+  resyncDataSchema,
+  resyncReasons,
+  type SyncedData,
+  syncedDataSchema,
+} from './history.js';
+export {
   describeIssues,
   describeValue,
   findIssues,
