@@ -17,6 +17,15 @@ import type {
   WorkerRequest,
 } from './loadgen-protocol.js';
 import { benchUserId } from './message.js';
+import {
+  auditPositions,
+  newTally,
+  type PositionAudit,
+  resumeQuery,
+  type SocketPosition,
+  trackControl,
+  trackPositioned,
+} from './resume-tracking.js';
 
 interface Slot {
   /** Global user index. */
@@ -32,6 +41,8 @@ interface Slot {
   /** Position in the reconnect backoff. */
   backoffStep: number;
   reconnecting: boolean;
+  /** The last position this socket saw; kept across reconnects and sent back to resume. */
+  readonly state: SocketPosition;
 }
 
 let plan: WorkerPlan | undefined;
@@ -53,6 +64,7 @@ let closes: Record<string, number> = {};
 let reconnects = 0;
 let reconnectFailures = 0;
 let reconnectFailureReasons: Record<string, number> = {};
+let tally = newTally();
 
 function requirePlan(): WorkerPlan {
   if (!plan) throw new Error('init must come first');
@@ -91,6 +103,7 @@ function attempt(slot: Slot): Promise<string | undefined> {
         protocol: p.protocol,
         url: p.url,
         token: tokens[slot.user - p.firstUser]!,
+        query: resumeQuery(slot.state),
         localAddress: sourceAddressOf(slot, p),
         timeoutMs: p.connectTimeoutMs,
       },
@@ -108,6 +121,12 @@ function attempt(slot: Slot): Promise<string | undefined> {
           resolve(reason);
         },
         onNotification,
+        onPositioned(position, epoch) {
+          trackPositioned(slot.state, position, epoch, tally);
+        },
+        onControl(control) {
+          trackControl(slot.state, control, tally);
+        },
         onClose(reason) {
           slot.open = false;
           slot.socket = undefined;
@@ -201,7 +220,7 @@ function incomplete(): number[] {
 }
 
 function counts(): CountsResult {
-  return { delivered, open: openCount, lastDeliveryAt, lastOpenAt };
+  return { delivered, fresh: tally.fresh, open: openCount, lastDeliveryAt, lastOpenAt };
 }
 
 function stats(): StatsResult {
@@ -213,7 +232,17 @@ function stats(): StatsResult {
     reconnects,
     reconnectFailures,
     reconnectFailureReasons,
+    resume: tally,
   };
+}
+
+/** How far this process's sockets are behind the positions published to their users. */
+function audit(published: Array<[user: number, position: number, epoch: string]>): PositionAudit {
+  const tops = new Map(published.map(([user, position, epoch]) => [user, { position, epoch }]));
+  return auditPositions(
+    slots.map((slot) => ({ user: slot.user, state: slot.state })),
+    (user) => tops.get(user),
+  );
 }
 
 function resetStats(): void {
@@ -225,6 +254,7 @@ function resetStats(): void {
   reconnects = 0;
   reconnectFailures = 0;
   reconnectFailureReasons = {};
+  tally = newTally();
 }
 
 function init(next: WorkerPlan): { sockets: number } {
@@ -245,6 +275,7 @@ function init(next: WorkerPlan): { sockets: number } {
         openedAt: 0,
         backoffStep: 0,
         reconnecting: false,
+        state: { position: 0, epoch: null },
       });
     }
   }
@@ -278,6 +309,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return incomplete();
     case 'stats':
       return stats();
+    case 'audit':
+      return audit(request.published);
     case 'reset':
       resetStats();
       return {};

@@ -1,6 +1,8 @@
 import type { TargetKind } from './config.js';
+import type { HistoryReport } from './history-cost.js';
 import type { MachineInfo } from './machine.js';
 import type { ProfileSummary } from './profile.js';
+import type { HistoryRetention } from './publish-script.js';
 import type { TargetResult } from './scenario.js';
 
 /** The settings a report was measured with (the parts that change the numbers). */
@@ -17,6 +19,8 @@ export interface ReportConfig {
   durationMs: number;
   drainTimeoutMs: number;
   serviceWorkers: string;
+  /** History kept by durable publishes (absent in reports from before the delivery guarantee). */
+  retention?: HistoryRetention;
 }
 
 /** The first target measured against one baseline: subject value / baseline value. */
@@ -57,6 +61,8 @@ export interface BenchReport {
   results: TargetResult[];
   comparisons: Comparison[];
   goals: Goal[];
+  /** What the delivery guarantee costs (absent in reports from before it). */
+  history?: HistoryReport;
   profiles: ProfileSummary[];
 }
 
