@@ -13,6 +13,11 @@ export const targetKinds = ['service', 'relay', 'socketio', 'service-history'] a
 /** One of {@link targetKinds}. */
 export type TargetKind = (typeof targetKinds)[number];
 
+/** Whether a target is the service (started from its build), whatever its settings. */
+export function isService(kind: TargetKind): boolean {
+  return kind === 'service' || kind === 'service-history';
+}
+
 /** Everything one `pnpm bench` run does, after flags, environment and defaults. */
 export interface BenchConfig {
   /** Servers to measure, in order; ratios are computed against the first one's baselines. */

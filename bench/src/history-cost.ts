@@ -104,11 +104,19 @@ function costRows(history: HistoryReport): string[][] {
   const p = history.publish;
   if (p) {
     rows.push([
-      `publish throughput, msg/s (median of ${p.plainRounds.length} rounds of ${int(p.messages)}, no subscriber)`,
+      `publish throughput, msg/s (one publisher, pipelines of 1,000, median of ${p.plainRounds.length} rounds of ${int(p.messages)}, no subscriber)`,
       `${int(p.plainPerSecond)} (PUBLISH)`,
       `${int(p.durablePerSecond)} (EVALSHA publish.lua)`,
       ratio(p.ratio),
     ]);
+    if (p.plainRedisCpuUs > 0) {
+      rows.push([
+        'Redis CPU per message, µs (same rounds)',
+        p.plainRedisCpuUs.toFixed(1),
+        p.durableRedisCpuUs.toFixed(1),
+        ratio(p.durableRedisCpuUs / p.plainRedisCpuUs),
+      ]);
+    }
   }
   const d = history.delivery;
   if (d) {

@@ -1,3 +1,4 @@
+import { Redis } from 'ioredis';
 import type { HistoryRetention } from './publish-script.js';
 import { createPublisher, type PublishMode } from './publisher.js';
 import { medianRound } from './rounds.js';
@@ -15,6 +16,17 @@ export interface PublishThroughput {
   durablePerSecond: number;
   /** durable / plain. */
   ratio: number;
+  /** Redis CPU per message (INFO cpu, user + sys, over every round of the kind), µs. */
+  plainRedisCpuUs: number;
+  durableRedisCpuUs: number;
+}
+
+/** CPU seconds the Redis server has used so far (user + sys, from INFO cpu). */
+async function redisCpuSeconds(redis: Redis): Promise<number> {
+  const info = String(await redis.info('cpu'));
+  const field = (name: string): number =>
+    Number(info.match(new RegExp(`^${name}:([\\d.]+)`, 'm'))?.[1] ?? 0);
+  return field('used_cpu_user') + field('used_cpu_sys');
 }
 
 /**
@@ -33,6 +45,8 @@ export async function measurePublishThroughput(
   const plain = createPublisher('plain', redisUrl);
   const durable = createPublisher('durable', redisUrl, { retention });
   const rates: Record<'plain' | 'durable', number[]> = { plain: [], durable: [] };
+  const redisCpu: Record<'plain' | 'durable', number> = { plain: 0, durable: 0 };
+  const probe = new Redis(redisUrl, { maxRetriesPerRequest: 1 });
   try {
     // One unmeasured durable message: the script load and connection set-up are not throughput.
     await plain.burst(1, users);
@@ -41,7 +55,9 @@ export async function measurePublishThroughput(
       const order: Array<Extract<PublishMode, 'plain' | 'durable'>> =
         round % 2 === 0 ? ['plain', 'durable'] : ['durable', 'plain'];
       for (const mode of order) {
+        const cpuBefore = await redisCpuSeconds(probe);
         const sent = await (mode === 'plain' ? plain : durable).burst(messages, users);
+        redisCpu[mode] += (await redisCpuSeconds(probe)) - cpuBefore;
         rates[mode].push(
           sent.published / (Math.max(sent.finishedAt - sent.startedAt, 0.001) / 1000),
         );
@@ -50,6 +66,7 @@ export async function measurePublishThroughput(
   } finally {
     await plain.close();
     await durable.close();
+    probe.disconnect();
   }
   const plainPerSecond = medianRound(rates.plain, (r) => r);
   const durablePerSecond = medianRound(rates.durable, (r) => r);
@@ -61,5 +78,7 @@ export async function measurePublishThroughput(
     plainPerSecond,
     durablePerSecond,
     ratio: durablePerSecond / plainPerSecond,
+    plainRedisCpuUs: (redisCpu.plain * 1e6) / (messages * rounds),
+    durableRedisCpuUs: (redisCpu.durable * 1e6) / (messages * rounds),
   };
 }

@@ -4,7 +4,7 @@ import { request } from 'node:http';
 import { freePort, waitFor } from '@huleedu/test-support';
 import { killChild, track } from './children.js';
 import { sleep } from './clock.js';
-import type { TargetKind } from './config.js';
+import { isService, type TargetKind } from './config.js';
 import { BenchError } from './errors.js';
 import { benchScript } from './paths.js';
 import { treeCpuSeconds, treeRssBytes } from './proc.js';
@@ -62,11 +62,6 @@ export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
     history: 'on',
   },
 };
-
-/** Whether a target is the service (started from its build), whatever its settings. */
-export function isService(kind: TargetKind): boolean {
-  return kind === 'service' || kind === 'service-history';
-}
 
 /** Options of {@link startTarget}. */
 export interface StartTargetOptions {
