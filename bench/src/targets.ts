@@ -159,6 +159,10 @@ export async function startTarget(
     WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     WEBSOCKET_HANDSHAKE_BURST: '1000000',
     WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: '1000000',
+    // The load generators share the cores with the server: starved of CPU, a client can take
+    // longer than the service's 5 s to send its request, which is the bench's stall, not a slow
+    // client's. 60 s is Node's own headersTimeout, what the relay and Socket.IO run with.
+    WEBSOCKET_REQUEST_TIMEOUT_SECONDS: '60',
     LOG_LEVEL: 'warn',
     ...(options.serviceWorkers ? { WEBSOCKET_WORKERS: options.serviceWorkers } : {}),
     ...(history ? { WEBSOCKET_HISTORY: history } : {}),
