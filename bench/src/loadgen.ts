@@ -180,8 +180,9 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
   const workers: WorkerHandle[] = [];
   const sockets = options.users * options.tabs;
   // A process in the middle of a reconnect storm on shared cores can take a long time to get to
-  // its IPC messages; this only bounds a hung one.
-  const quick = 120_000;
+  // its IPC messages (more than 2 minutes with 14,000 sockets on a machine at load 20); this
+  // only bounds a hung one.
+  const quick = 600_000;
 
   const close = async (): Promise<void> => {
     await Promise.all(
