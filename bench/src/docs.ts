@@ -105,7 +105,7 @@ export function render100kSection(report: Bench100kReport): string {
       ],
       [
         'time until all sockets are back',
-        `${seconds(s.allBackMs)} (${s.open.toLocaleString('en-US')} open, ${s.reconnectFailures.toLocaleString('en-US')} failed tries)`,
+        `${seconds(s.allBackMs)} (${(s.back ?? s.open).toLocaleString('en-US')} reopened, ${s.open.toLocaleString('en-US')} open, ${s.reconnectFailures.toLocaleString('en-US')} failed tries)`,
       ],
     );
     const tally = (counts: Record<string, number> | undefined): string =>

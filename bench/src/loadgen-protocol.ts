@@ -71,6 +71,8 @@ export interface CountsResult {
   /** Positioned messages past their socket's last position (each position once per socket). */
   fresh: number;
   open: number;
+  /** Sockets reopened after a close since the last reset (each counted once). */
+  back: number;
   /** Wall-clock ms of the last delivery (0: none since reset). */
   lastDeliveryAt: number;
   /** Wall-clock ms of the last socket to (re)open. */

@@ -41,6 +41,8 @@ interface Slot {
   /** Position in the reconnect backoff. */
   backoffStep: number;
   reconnecting: boolean;
+  /** Reopened after a close since the last reset (the storm waits for every socket to be). */
+  back: boolean;
   /** The last position this socket saw; kept across reconnects and sent back to resume. */
   readonly state: SocketPosition;
 }
@@ -62,6 +64,8 @@ let firstDeliveryAt = 0;
 let lastDeliveryAt = 0;
 let closes: Record<string, number> = {};
 let reconnects = 0;
+/** Sockets with `back` set. */
+let socketsBack = 0;
 let reconnectFailures = 0;
 let reconnectFailureReasons: Record<string, number> = {};
 let tally = newTally();
@@ -163,6 +167,10 @@ async function reopen(slot: Slot, goingAway: boolean): Promise<void> {
       const failure = await attempt(slot);
       if (failure === undefined) {
         reconnects++;
+        if (!slot.back) {
+          slot.back = true;
+          socketsBack++;
+        }
         return;
       }
       reconnectFailures++;
@@ -220,7 +228,14 @@ function incomplete(): number[] {
 }
 
 function counts(): CountsResult {
-  return { delivered, fresh: tally.fresh, open: openCount, lastDeliveryAt, lastOpenAt };
+  return {
+    delivered,
+    fresh: tally.fresh,
+    open: openCount,
+    back: socketsBack,
+    lastDeliveryAt,
+    lastOpenAt,
+  };
 }
 
 function stats(): StatsResult {
@@ -252,6 +267,8 @@ function resetStats(): void {
   lastDeliveryAt = 0;
   closes = {};
   reconnects = 0;
+  socketsBack = 0;
+  for (const slot of slots) slot.back = false;
   reconnectFailures = 0;
   reconnectFailureReasons = {};
   tally = newTally();
@@ -275,6 +292,7 @@ function init(next: WorkerPlan): { sockets: number } {
         openedAt: 0,
         backoffStep: 0,
         reconnecting: false,
+        back: false,
         state: { position: 0, epoch: null },
       });
     }

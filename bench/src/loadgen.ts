@@ -281,6 +281,7 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
         delivered: results.reduce((sum, r) => sum + r.delivered, 0),
         fresh: results.reduce((sum, r) => sum + r.fresh, 0),
         open: results.reduce((sum, r) => sum + r.open, 0),
+        back: results.reduce((sum, r) => sum + r.back, 0),
         lastDeliveryAt: Math.max(0, ...results.map((r) => r.lastDeliveryAt)),
         lastOpenAt: Math.max(0, ...results.map((r) => r.lastOpenAt)),
       };

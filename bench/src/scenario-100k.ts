@@ -6,6 +6,7 @@ import type { Bench100kConfig } from './config-100k.js';
 import { waitForDeliveries } from './drain.js';
 import { BenchError } from './errors.js';
 import { type Loadgen, startLoadgen } from './loadgen.js';
+import type { CountsResult } from './loadgen-protocol.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { processTree } from './proc.js';
 import { createPublisher, type Publisher, type PublishSummary } from './publisher.js';
@@ -56,6 +57,8 @@ export interface StormResult {
   allBackMs: number;
   /** Sockets open when the wait ended. */
   open: number;
+  /** Sockets that had reopened since the signal when the wait ended (absent in older reports). */
+  back?: number;
   reconnects: number;
   reconnectFailures: number;
   /** Why reconnect tries failed, and how often. */
@@ -179,21 +182,24 @@ async function stormAndRecover(
   await target.start();
   const restartedAt = nowMs();
   log(`storm: server back after ${Math.round(restartedAt - signalledAt)} ms; waiting for clients`);
+  // Back means reopened since the signal: a starved client process may not have seen its close
+  // yet, and still counts its socket as open.
+  const allBack = (c: CountsResult): boolean => c.open >= expectedOpen && c.back >= expectedOpen;
   let counts = await loadgen.counts();
   const deadline = signalledAt + config.stormTimeoutMs;
   let loggedAt = nowMs();
-  while (counts.open < expectedOpen && nowMs() < deadline) {
+  while (!allBack(counts) && nowMs() < deadline) {
     await sleep(500);
     counts = await loadgen.counts();
     if (nowMs() - loggedAt >= 10_000) {
       loggedAt = nowMs();
       log(
-        `storm: ${counts.open}/${expectedOpen} back after ${Math.round(loggedAt - signalledAt)} ms`,
+        `storm: ${counts.back}/${expectedOpen} back (${counts.open} open) after ${Math.round(loggedAt - signalledAt)} ms`,
       );
     }
   }
-  const allBackMs = (counts.open >= expectedOpen ? counts.lastOpenAt : nowMs()) - signalledAt;
-  log(`storm: ${counts.open}/${expectedOpen} back after ${Math.round(allBackMs)} ms`);
+  const allBackMs = (allBack(counts) ? counts.lastOpenAt : nowMs()) - signalledAt;
+  log(`storm: ${counts.back}/${expectedOpen} back after ${Math.round(allBackMs)} ms`);
   let stormPublishing: StormPublishing | null = null;
   if (publishing) {
     const sent = await publishing.stop();
@@ -208,7 +214,7 @@ async function stormAndRecover(
   await loadgen.setReconnect(false, { attempts: 0, baseMs: 0, maxMs: 0 });
 
   let afterStorm: DeliverySummary | null = null;
-  if (counts.open >= expectedOpen) {
+  if (allBack(counts)) {
     await waitForChannelSubscribers(redis, users, 120_000);
     const measured = await publishAndMeasure(
       target,
@@ -227,6 +233,7 @@ async function stormAndRecover(
     restartMs: restartedAt - stoppedAt,
     allBackMs,
     open: counts.open,
+    back: counts.back,
     reconnects: stats.reconnects,
     reconnectFailures: stats.reconnectFailures,
     reconnectFailureReasons: stats.reconnectFailureReasons,

@@ -32,6 +32,7 @@ describe('pnpm bench:100k at tiny scale', () => {
     expect(report.memory.idleRssBytes).toBeGreaterThan(0);
     const storm = report.storm!;
     expect(storm.open).toBe(40);
+    expect(storm.back).toBe(40);
     expect(storm.closes['1001']).toBe(40); // the relay's SIGTERM drain
     expect(storm.allBackMs).toBeGreaterThan(0);
     // The relay forwards live only: what was published while it restarted is gone, and the
@@ -69,6 +70,7 @@ describe('pnpm bench:100k at tiny scale', () => {
       expect(report.delivery).toMatchObject({ expected: 80, delivered: 80, lost: 0 });
       const storm = report.storm!;
       expect(storm.open).toBe(80);
+      expect(storm.back).toBe(80);
       const publishing = storm.publishing!;
       expect(publishing.published).toBeGreaterThan(50);
       expect(publishing).toMatchObject({
