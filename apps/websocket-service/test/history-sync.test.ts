@@ -227,7 +227,7 @@ describe('HistorySync with the live path', () => {
   it('keeps at most readConcurrency reads in flight; the rest queue and all complete', async () => {
     const { source, history, admit } = await setup({ readConcurrency: 2 });
     source.close();
-    const tabs = [];
+    const tabs: Awaited<ReturnType<typeof admit>>[] = [];
     for (let i = 0; i < 10; i++) tabs.push(await admit(`queued-${i}`));
     await waitFor(() => source.requests.length === 2, { message: 'two reads sent' });
     expect(history.stats()).toEqual({ syncingSockets: 10, readsInFlight: 2, readsQueued: 8 });

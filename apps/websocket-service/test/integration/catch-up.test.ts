@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signToken } from '@huleedu/auth';
-import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { startRedis, waitFor } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import {
