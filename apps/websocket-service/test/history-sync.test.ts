@@ -10,10 +10,9 @@ import {
   type HistorySnapshot,
 } from '../src/history-reader.js';
 import { HistorySync } from '../src/history-sync.js';
-import { ServiceMetrics } from '../src/metrics.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
-import { captureLogger, socketPairs, textFrames } from './helpers.js';
+import { captureLogger, registryMetrics, socketPairs, textFrames } from './helpers.js';
 import { publishPositioned } from './integration/history.js';
 
 // HistorySync and the live path together, against a real Redis (the shared publish script, the
@@ -84,16 +83,7 @@ async function setup(options: { readConcurrency?: number; timeoutMs?: number } =
   const source = new GatedReader(options.timeoutMs ?? 2000);
   teardown.push(pairs.close, () => source.reader.close());
   const registry = new ConnectionRegistry<ClientSocket>(5);
-  const metrics = new ServiceMetrics(
-    {
-      connections: () => registry.size,
-      users: () => registry.userCount,
-      redisConnected: () => true,
-      subscribedChannels: () => 0,
-      draining: () => false,
-    },
-    { defaultMetrics: false },
-  );
+  const metrics = registryMetrics(registry);
   const log = captureLogger();
   const dropLog = new RateLimitedLog({ logger: log.logger });
   teardown.push(() => dropLog.close());

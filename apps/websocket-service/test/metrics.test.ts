@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ServiceMetrics } from '../src/metrics.js';
+import { type MetricSources, ServiceMetrics } from '../src/metrics.js';
 
-function metricsWith(state: { redis: boolean; draining: boolean; connections: number }) {
+function metricsWith(
+  state: { redis: boolean; draining: boolean; connections: number },
+  more: Partial<MetricSources> = {},
+) {
   return new ServiceMetrics(
     {
       connections: () => state.connections,
@@ -9,6 +12,7 @@ function metricsWith(state: { redis: boolean; draining: boolean; connections: nu
       redisConnected: () => state.redis,
       subscribedChannels: () => 7,
       draining: () => state.draining,
+      ...more,
     },
     { defaultMetrics: false },
   );
@@ -106,16 +110,9 @@ describe('ServiceMetrics', () => {
   });
 
   it('counts history syncing: resumes by outcome, resyncs, catch-ups, reads and their state', async () => {
-    const metrics = new ServiceMetrics(
-      {
-        connections: () => 0,
-        users: () => 0,
-        redisConnected: () => true,
-        subscribedChannels: () => 0,
-        draining: () => false,
-        history: () => ({ syncingSockets: 4, readsInFlight: 2, readsQueued: 9 }),
-      },
-      { defaultMetrics: false },
+    const metrics = metricsWith(
+      { redis: true, draining: false, connections: 0 },
+      { history: () => ({ syncingSockets: 4, readsInFlight: 2, readsQueued: 9 }) },
     );
     let { body } = await metrics.render();
     // Every series exists from the start, at 0.

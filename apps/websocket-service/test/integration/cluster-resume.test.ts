@@ -7,6 +7,7 @@ import {
   connectClient,
   metricValue,
   SECRET,
+  type ServiceProcess,
   startServiceProcess,
   type TestClient,
   terminateClients,
@@ -39,17 +40,23 @@ afterAll(async () => {
   await cluster?.stop();
 });
 
+/** A service on the cluster (two of the three seeds), stopped when the test ends. */
+async function startOnCluster(pubsub: 'sharded' | 'classic'): Promise<ServiceProcess> {
+  const service = await startServiceProcess({
+    WEBSOCKET_REDIS_MODE: 'cluster',
+    WEBSOCKET_REDIS_URL: cluster.urls.slice(0, 2).join(','),
+    WEBSOCKET_PUBSUB: pubsub,
+  });
+  onTestFinished(() => service.stop());
+  await waitUntilReady(service, 40_000);
+  return service;
+}
+
 for (const pubsub of ['sharded', 'classic'] as const) {
   describe(`${pubsub} pub/sub on a Redis Cluster`, () => {
     it('resumes users on every master: missed messages replayed in order, then live; recent on a first connect', async () => {
-      const service = await startServiceProcess({
-        WEBSOCKET_REDIS_MODE: 'cluster',
-        WEBSOCKET_REDIS_URL: cluster.urls.slice(0, 2).join(','),
-        WEBSOCKET_PUBSUB: pubsub,
-      });
-      onTestFinished(() => service.stop());
-      await waitUntilReady(service, 40_000);
-      const mode = pubsub === 'sharded' ? 'sharded' : 'classic';
+      const service = await startOnCluster(pubsub);
+      const mode = pubsub;
       const users = cluster.nodes.map((_, master) => probe.userOn(master, `${pubsub}-resume`));
       expect(users.map((user) => probe.ownerOf(`ws:${user}`))).toEqual([0, 1, 2]);
 
@@ -97,14 +104,8 @@ for (const pubsub of ['sharded', 'classic'] as const) {
     });
 
     it('catches connected sockets up after CLIENT KILL TYPE pubsub on every master', async () => {
-      const service = await startServiceProcess({
-        WEBSOCKET_REDIS_MODE: 'cluster',
-        WEBSOCKET_REDIS_URL: cluster.urls.slice(0, 2).join(','),
-        WEBSOCKET_PUBSUB: pubsub,
-      });
-      onTestFinished(() => service.stop());
-      await waitUntilReady(service, 40_000);
-      const mode = pubsub === 'sharded' ? 'sharded' : 'classic';
+      const service = await startOnCluster(pubsub);
+      const mode = pubsub;
       const users = cluster.nodes.map((_, master) => probe.userOn(master, `${pubsub}-kill`));
       const tabs = users.map((user) => connectClient(service.wsUrl(token(user))));
       await waitFor(() => tabs.every((tab) => tab.controls.length === 1), {
