@@ -32,9 +32,24 @@ const env = (): Record<string, string> => ({
   // 2,000 sockets from one test process: above the per-address defaults.
   WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: '10000',
   WEBSOCKET_HANDSHAKE_BURST: '10000',
+  // This one test process opens all 2,000 sockets: on a loaded machine it may take longer than
+  // the default 5 s to send some of their requests.
+  WEBSOCKET_REQUEST_TIMEOUT_SECONDS: '60',
   // Fewer slots than users, so the storm really queues.
   WEBSOCKET_HISTORY_READ_CONCURRENCY: '32',
 });
+
+/** Every client synced once; fails at once (with the close) if one was closed instead. */
+function allSynced(clients: readonly { client: TestClient }[]): boolean {
+  let synced = 0;
+  for (const { client } of clients) {
+    if (client.controls.length >= 1) synced++;
+    else if (client.socket.readyState >= client.socket.CLOSING) {
+      throw new Error(`a socket closed before it was synced (${synced} synced so far)`);
+    }
+  }
+  return synced === clients.length;
+}
 
 beforeAll(async () => {
   redis = await startRedis();
@@ -69,7 +84,7 @@ describe('resume storm', () => {
         client: connectClient(first.wsUrl(tokens.get(user))),
       })),
     );
-    await waitFor(() => before.every(({ client }) => client.controls.length === 1), {
+    await waitFor(() => allSynced(before), {
       timeoutMs: 60_000,
       message: 'every socket synced on the first instance',
     });
@@ -110,7 +125,7 @@ describe('resume storm', () => {
     const stormStarted = Date.now();
     first.signal('SIGTERM');
     const resumed = await Promise.all(after);
-    await waitFor(() => resumed.every(({ client }) => client.controls.length >= 1), {
+    await waitFor(() => allSynced(resumed), {
       timeoutMs: 60_000,
       message: 'every resumed socket synced',
     });
