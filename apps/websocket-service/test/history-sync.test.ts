@@ -58,7 +58,8 @@ class GatedReader {
     this.reader.start();
   }
 
-  close(): void {
+  /** Closes the gate: answers wait until {@link open}. */
+  hold(): void {
     this.#closed = true;
   }
 
@@ -158,7 +159,7 @@ function timelineOf(frames: string[]): string[] {
 describe('HistorySync with the live path', () => {
   it('reads again when live messages overtake the read, so they arrive once, in order, after ws.synced', async () => {
     const { source, deliver, admit } = await setup();
-    source.close();
+    source.hold();
     const tab = await admit('overtaken');
     await waitFor(() => source.held === 1, { message: 'Redis answered the read' });
     // Published (and delivered live) after Redis ran the read, before its answer came back.
@@ -197,7 +198,7 @@ describe('HistorySync with the live path', () => {
     const { source, admit } = await setup();
     for (let n = 1; n <= 6; n++) await publish('many-tabs', n);
     const epoch = (await publisher.hget(historyKeys('many-tabs').meta, 'epoch'))!;
-    source.close();
+    source.hold();
     const tabs = [
       await admit('many-tabs', { kind: 'resume', position: 2, epoch }),
       await admit('many-tabs', { kind: 'resume', position: 5, epoch }),
@@ -216,7 +217,7 @@ describe('HistorySync with the live path', () => {
 
   it('keeps at most readConcurrency reads in flight; the rest queue and all complete', async () => {
     const { source, history, admit } = await setup({ readConcurrency: 2 });
-    source.close();
+    source.hold();
     const tabs: Awaited<ReturnType<typeof admit>>[] = [];
     for (let i = 0; i < 10; i++) tabs.push(await admit(`queued-${i}`));
     await waitFor(() => source.requests.length === 2, { message: 'two reads sent' });
