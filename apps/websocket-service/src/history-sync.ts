@@ -2,6 +2,7 @@ import { controlEvents, type ResyncReason } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
 import { type ClientSocket, syncStates } from './client-socket.js';
 import type { HistorySettings } from './config.js';
+import { parsePayload } from './delivery.js';
 import { syncOutcome } from './history-outcome.js';
 import type { HistoryReadRequest, HistorySnapshot } from './history-reader.js';
 import type { Logger } from './logger.js';
@@ -35,9 +36,13 @@ export interface HistoryAdmission {
   admit(socket: ClientSocket, request: ResumeRequest): void;
 }
 
-/** Reads one user's history (`HistoryReader`, or a stand-in in unit tests). */
+/** Reads one user's history (`HistoryReader`, or a gated one in unit tests). */
 export interface HistorySource {
   read(userId: string, request: HistoryReadRequest): Promise<HistorySnapshot>;
+  /** Starts connecting (called by {@link HistorySync.start}). */
+  start?(): void;
+  /** Leaves Redis (called by {@link HistorySync.close}). */
+  close?(): Promise<void>;
 }
 
 /** What {@link HistorySync} needs. */
@@ -164,12 +169,18 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     };
   }
 
-  /** Stops reading; answers still on their way are ignored. */
-  close(): void {
+  /** Starts the source's connection; reads sent before it is up wait for it. */
+  start(): void {
+    this.#options.source.start?.();
+  }
+
+  /** Stops reading (answers still on their way are ignored) and closes the source. */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#pending.clear();
     this.#queue = [];
     this.#queueHead = 0;
+    await this.#options.source.close?.();
   }
 
   /** Reads the user's history: now if a slot is free, else in turn; again if one is in flight. */
@@ -224,13 +235,20 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     pending.held = false;
     this.#reading++;
     this.#options.metrics.historyReads++;
-    const { settings, source } = this.#options;
-    source
-      .read(userId, { limit: settings.replayMaxMessages, recent, marks })
+    const { settings, source, logger } = this.#options;
+    const request = { limit: settings.replayMaxMessages, recent, marks };
+    // Through a promise, so even a read that throws at once settles its slot.
+    Promise.resolve()
+      .then(() => source.read(userId, request))
       .then(
         (snapshot) => this.#apply(userId, pending, targets, snapshot),
         (error: unknown) => this.#fail(userId, pending, targets, error),
       )
+      .catch((error: unknown) => {
+        // A bug, not a Redis problem: keep serving, and let the user be read again later.
+        this.#pending.delete(userId);
+        logger.error({ userId, err: String(error) }, 'history sync failed unexpectedly');
+      })
       .finally(() => {
         this.#reading--;
         this.#pump();
@@ -244,8 +262,9 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     snapshot: HistorySnapshot,
   ): void {
     if (this.#closed || this.#pending.get(userId) !== pending) return;
+    const sendable = this.#sendable(userId, snapshot);
     for (const socket of targets) {
-      if (socket.readyState === OPEN) this.#sync(socket, snapshot);
+      if (socket.readyState === OPEN) this.#sync(socket, snapshot, sendable);
     }
     const overtaken =
       pending.held &&
@@ -294,8 +313,27 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     }
   }
 
+  /**
+   * Which entries may be sent: checked once per read like a live payload (a publisher that wrote
+   * the stream by hand could have stored anything); the others are dropped, counted and logged.
+   */
+  #sendable(userId: string, snapshot: HistorySnapshot): boolean[] {
+    const { metrics, dropLog } = this.#options;
+    return snapshot.entries.map((entry) => {
+      const parsed = parsePayload(entry.message);
+      if (parsed.ok) return true;
+      metrics.malformedPayloads++;
+      dropLog.warn(
+        'malformed_payload',
+        { userId, position: entry.position, reason: parsed.reason, bytes: entry.message.length },
+        'dropped malformed history entry',
+      );
+      return false;
+    });
+  }
+
   /** Sends one socket what `snapshot` holds for it, then a control message if due; it is live. */
-  #sync(socket: ClientSocket, snapshot: HistorySnapshot): void {
+  #sync(socket: ClientSocket, snapshot: HistorySnapshot, sendable: readonly boolean[]): void {
     const { settings, metrics } = this.#options;
     const wasSyncing = socket.syncState === syncStates.SYNCING;
     const outcome = syncOutcome(socket, snapshot, settings.replayMaxMessages);
@@ -309,8 +347,10 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     }
     let replayed = 0;
     let open = true;
-    for (const entry of snapshot.entries) {
-      if (entry.position <= outcome.after) continue;
+    const { entries } = snapshot;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.position <= outcome.after || !sendable[i]) continue;
       open = this.#write(socket, entry.message);
       if (!open) break;
       replayed++;
