@@ -129,7 +129,7 @@ export function render100kSection(report: Bench100kReport): string {
           p.byPosition
             ? 'storm: delivered, each position once per socket'
             : 'storm: delivered (counted, no positions)',
-          `${n(p.delivered)} / ${n(p.expected)}: lost ${n(p.lost)}${p.resynced > 0 ? ` (${n(p.resynced)} announced by ws.resync)` : ''}, duplicates ${p.byPosition ? n(p.duplicates) : 'not counted'}${p.byPosition ? `, sockets behind at the end ${n(p.socketsBehind)}` : ''}; last one ${seconds(p.drainMs)} after the publisher stopped`,
+          `${n(p.delivered)} / ${n(p.expected)}: lost ${n(p.lost)}${p.byPosition ? ` (${n(p.resynced)} announced by ws.resync, ${n(p.lost - p.resynced)} silent)` : ''}, duplicates ${p.byPosition ? n(p.duplicates) : 'not counted'}${p.byPosition ? `, sockets behind at the end ${n(p.socketsBehind)}` : ''}; last one ${seconds(p.drainMs)} after the publisher stopped`,
         ],
       );
       if (p.byPosition) {

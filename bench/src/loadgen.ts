@@ -324,11 +324,18 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
           return worker.call<PositionAudit>({ cmd: 'audit', published: mine }, quick);
         }),
       );
-      const total: PositionAudit = { sockets: 0, behind: 0, tail: 0, otherEpoch: 0 };
+      const total: PositionAudit = {
+        sockets: 0,
+        behind: 0,
+        tail: 0,
+        tailAfterResync: 0,
+        otherEpoch: 0,
+      };
       for (const r of results) {
         total.sockets += r.sockets;
         total.behind += r.behind;
         total.tail += r.tail;
+        total.tailAfterResync += r.tailAfterResync;
         total.otherEpoch += r.otherEpoch;
       }
       return total;

@@ -19,6 +19,12 @@ export interface SocketPosition {
   position: number;
   /** null until the socket has seen a history (a message, or a `ws.synced` with an epoch). */
   epoch: string | null;
+  /**
+   * A `ws.resync` came and no positioned message since: the service may not know the top (a
+   * `history_unavailable` resync carries the client's own position), so the gap before the next
+   * message was announced, not silent.
+   */
+  afterResync?: boolean;
 }
 
 /** What the sockets of one process saw, since the last reset. */
@@ -29,7 +35,10 @@ export interface ResumeTally {
   duplicates: number;
   /** Positions skipped without a word: a later one arrived, or `ws.synced` moved past them. */
   missed: number;
-  /** Positions skipped with a `ws.resync` (signalled loss, same epoch). */
+  /**
+   * Positions skipped with a `ws.resync` (signalled loss, same epoch): up to the position it
+   * names, and up to the next message after it.
+   */
   resynced: number;
   /** `ws.resync` messages by reason. */
   resyncs: Record<string, number>;
@@ -128,7 +137,8 @@ export function trackPositioned(
   tally: ResumeTally,
 ): void {
   if (socket.epoch !== null && socket.epoch !== epoch) {
-    tally.epochChanges++;
+    if (!socket.afterResync) tally.epochChanges++;
+    socket.afterResync = false;
     socket.epoch = epoch;
     socket.position = position;
     tally.fresh++;
@@ -139,7 +149,10 @@ export function trackPositioned(
     tally.duplicates++;
     return;
   }
-  tally.missed += position - socket.position - 1;
+  const skipped = position - socket.position - 1;
+  if (socket.afterResync) tally.resynced += skipped;
+  else tally.missed += skipped;
+  socket.afterResync = false;
   tally.fresh++;
   socket.position = position;
 }
@@ -159,13 +172,15 @@ export function trackControl(
       socket.epoch = epoch;
       socket.position = position;
     } else if (socket.epoch !== epoch) {
-      tally.epochChanges++;
+      if (!socket.afterResync) tally.epochChanges++;
       socket.epoch = epoch;
       socket.position = position;
     } else if (position > socket.position) {
-      tally.missed += position - socket.position;
+      if (socket.afterResync) tally.resynced += position - socket.position;
+      else tally.missed += position - socket.position;
       socket.position = position;
     }
+    socket.afterResync = false;
     return;
   }
   const reason = control.data.reason;
@@ -175,6 +190,7 @@ export function trackControl(
   }
   socket.epoch = epoch;
   socket.position = position;
+  socket.afterResync = true;
 }
 
 /** The query string a reconnect adds after the token: `&position=N&epoch=E`, or '' with no history. */
@@ -191,6 +207,8 @@ export interface PositionAudit {
   behind: number;
   /** Positions those sockets never received (same epoch): lost at the tail. */
   tail: number;
+  /** Of `tail`, positions of sockets whose last word from the service was a `ws.resync`. */
+  tailAfterResync: number;
   /** Sockets on another epoch than their user's history (not comparable). */
   otherEpoch: number;
 }
@@ -200,7 +218,13 @@ export function auditPositions(
   sockets: ReadonlyArray<{ user: number; state: SocketPosition }>,
   published: (user: number) => PublishedPosition | undefined,
 ): PositionAudit {
-  const audit: PositionAudit = { sockets: 0, behind: 0, tail: 0, otherEpoch: 0 };
+  const audit: PositionAudit = {
+    sockets: 0,
+    behind: 0,
+    tail: 0,
+    tailAfterResync: 0,
+    otherEpoch: 0,
+  };
   for (const { user, state } of sockets) {
     const top = published(user);
     if (!top) continue;
@@ -211,6 +235,7 @@ export function auditPositions(
     } else if (state.position < top.position) {
       audit.behind++;
       audit.tail += top.position - state.position;
+      if (state.afterResync) audit.tailAfterResync += top.position - state.position;
     }
   }
   return audit;

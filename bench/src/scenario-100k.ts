@@ -138,7 +138,7 @@ async function countStormDeliveries(
     expected,
     delivered,
     lost: audit ? resume.missed + resume.resynced + audit.tail : Math.max(0, expected - delivered),
-    resynced: resume.resynced,
+    resynced: resume.resynced + (audit?.tailAfterResync ?? 0),
     duplicates: resume.duplicates,
     byPosition,
     synced: resume.synced,

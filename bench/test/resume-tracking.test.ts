@@ -57,7 +57,7 @@ describe('following a socket position', () => {
     const tally = newTally();
     for (const position of [1, 2, 2, 5, 3, 6]) trackPositioned(socket, position, 'e1', tally);
     expect(tally).toMatchObject({ fresh: 4, duplicates: 2, missed: 2 });
-    expect(socket).toEqual({ position: 6, epoch: 'e1' });
+    expect(socket).toMatchObject({ position: 6, epoch: 'e1' });
   });
 
   it('takes ws.synced as where it is, and counts a synced that skips positions as missed', () => {
@@ -68,13 +68,13 @@ describe('following a socket position', () => {
       { event: 'ws.synced', data: { position: 0, epoch: null, replayed: 0 } },
       tally,
     );
-    expect(socket).toEqual({ position: 0, epoch: null });
+    expect(socket).toMatchObject({ position: 0, epoch: null });
     trackControl(
       socket,
       { event: 'ws.synced', data: { position: 4, epoch: 'e1', replayed: 0 } },
       tally,
     );
-    expect(socket).toEqual({ position: 4, epoch: 'e1' }); // a first connect starts at the top
+    expect(socket).toMatchObject({ position: 4, epoch: 'e1' }); // a first connect starts at the top
     trackControl(
       socket,
       { event: 'ws.synced', data: { position: 7, epoch: 'e1', replayed: 1 } },
@@ -95,11 +95,31 @@ describe('following a socket position', () => {
       missed: 0,
       resyncs: { history_trimmed: 1, history_lost: 1 },
     });
-    expect(socket).toEqual({ position: 0, epoch: 'e2' });
+    expect(socket).toMatchObject({ position: 0, epoch: 'e2' });
     trackPositioned(socket, 1, 'e2', tally);
     expect(tally).toMatchObject({ fresh: 1, missed: 0, epochChanges: 0 });
     trackPositioned(socket, 1, 'e3', tally); // a new epoch with no resync before it
     expect(tally.epochChanges).toBe(1);
+  });
+
+  it('counts the gap before the next message after a ws.resync as announced, not silent', () => {
+    // history_unavailable: the service does not know the top, so it names the client's own
+    // position and the next live message skips ahead.
+    const socket: SocketPosition = { position: 4, epoch: 'e1' };
+    const tally = newTally();
+    const unavailable = { reason: 'history_unavailable' as const, position: 4, epoch: 'e1' };
+    trackControl(socket, { event: 'ws.resync', data: unavailable }, tally);
+    trackPositioned(socket, 9, 'e1', tally);
+    expect(tally).toMatchObject({ fresh: 1, missed: 0, resynced: 4 });
+    trackPositioned(socket, 11, 'e1', tally); // live again: a gap now is silent
+    expect(tally).toMatchObject({ fresh: 2, missed: 1, resynced: 4 });
+    // A socket left behind after a resync is counted apart in the audit.
+    trackControl(socket, { event: 'ws.resync', data: { ...unavailable, position: 11 } }, tally);
+    const audit = auditPositions([{ user: 1, state: socket }], () => ({
+      position: 13,
+      epoch: 'e1',
+    }));
+    expect(audit).toMatchObject({ behind: 1, tail: 2, tailAfterResync: 2 });
   });
 
   it('resumes with position and epoch once it has seen a history', () => {
@@ -121,6 +141,6 @@ describe('following a socket position', () => {
       ],
       (user) => published.get(user),
     );
-    expect(audit).toEqual({ sockets: 3, behind: 2, tail: 3, otherEpoch: 1 });
+    expect(audit).toEqual({ sockets: 3, behind: 2, tail: 3, tailAfterResync: 0, otherEpoch: 1 });
   });
 });
