@@ -1,5 +1,6 @@
 import {
   closeActionFor,
+  closeReasons,
   describeIssues,
   type Envelope,
   findIssues,
@@ -368,7 +369,20 @@ export function createNotificationClient(options: NotificationClientOptions): No
    */
   function lost(error: ClientError | undefined, code?: number, reason?: string): void {
     teardown();
-    const action = code === undefined ? 'backoff' : closeActionFor(code);
+    // The service refused the resume parameters (a client older or newer than it): start over
+    // without a position rather than retrying them as a refused token, and say the gap is lost.
+    const resumeRefused = reason === closeReasons.RESUME_INVALID && history.current !== undefined;
+    if (resumeRefused) {
+      const from = history.current;
+      history.forget();
+      error = clientError(
+        'resume_refused',
+        `the service refused to resume from position ${from?.position} (epoch ${from?.epoch}); continuing without a position`,
+        reason,
+      );
+      lifecycle.emit('resync', { reason: 'history_lost', position: 0, epoch: null });
+    }
+    const action = code === undefined || resumeRefused ? 'backoff' : closeActionFor(code);
     const info: StateInfo = { attempt, code, reason };
     if (action === 'stop') {
       stopNetwork();

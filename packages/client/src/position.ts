@@ -46,6 +46,8 @@ export interface HistoryCursor {
   seen(at: MessagePosition): boolean;
   /** Moves to `at`: a message just handed over, or what `ws.synced` / `ws.resync` said. */
   moveTo(at: HistoryPosition): void;
+  /** Forgets where the client is: the next connect is a first one (with `recent`). */
+  forget(): void;
   /**
    * Sets the resume query parameters of the next connect on `params` (replacing old ones):
    * `position` and `epoch` when the client knows where it was, else `recent` when asked for.
@@ -70,6 +72,9 @@ export function createHistoryCursor(
     seen: (at) => current?.epoch === at.epoch && at.position <= current.position,
     moveTo(at) {
       current = { position: at.position, epoch: at.epoch };
+    },
+    forget() {
+      current = undefined;
     },
     writeQuery(params) {
       for (const name of Object.values(resumeParams)) params.delete(name);

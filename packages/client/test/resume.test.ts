@@ -333,3 +333,29 @@ describe('recent', () => {
     ).toThrow(/options\.resumeFrom\.position/);
   });
 });
+
+describe('a refused resume (close 1008 resume_invalid)', () => {
+  it('drops the position, reconnects without it, reports resume_refused and calls onResync', async () => {
+    peer = await startHistoryServer();
+    const speakContract = peer.server.onConnection;
+    peer.server.onConnection = (connection) => {
+      // A service that does not accept this client's resume parameters.
+      if (connection.query.has('position')) connection.socket.close(1008, 'resume_invalid');
+      else speakContract(connection);
+    };
+    const { client, recording, tokenRequests } = testClient(peer.url, {
+      resumeFrom: { position: 4, epoch: 'epoch-old' },
+      recent: 2,
+    });
+    client.connect();
+    await waitFor(() => client.state === 'open' && client.position !== undefined);
+    expect(query(0)).toMatchObject({ position: '4', epoch: 'epoch-old' });
+    expect(query(1)).toEqual({ token: 'token-2', recent: '2' });
+    expect(recording.errors.map((e) => e.code)).toEqual(['resume_refused']);
+    expect(recording.errors[0]?.message).toContain('position 4 (epoch epoch-old)');
+    expect(recording.resyncs).toEqual([{ reason: 'history_lost', position: 0, epoch: null }]);
+    // Not taken for a refused token: no fresh token forced, no long wait.
+    expect(tokenRequests[1]?.refresh).toBe(false);
+    expect(peer.server.connections).toHaveLength(2);
+  });
+});
