@@ -222,6 +222,10 @@ describe('the demo page', () => {
       'Caught up: 3 notifications arrived while you were away',
     );
     expect(await page.textContent('#fact-caught-up')).toBe('3');
+    await page.screenshot({
+      path: join(repoRoot, '.tmp/demo-caught-up.png'),
+      animations: 'disabled',
+    });
     await page.close();
   });
 
