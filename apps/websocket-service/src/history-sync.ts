@@ -224,13 +224,20 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     pending.held = false;
     this.#reading++;
     this.#options.metrics.historyReads++;
-    const { settings, source } = this.#options;
-    source
-      .read(userId, { limit: settings.replayMaxMessages, recent, marks })
+    const { settings, source, logger } = this.#options;
+    const request = { limit: settings.replayMaxMessages, recent, marks };
+    // Through a promise, so even a read that throws at once settles its slot.
+    Promise.resolve()
+      .then(() => source.read(userId, request))
       .then(
         (snapshot) => this.#apply(userId, pending, targets, snapshot),
         (error: unknown) => this.#fail(userId, pending, targets, error),
       )
+      .catch((error: unknown) => {
+        // A bug, not a Redis problem: keep serving, and let the user be read again later.
+        this.#pending.delete(userId);
+        logger.error({ userId, err: String(error) }, 'history sync failed unexpectedly');
+      })
       .finally(() => {
         this.#reading--;
         this.#pump();
