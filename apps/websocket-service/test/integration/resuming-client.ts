@@ -58,6 +58,8 @@ export class ResumingClient {
   private position: number | undefined;
   private epoch: string | undefined;
   private socket: WebSocket | undefined;
+  /** Whether the current socket got its `ws.synced`. */
+  private admitted = false;
   private attempts = 0;
   private failedAttempts = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -81,8 +83,6 @@ export class ResumingClient {
   get synced(): boolean {
     return this.socket?.readyState === WebSocket.OPEN && this.admitted;
   }
-
-  private admitted = false;
 
   /** Connects; reconnects on every close until {@link ResumingClient.stop}. */
   start(): void {
