@@ -15,6 +15,28 @@ export interface RedisClusterTopologyOptions {
   readonly refreshIntervalMs?: number;
 }
 
+/** How to reach a Redis Cluster from its seed URLs. */
+export interface ClusterSeeds {
+  readonly seeds: readonly { readonly host: string; readonly port: number }[];
+  /** Credentials and TLS for connections to any node, from the first seed. */
+  readonly nodeOptions: RedisOptions;
+}
+
+/** The seed nodes of `WEBSOCKET_REDIS_URL` in cluster mode, and the options every node shares. */
+export function clusterSeeds(nodes: readonly string[]): ClusterSeeds {
+  const urls = nodes.map((node) => new URL(node));
+  const first = urls[0];
+  if (first === undefined) throw new RangeError('a Redis Cluster needs at least one seed node');
+  return {
+    seeds: urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
+    nodeOptions: {
+      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
+      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  };
+}
+
 /** Default {@link RedisClusterTopologyOptions.refreshIntervalMs}. */
 const REFRESH_INTERVAL_MS = 2000;
 /** Longest pause between attempts while no seed node answers. */
@@ -39,27 +61,18 @@ export class RedisClusterTopology {
 
   constructor(options: RedisClusterTopologyOptions) {
     this.#options = options;
-    const seeds = options.nodes.map((node) => new URL(node));
-    const first = seeds[0];
-    if (first === undefined) throw new RangeError('a Redis Cluster needs at least one seed node');
-    this.nodeOptions = {
-      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
-      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
-      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
-    };
-    this.#cluster = new Cluster(
-      seeds.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
-      {
-        lazyConnect: true,
-        // Only CLUSTER SLOTS is ever sent; a cluster that reports cluster_state:fail (one master
-        // down) still has a slot map worth following.
-        enableReadyCheck: false,
-        enableOfflineQueue: false,
-        slotsRefreshInterval: options.refreshIntervalMs ?? REFRESH_INTERVAL_MS,
-        clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-        redisOptions: { ...this.nodeOptions, connectionName: 'huleedu-websocket-service' },
-      },
-    );
+    const { seeds, nodeOptions } = clusterSeeds(options.nodes);
+    this.nodeOptions = nodeOptions;
+    this.#cluster = new Cluster([...seeds], {
+      lazyConnect: true,
+      // Only CLUSTER SLOTS is ever sent; a cluster that reports cluster_state:fail (one master
+      // down) still has a slot map worth following.
+      enableReadyCheck: false,
+      enableOfflineQueue: false,
+      slotsRefreshInterval: options.refreshIntervalMs ?? REFRESH_INTERVAL_MS,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+      redisOptions: { ...this.nodeOptions, connectionName: 'huleedu-websocket-service' },
+    });
     this.#cluster.on('refresh', () => this.#onRefresh());
     this.#cluster.on('ready', () => {
       this.#errorLogged = false;

@@ -8,6 +8,8 @@ import type { Settings } from './config.js';
 import { ConnectionBudget } from './connection-budget.js';
 import { createDelivery } from './delivery.js';
 import { checkReadiness } from './health.js';
+import { HistoryReader } from './history-reader.js';
+import { HistorySync } from './history-sync.js';
 import { startKeepalive } from './keepalive.js';
 import type { Logger } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
@@ -64,6 +66,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
 
   // Assigned right below; the metric sources and the message handler read it lazily.
   let backplane: Backplane | undefined;
+  let history: HistorySync | undefined;
   const metrics = new ServiceMetrics(
     {
       connections: () => registry.size,
@@ -78,17 +81,41 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
         resubscribes: backplane?.resubscribes ?? 0,
         subscribeFailures: backplane?.subscribeFailures ?? 0,
       }),
+      ...(settings.history === undefined ? {} : { history: () => history!.stats() }),
     },
     {
       defaultMetrics: deps.processMetrics ?? true,
       ...(cluster === undefined ? {} : { workerSlot: cluster.slot }),
     },
   );
+  const reader =
+    settings.history === undefined
+      ? undefined
+      : new HistoryReader({
+          redis: settings.redis,
+          channelPrefix: settings.channelPrefix,
+          logger,
+          timeoutMs: settings.history.readTimeoutMs,
+        });
+  if (settings.history !== undefined && reader !== undefined) {
+    history = new HistorySync({
+      registry,
+      source: reader,
+      settings: settings.history,
+      isSubscribed: (userId) => backplane?.isSubscribed(userId) ?? false,
+      metrics,
+      logger,
+      dropLog,
+      maxBufferedBytes: settings.maxBufferedBytes,
+    });
+  }
+  const synced = history;
   const deliver = createDelivery({
     registry,
     metrics,
     dropLog,
     maxBufferedBytes: settings.maxBufferedBytes,
+    ...(synced === undefined ? {} : { history: synced }),
   });
   backplane = new Backplane({
     redis: settings.redis,
@@ -96,6 +123,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     channelPrefix: settings.channelPrefix,
     logger,
     onMessage: deliver,
+    ...(synced === undefined ? {} : { onSubscribed: (userIds) => synced.onSubscribed(userIds) }),
   });
   const channels = backplane;
   const readiness = () =>
@@ -124,6 +152,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     trustedProxies: new Set(settings.trustedProxies),
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
     onAdmitted: (socket) => expiry.track(socket.expiresAt),
+    ...(synced === undefined ? {} : { history: synced }),
   });
   const server = createHttpServer({
     upgrade: (request, socket, head) => sessions.handleUpgrade(request, socket, head),
@@ -146,6 +175,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
   await listen(server, settings.port, settings.host);
   const port = (server.address() as AddressInfo).port;
   backplane.start();
+  reader?.start();
   expiry.start();
   const stopKeepalive = startKeepalive<ClientSocket>({
     intervalMs: settings.pingIntervalMs,
@@ -172,7 +202,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    await channels.close();
+    synced?.close();
+    await Promise.all([channels.close(), reader?.close()]);
     dropLog.close();
     logger.info('stopped');
   };

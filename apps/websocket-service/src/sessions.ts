@@ -5,6 +5,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket } from './client-socket.js';
 import { type BudgetRefusal, type ConnectionBudget, clientAddress } from './connection-budget.js';
+import type { HistoryAdmission } from './history-sync.js';
 import {
   checkInboundBudget,
   DEFAULT_INBOUND_BUDGET,
@@ -16,6 +17,7 @@ import type { Logger } from './logger.js';
 import type { RejectionReason, ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
+import type { ParsedResumeRequest } from './resume-request.js';
 import { rejectUpgrade } from './server.js';
 import { dropSlowConsumer } from './slow-consumer.js';
 
@@ -52,6 +54,11 @@ export interface SessionsOptions {
   readonly clockToleranceMs: number;
   /** Called with every admitted socket's expiry (for the expiry sweep). */
   readonly onAdmitted?: (socket: ClientSocket) => void;
+  /**
+   * The history (absent with `WEBSOCKET_HISTORY=off`): the resume parameters are read from the
+   * request (malformed ones: 1008 `resume_invalid`), and every admitted socket is synced.
+   */
+  readonly history?: HistoryAdmission;
 }
 
 const NO_PROXIES: ReadonlySet<string> = new Set();
@@ -208,12 +215,18 @@ export class Sessions {
     const admission = this.#draining
       ? undefined
       : this.#options.auth.admit(request.url ?? '', request.headers.origin);
+    const resume =
+      admission?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
     this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      this.#start(ws as ClientSocket, admission);
+      this.#start(ws as ClientSocket, admission, resume);
     });
   }
 
-  #start(socket: ClientSocket, admission: Admission | undefined): void {
+  #start(
+    socket: ClientSocket,
+    admission: Admission | undefined,
+    resume: ParsedResumeRequest | undefined,
+  ): void {
     const { registry, channels, metrics, logger } = this.#options;
     socket.on('error', this.#onError);
     if (admission === undefined || this.#draining) {
@@ -225,6 +238,11 @@ export class Sessions {
       return;
     }
     const { userId } = admission;
+    if (resume?.ok === false) {
+      logger.debug({ userId, problem: resume.problem }, 'resume parameters refused');
+      this.#refuse(socket, closeCodes.AUTH_FAILED, closeReasons.RESUME_INVALID);
+      return;
+    }
     if (registry.add(userId, socket) === 'limit') {
       this.#refuse(socket, closeCodes.CONNECTION_LIMIT, closeReasons.CONNECTION_LIMIT);
       return;
@@ -233,6 +251,7 @@ export class Sessions {
     socket.expiresAt = admission.expiresAt + this.#options.clockToleranceMs;
     fillInboundBucket(socket, this.#budget, performance.now());
     channels.retain(userId);
+    if (resume?.ok === true) this.#options.history?.admit(socket, resume.request);
     socket.on('message', this.#onMessage);
     socket.on('pong', this.#onPong);
     socket.on('ping', this.#onPing);

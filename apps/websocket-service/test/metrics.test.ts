@@ -108,7 +108,7 @@ describe('ServiceMetrics', () => {
   it('never labels a metric with a user', async () => {
     const { body } = await metricsWith({ redis: true, draining: false, connections: 1 }).render();
     const labels = [...body.matchAll(/\{([a-z_]+)=/g)].map((m) => m[1]);
-    expect(new Set(labels)).toEqual(new Set(['reason']));
+    expect(new Set(labels)).toEqual(new Set(['reason', 'outcome', 'cause']));
   });
 
   it('includes Node.js process metrics unless turned off', async () => {
