@@ -65,31 +65,31 @@ describe('delivery guarantee under chaos', () => {
     // Shipped defaults: nothing about history or replay in the environment.
     const fleet = new ServiceFleet({ WEBSOCKET_REDIS_URL: redis.url, LOG_LEVEL: 'info' }, 2);
     cleanup.push(() => fleet.stop());
-    await Promise.all([fleet.start(0), fleet.start(1)]);
+    await fleet.start(0, 1);
 
-    // alice#1 reaches the service through a proxy whose connections the test cuts.
-    const proxy = await startTcpProxy(() => fleet.nextPort());
+    // Alice has a socket on each instance, Bob one on the second; alice#1 reaches its instance
+    // through a proxy whose connections the test cuts.
+    const proxy = await startTcpProxy(() => fleet.port(0));
     cleanup.push(() => proxy.close());
     const clients = [
       new ResumingClient({
         name: 'alice#1',
         token: token(ALICE),
-        endpoints: () => [`ws://127.0.0.1:${proxy.port}/ws`],
+        endpoint: () => `ws://127.0.0.1:${proxy.port}/ws`,
       }),
       new ResumingClient({
         name: 'alice#2',
         token: token(ALICE),
-        endpoints: () => fleet.endpoints(),
-        firstEndpoint: 1,
+        endpoint: () => fleet.endpoint(1),
       }),
-      new ResumingClient({ name: 'bob#1', token: token(BOB), endpoints: () => fleet.endpoints() }),
+      new ResumingClient({ name: 'bob#1', token: token(BOB), endpoint: () => fleet.endpoint(1) }),
     ];
     const userOf = (client: ResumingClient) => (client.name.startsWith('alice') ? ALICE : BOB);
     for (const client of clients) {
       client.start();
       cleanup.push(() => client.stop());
     }
-    const admissions = () => clients.map((c) => c.syncedAt.length);
+    const admissions = () => clients.map((c) => c.admittedAt.length);
     /** Every client admitted now, and each of `moved` admitted again since `before`. */
     const readmitted = (before: number[], moved: readonly ResumingClient[], what: string) =>
       waitFor(
@@ -97,7 +97,7 @@ describe('delivery guarantee under chaos', () => {
           const failed = clients.find((c) => c.failure !== undefined);
           if (failed) throw new Error(failed.failure);
           return clients.every(
-            (c, i) => c.synced && (!moved.includes(c) || c.syncedAt.length > before[i]!),
+            (c, i) => c.synced && (!moved.includes(c) || c.admittedAt.length > before[i]!),
           );
         },
         { timeoutMs: RECOVERY_MS, message: `every client admitted (${what})` },
@@ -142,7 +142,7 @@ describe('delivery guarantee under chaos', () => {
         disrupt: async () => {
           const before = admissions();
           await Promise.all([fleet.kill(0), fleet.kill(1)]);
-          await Promise.all([fleet.start(0), fleet.start(1)]);
+          await fleet.start(0, 1);
           await readmitted(before, clients, 'after the restart');
         },
       },
@@ -219,7 +219,8 @@ describe('delivery guarantee under chaos', () => {
       name: c.name,
       userId: userOf(c),
       received: c.received,
-      syncedAt: c.syncedAt,
+      admittedAt: c.admittedAt,
+      resyncs: c.resyncs,
     }));
     const tallies = windows.map((w) => tallyWindow(w, publisher.published, audited));
     const whole = tallyWindow(
@@ -249,9 +250,15 @@ describe('delivery guarantee under chaos', () => {
 
     // The guarantee, per socket and per stretch of the stream: nothing lost, duplicated or
     // reordered, no resync; then the exact sequence as a whole.
+    const logs = fleet.output();
     for (const tally of [...tallies, whole]) {
       for (const socket of tally.sockets) {
-        expect(socket, tally.window).toMatchObject({ lost: 0, duplicates: 0, outOfOrder: 0 });
+        expect(socket, `${tally.window}\n${logs}`).toMatchObject({
+          lost: 0,
+          duplicates: 0,
+          outOfOrder: 0,
+          resyncs: [],
+        });
       }
     }
     for (const client of clients) {

@@ -7,7 +7,9 @@ export interface AuditedSocket {
   readonly userId: string;
   readonly received: readonly ReceivedNotification[];
   /** `performance.now()` of each admission; the first is the initial connect. */
-  readonly syncedAt: readonly number[];
+  readonly admittedAt: readonly number[];
+  /** The `ws.resync` messages received, with `performance.now()` on arrival. */
+  readonly resyncs: ReadonlyArray<{ readonly reason: string; readonly at: number }>;
 }
 
 /** One socket's figures for a set of published notifications. */
@@ -25,6 +27,8 @@ export interface SocketTally {
   readonly outOfOrder: number;
   /** Admissions after the first one, in the window. */
   readonly reconnects: number;
+  /** Reasons of the `ws.resync` messages received in the window. */
+  readonly resyncs: readonly string[];
 }
 
 /** A stretch of the stream, e.g. from one disruption to the next. */
@@ -37,14 +41,16 @@ export interface AuditWindow {
 
 /**
  * Counts, for each socket, how the notifications its user was sent within `window` (by publish
- * time) arrived: lost, duplicated, out of order, and how often the socket was re-admitted.
+ * time) arrived: lost, duplicated, out of order; and how often the socket was re-admitted and
+ * told to resync within it.
  */
 export function tallyWindow(
   window: AuditWindow,
   published: readonly PublishedNotification[],
   sockets: readonly AuditedSocket[],
 ): { window: string; sent: number; sockets: SocketTally[] } {
-  const inWindow = published.filter((p) => p.at >= window.from && p.at < window.to);
+  const inWindowAt = (at: number) => at >= window.from && at < window.to;
+  const inWindow = published.filter((p) => inWindowAt(p.at));
   return {
     window: window.name,
     sent: inWindow.length,
@@ -70,8 +76,8 @@ export function tallyWindow(
         lost: due.size - seen.size,
         duplicates: received - seen.size,
         outOfOrder,
-        reconnects: socket.syncedAt.slice(1).filter((at) => at >= window.from && at < window.to)
-          .length,
+        reconnects: socket.admittedAt.slice(1).filter(inWindowAt).length,
+        resyncs: socket.resyncs.filter(({ at }) => inWindowAt(at)).map(({ reason }) => reason),
       };
     }),
   };
@@ -81,7 +87,8 @@ export function tallyWindow(
 export function formatTally(tally: ReturnType<typeof tallyWindow>): string {
   const lines = tally.sockets.map(
     (s) =>
-      `  ${s.socket.padEnd(10)} due ${String(s.due).padStart(5)}  received ${String(s.received).padStart(5)}  lost ${s.lost}  duplicates ${s.duplicates}  out of order ${s.outOfOrder}  reconnects ${s.reconnects}`,
+      `  ${s.socket.padEnd(10)} due ${String(s.due).padStart(5)}  received ${String(s.received).padStart(5)}  lost ${s.lost}  duplicates ${s.duplicates}  out of order ${s.outOfOrder}  reconnects ${s.reconnects}` +
+      (s.resyncs.length === 0 ? '' : `  resyncs ${s.resyncs.join(',')}`),
   );
   return [`${tally.window}: sent ${tally.sent}`, ...lines].join('\n');
 }

@@ -2,14 +2,14 @@ import { type ServiceProcess, startServiceProcess, waitUntilReady } from './harn
 
 /**
  * Service instances behind a pretend load balancer: a fixed number of slots, each running one
- * `dist/main.js` process (or none, while it restarts). Only ready, non-draining instances are
- * routed to, as a balancer that follows `/readyz` would.
+ * `dist/main.js` process (or none, while it restarts). Each client has a home slot and is routed
+ * there when it can be, else to the next slot; only ready, non-draining instances are routed to,
+ * as a balancer that follows `/readyz` would.
  */
 export class ServiceFleet {
   private readonly slots: Array<ServiceProcess | undefined>;
   private readonly routable = new Set<ServiceProcess>();
   private readonly started: ServiceProcess[] = [];
-  private turn = 0;
 
   constructor(
     private readonly env: Record<string, string>,
@@ -18,15 +18,22 @@ export class ServiceFleet {
     this.slots = Array.from({ length: size }, () => undefined);
   }
 
-  /** Starts the instance of slot `index` (on a new port) and routes to it once it is ready. */
-  async start(index: number): Promise<ServiceProcess> {
-    if (this.slots[index] !== undefined) throw new Error(`slot ${index} is already running`);
-    const service = await startServiceProcess(this.env);
-    this.slots[index] = service;
-    this.started.push(service);
-    await waitUntilReady(service);
-    this.routable.add(service);
-    return service;
+  /**
+   * Starts the instances of the given slots (each on a new port) and routes to them once all are
+   * ready, so clients returning to their home slot find it.
+   */
+  async start(...indexes: number[]): Promise<void> {
+    const services = await Promise.all(
+      indexes.map(async (index) => {
+        if (this.slots[index] !== undefined) throw new Error(`slot ${index} is already running`);
+        const service = await startServiceProcess(this.env);
+        this.slots[index] = service;
+        this.started.push(service);
+        await waitUntilReady(service);
+        return service;
+      }),
+    );
+    for (const service of services) this.routable.add(service);
   }
 
   /** SIGKILL: the process dies with its sockets, nothing drained. */
@@ -51,15 +58,17 @@ export class ServiceFleet {
     return code;
   }
 
-  /** `ws://127.0.0.1:<port>/ws` of every routable instance, in slot order. */
-  endpoints(): string[] {
-    return this.routed().map((service) => service.wsUrl());
+  /**
+   * Where a client whose home is slot `home` connects now: `ws://127.0.0.1:<port>/ws` of that
+   * slot if it is routable, else of the next routable slot; undefined when none is.
+   */
+  endpoint(home: number): string | undefined {
+    return this.routedFrom(home)?.wsUrl();
   }
 
-  /** The port of a routable instance, taking turns (for a TCP proxy's upstream). */
-  nextPort(): number | undefined {
-    const routed = this.routed();
-    return routed.length === 0 ? undefined : routed[this.turn++ % routed.length]!.port;
+  /** The port {@link ServiceFleet.endpoint} would pick (for a TCP proxy's upstream). */
+  port(home: number): number | undefined {
+    return this.routedFrom(home)?.port;
   }
 
   /** The output of every process started so far (a test's failure message). */
@@ -74,10 +83,12 @@ export class ServiceFleet {
     this.routable.clear();
   }
 
-  private routed(): ServiceProcess[] {
-    return this.slots.filter(
-      (service): service is ServiceProcess => service !== undefined && this.routable.has(service),
-    );
+  private routedFrom(home: number): ServiceProcess | undefined {
+    for (let i = 0; i < this.slots.length; i++) {
+      const service = this.slots[(home + i) % this.slots.length];
+      if (service !== undefined && this.routable.has(service)) return service;
+    }
+    return undefined;
   }
 
   private running(index: number): ServiceProcess {
