@@ -107,8 +107,9 @@ export class HistoryReader {
     const connection: RedisOptions = {
       lazyConnect: true,
       enableAutoPipelining: true,
-      // Our own timer bounds every read; ioredis gives up on a command after one reconnect.
-      maxRetriesPerRequest: 1,
+      // Our own timer bounds every read. While Redis restarts a read waits for a few reconnect
+      // attempts before ioredis fails it, so the reads that follow a resubscription find it back.
+      maxRetriesPerRequest: 3,
       connectionName: 'huleedu-websocket-service-history',
       retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
     };

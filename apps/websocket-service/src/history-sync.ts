@@ -35,9 +35,13 @@ export interface HistoryAdmission {
   admit(socket: ClientSocket, request: ResumeRequest): void;
 }
 
-/** Reads one user's history (`HistoryReader`, or a stand-in in unit tests). */
+/** Reads one user's history (`HistoryReader`, or a gated one in unit tests). */
 export interface HistorySource {
   read(userId: string, request: HistoryReadRequest): Promise<HistorySnapshot>;
+  /** Starts connecting (called by {@link HistorySync.start}). */
+  start?(): void;
+  /** Leaves Redis (called by {@link HistorySync.close}). */
+  close?(): Promise<void>;
 }
 
 /** What {@link HistorySync} needs. */
@@ -164,12 +168,18 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     };
   }
 
-  /** Stops reading; answers still on their way are ignored. */
-  close(): void {
+  /** Starts the source's connection; reads sent before it is up wait for it. */
+  start(): void {
+    this.#options.source.start?.();
+  }
+
+  /** Stops reading (answers still on their way are ignored) and closes the source. */
+  async close(): Promise<void> {
     this.#closed = true;
     this.#pending.clear();
     this.#queue = [];
     this.#queueHead = 0;
+    await this.#options.source.close?.();
   }
 
   /** Reads the user's history: now if a slot is free, else in turn; again if one is in flight. */
@@ -224,13 +234,20 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     pending.held = false;
     this.#reading++;
     this.#options.metrics.historyReads++;
-    const { settings, source } = this.#options;
-    source
-      .read(userId, { limit: settings.replayMaxMessages, recent, marks })
+    const { settings, source, logger } = this.#options;
+    const request = { limit: settings.replayMaxMessages, recent, marks };
+    // Through a promise, so even a read that throws at once settles its slot.
+    Promise.resolve()
+      .then(() => source.read(userId, request))
       .then(
         (snapshot) => this.#apply(userId, pending, targets, snapshot),
         (error: unknown) => this.#fail(userId, pending, targets, error),
       )
+      .catch((error: unknown) => {
+        // A bug, not a Redis problem: keep serving, and let the user be read again later.
+        this.#pending.delete(userId);
+        logger.error({ userId, err: String(error) }, 'history sync failed unexpectedly');
+      })
       .finally(() => {
         this.#reading--;
         this.#pump();

@@ -20,8 +20,8 @@ export interface MetricSources {
   readonly logLinesSuppressed?: () => number;
   /** Health of the Redis subscriber connections (all read as 0 when not given). */
   readonly redisSubscribers?: () => RedisSubscriberStats;
-  /** Where history syncing stands (all read as 0 when not given, e.g. history off). */
-  readonly history?: () => HistoryStats;
+  /** Where history syncing stands (all read as 0 when not given or undefined: history off). */
+  readonly history?: () => HistoryStats | undefined;
 }
 
 /** What history syncing reports at scrape time. */

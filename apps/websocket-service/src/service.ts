@@ -12,7 +12,7 @@ import { HistoryReader } from './history-reader.js';
 import { HistorySync } from './history-sync.js';
 import { startKeepalive } from './keepalive.js';
 import type { Logger } from './logger.js';
-import { ServiceMetrics } from './metrics.js';
+import { type HistoryStats, ServiceMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { ConnectionRegistry } from './registry.js';
 import { createHttpServer } from './server.js';
@@ -66,7 +66,6 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
 
   // Assigned right below; the metric sources and the message handler read it lazily.
   let backplane: Backplane | undefined;
-  let history: HistorySync | undefined;
   const metrics = new ServiceMetrics(
     {
       connections: () => registry.size,
@@ -81,41 +80,38 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
         resubscribes: backplane?.resubscribes ?? 0,
         subscribeFailures: backplane?.subscribeFailures ?? 0,
       }),
-      ...(settings.history === undefined ? {} : { history: () => history!.stats() }),
+      // Declared below, read at scrape time only.
+      history: (): HistoryStats | undefined => history?.stats(),
     },
     {
       defaultMetrics: deps.processMetrics ?? true,
       ...(cluster === undefined ? {} : { workerSlot: cluster.slot }),
     },
   );
-  const reader =
+  const history: HistorySync | undefined =
     settings.history === undefined
       ? undefined
-      : new HistoryReader({
-          redis: settings.redis,
-          channelPrefix: settings.channelPrefix,
+      : new HistorySync({
+          registry,
+          source: new HistoryReader({
+            redis: settings.redis,
+            channelPrefix: settings.channelPrefix,
+            logger,
+            timeoutMs: settings.history.readTimeoutMs,
+          }),
+          settings: settings.history,
+          isSubscribed: (userId) => backplane?.isSubscribed(userId) ?? false,
+          metrics,
           logger,
-          timeoutMs: settings.history.readTimeoutMs,
+          dropLog,
+          maxBufferedBytes: settings.maxBufferedBytes,
         });
-  if (settings.history !== undefined && reader !== undefined) {
-    history = new HistorySync({
-      registry,
-      source: reader,
-      settings: settings.history,
-      isSubscribed: (userId) => backplane?.isSubscribed(userId) ?? false,
-      metrics,
-      logger,
-      dropLog,
-      maxBufferedBytes: settings.maxBufferedBytes,
-    });
-  }
-  const synced = history;
   const deliver = createDelivery({
     registry,
     metrics,
     dropLog,
     maxBufferedBytes: settings.maxBufferedBytes,
-    ...(synced === undefined ? {} : { history: synced }),
+    ...(history === undefined ? {} : { history }),
   });
   backplane = new Backplane({
     redis: settings.redis,
@@ -123,7 +119,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     channelPrefix: settings.channelPrefix,
     logger,
     onMessage: deliver,
-    ...(synced === undefined ? {} : { onSubscribed: (userIds) => synced.onSubscribed(userIds) }),
+    ...(history === undefined ? {} : { onSubscribed: (userIds) => history.onSubscribed(userIds) }),
   });
   const channels = backplane;
   const readiness = () =>
@@ -152,7 +148,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     trustedProxies: new Set(settings.trustedProxies),
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
     onAdmitted: (socket) => expiry.track(socket.expiresAt),
-    ...(synced === undefined ? {} : { history: synced }),
+    ...(history === undefined ? {} : { history }),
   });
   const server = createHttpServer({
     upgrade: (request, socket, head) => sessions.handleUpgrade(request, socket, head),
@@ -175,7 +171,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
   await listen(server, settings.port, settings.host);
   const port = (server.address() as AddressInfo).port;
   backplane.start();
-  reader?.start();
+  history?.start();
   expiry.start();
   const stopKeepalive = startKeepalive<ClientSocket>({
     intervalMs: settings.pingIntervalMs,
@@ -202,8 +198,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    synced?.close();
-    await Promise.all([channels.close(), reader?.close()]);
+    await Promise.all([channels.close(), history?.close()]);
     dropLog.close();
     logger.info('stopped');
   };

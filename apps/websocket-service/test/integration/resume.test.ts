@@ -2,7 +2,7 @@ import { signToken } from '@huleedu/auth';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
 import { resyncDataSchema, syncedDataSchema } from '@huleedu/ws-protocol';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   connectClient,
   metricValue,
@@ -305,5 +305,38 @@ describe('unpositioned (legacy raw PUBLISH) messages', () => {
     expect(tab.frames[2]).toBe(legacy);
     expect(positionsOf(tab)).toEqual([1, 2, 3, 4]);
     expect(await metricValue(service, 'huleedu_ws_unpositioned_messages_total')).toBe(before + 1);
+  });
+});
+
+describe('WEBSOCKET_HISTORY=off', () => {
+  it('behaves as before: no control messages, no replay, resume parameters ignored, positions passed through', async () => {
+    const live = await startServiceProcess({
+      WEBSOCKET_REDIS_URL: redis.url,
+      WEBSOCKET_HISTORY: 'off',
+    });
+    onTestFinished(() => live.stop());
+    await waitUntilReady(live);
+    const published = await publishNumbered(publisher, 'history-off', 3);
+    const epoch = published[0]!.epoch;
+    const resumer = connectClient(
+      resumeUrl(live.wsUrl(token('history-off')), { position: 1, epoch, recent: 2 }),
+    );
+    // Even malformed parameters are not looked at.
+    const odd = connectClient(resumeUrl(live.wsUrl(token('history-off')), { position: 'x' }));
+    await Promise.all([resumer.opened, odd.opened]);
+    await waitFor(
+      async () =>
+        Number(((await publisher.pubsub('NUMSUB', 'ws:history-off')) as [string, number])[1]) === 1,
+      { message: 'subscribed' },
+    );
+    await publishNumbered(publisher, 'history-off', 2, { from: 4 });
+    await waitFor(() => resumer.all.length === 2 && odd.all.length === 2, {
+      message: 'the live messages',
+    });
+    // Nothing replayed, no ws.synced: only the two live messages, byte for byte as published.
+    expect(positionsOf(resumer)).toEqual([4, 5]);
+    expect(resumer.controls).toEqual([]);
+    expect(odd.all).toEqual(resumer.all);
+    expect(await metricValue(live, 'huleedu_ws_history_reads_total')).toBe(0);
   });
 });
