@@ -1,27 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { historyKeys, idempotencyKey, userChannel } from '@huleedu/ws-protocol';
 import { Redis } from 'ioredis';
-
-/**
- * The durable publish script exactly as `@huleedu/notify` ships it: the contract any publisher
- * runs, so this test does not depend on notify's TypeScript API.
- */
-export const PUBLISH_SCRIPT = readFileSync(
-  join(
-    dirname(fileURLToPath(import.meta.url)),
-    '..',
-    '..',
-    'node_modules',
-    '@huleedu',
-    'notify',
-    'lua',
-    'publish.lua',
-  ),
-  'utf8',
-);
+import { publishPositioned } from './history.js';
 
 /** One numbered notification, once Redis confirmed it. */
 export interface PublishedNotification {
@@ -59,11 +38,11 @@ const IDEMPOTENCY_TTL_SECONDS = 600;
 const RETRY_PAUSE_MS = 20;
 
 /**
- * Publishes the numbered notifications `0, 1, 2, …` through the durable publish script (EVALSHA,
- * reloaded after a Redis restart empties the script cache), one at a time so each user's numbers
- * get increasing positions. Each has its own idempotency key, and a failed attempt (Redis
- * restarting, a reply lost with the connection) is retried with the same key until Redis
- * confirms it: every number is published exactly once.
+ * Publishes the numbered notifications `0, 1, 2, …` through the durable publish script
+ * (`publishPositioned`: EVALSHA, EVAL after a Redis restart emptied the script cache), one at a
+ * time so each user's numbers get increasing positions. Each has its own idempotency key, and a
+ * failed attempt (Redis restarting, a reply lost with the connection) is retried with the same
+ * key until Redis confirms it: every number is published exactly once.
  */
 export class SequencePublisher {
   /** Confirmed notifications, in order. */
@@ -75,7 +54,6 @@ export class SequencePublisher {
 
   private readonly redis: Redis;
   private readonly runId = randomBytes(6).toString('base64url');
-  private sha: string | undefined;
   private finishing = false;
   private closed = false;
 
@@ -121,35 +99,27 @@ export class SequencePublisher {
   private async publishOne(sequence: number): Promise<PublishedNotification> {
     const { users, historyLength, historyTtlSeconds, giveUpAfterMs } = this.options;
     const userId = users[sequence % users.length]!;
-    const keys = historyKeys(userId);
-    const envelope = JSON.stringify({
+    const envelope = {
       event: 'batch_processing_started',
       data: { batch_id: `chaos-${this.runId}`, sequence },
-    });
-    const idemKey = idempotencyKey(userId, `${this.runId}-${sequence}`);
+    };
     const at = performance.now();
     for (let attempts = 1; !this.closed; attempts++) {
       try {
-        this.sha ??= (await this.redis.script('LOAD', PUBLISH_SCRIPT)) as string;
-        const [position, epoch, , duplicate] = (await this.redis.evalsha(
-          this.sha,
-          3,
-          keys.stream,
-          keys.meta,
-          idemKey,
-          userChannel(userId),
+        const { position, epoch, duplicate } = await publishPositioned(
+          this.redis,
+          userId,
           envelope,
-          'classic',
-          historyLength,
-          historyTtlSeconds,
-          randomBytes(9).toString('base64url'),
-          IDEMPOTENCY_TTL_SECONDS,
-        )) as [number, string, number, number];
-        return { sequence, userId, position, epoch, at, attempts, duplicate: duplicate === 1 };
+          {
+            length: historyLength,
+            ttlSeconds: historyTtlSeconds,
+            idempotencyKey: `${this.runId}-${sequence}`,
+            idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
+          },
+        );
+        return { sequence, userId, position, epoch, at, attempts, duplicate };
       } catch (error) {
         const message = error instanceof Error ? error.message : String(error);
-        // After a restart Redis has no scripts: load it again on the next attempt.
-        if (message.startsWith('NOSCRIPT')) this.sha = undefined;
         const kind = message.split(/[.:]/, 1)[0] ?? message;
         this.failures.set(kind, (this.failures.get(kind) ?? 0) + 1);
         if (performance.now() - at > giveUpAfterMs) {

@@ -1,11 +1,11 @@
 import {
   controlEvents,
   type ResyncData,
-  resumeParams,
   resyncDataSchema,
   syncedDataSchema,
 } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
+import { resumeUrl } from './history.js';
 
 /** One notification as a {@link ResumingClient} received it (duplicates and all). */
 export interface ReceivedNotification {
@@ -98,14 +98,11 @@ export class ResumingClient {
   private nextUrl(): string | undefined {
     const endpoint = this.options.endpoint();
     if (endpoint === undefined) return undefined;
-    const url = new URL(endpoint);
-    url.searchParams.set('token', this.options.token);
     // Position 0 without an epoch: synced while the user had no history yet.
-    if (this.position !== undefined) {
-      url.searchParams.set(resumeParams.POSITION, String(this.position));
-    }
-    if (this.epoch !== undefined) url.searchParams.set(resumeParams.EPOCH, this.epoch);
-    return url.toString();
+    return resumeUrl(`${endpoint}?token=${this.options.token}`, {
+      ...(this.position === undefined ? {} : { position: this.position }),
+      ...(this.epoch === undefined ? {} : { epoch: this.epoch }),
+    });
   }
 
   private connect(): void {
