@@ -24,7 +24,11 @@ const RATE_PER_SECOND = 200;
 const MINIMUM_NOTIFICATIONS = 2_000;
 /** Normal flow between two disruptions: ~1.5 s of the stream. */
 const STEADY_NOTIFICATIONS = 300;
-/** Retention the publisher asks of the script: generous, so only the service can lose anything. */
+/**
+ * Retention the publisher asks of the script (the publisher's choice, not the service's). 100
+ * per user (notify's default) covers about 1 s of this stream's 100/s per user, less than a
+ * restart's gap; 1,000 covers 10 s, so what is judged is the service.
+ */
 const HISTORY_LENGTH = 1_000;
 const HISTORY_TTL_SECONDS = 3_600;
 const RECOVERY_MS = 30_000;
