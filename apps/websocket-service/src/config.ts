@@ -169,7 +169,10 @@ export const defaults = {
   LOG_LEVEL: 'info',
   WEBSOCKET_WORKERS: 1,
   WEBSOCKET_HISTORY: 'on',
-  WEBSOCKET_REPLAY_MAX_MESSAGES: 100,
+  // Above any sensible per-user retention (notify keeps 100 by default), so a restart's gap is
+  // replayed rather than refetched: a read never returns more than the history holds, and every
+  // replayed frame still obeys WEBSOCKET_MAX_BUFFERED_BYTES. 1,000 covers 10 s at 100/s per user.
+  WEBSOCKET_REPLAY_MAX_MESSAGES: 1000,
   WEBSOCKET_RECENT_MAX: 50,
   WEBSOCKET_HISTORY_READ_CONCURRENCY: 64,
   WEBSOCKET_HISTORY_READ_TIMEOUT_MS: 5000,

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { historyKeys, userChannel } from '@huleedu/ws-protocol';
+import { historyKeys, idempotencyKey, userChannel } from '@huleedu/ws-protocol';
 import type { Cluster, Redis } from 'ioredis';
 import { type ControlMessage, controlMessageOf, type TestClient } from './harness.js';
 
@@ -37,13 +37,21 @@ export interface PublishOptions {
   readonly ttlSeconds?: number;
   /** Channel prefix (default `ws`). */
   readonly prefix?: string;
+  /** This publish's idempotency key (KEYS[3]): a retry with the same key publishes nothing. */
+  readonly idempotencyKey?: string;
+  /** Seconds the idempotency key is remembered (default 3600). */
+  readonly idempotencyTtlSeconds?: number;
 }
 
-/** What the script returned: the message's position, the history's epoch, live receivers. */
+/**
+ * What the script returned: the message's position, the history's epoch, live receivers, and
+ * whether the idempotency key had been used already (then nothing was published now).
+ */
 export interface Published {
   readonly position: number;
   readonly epoch: string;
   readonly receivers: number;
+  readonly duplicate: boolean;
 }
 
 /** Publishes `envelope` for `userId` durably (history + live) with the shared Lua script. */
@@ -55,17 +63,19 @@ export async function publishPositioned(
 ): Promise<Published> {
   const prefix = options.prefix ?? 'ws';
   const { stream, meta } = historyKeys(userId, prefix);
+  const idem = options.idempotencyKey;
   const args = [
-    2,
-    stream,
-    meta,
+    ...(idem === undefined
+      ? [2, stream, meta]
+      : [3, stream, meta, idempotencyKey(userId, idem, prefix)]),
     userChannel(userId, prefix),
     JSON.stringify(envelope),
     options.mode ?? 'classic',
     options.length ?? 1000,
     options.ttlSeconds ?? 3600,
     randomBytes(9).toString('base64url'),
-  ] as const;
+    ...(idem === undefined ? [] : [options.idempotencyTtlSeconds ?? 3600]),
+  ] as [number, ...(string | number)[]];
   let reply: [number, string, number, number];
   try {
     reply = (await redis.evalsha(PUBLISH_SHA, ...args)) as typeof reply;
@@ -73,7 +83,12 @@ export async function publishPositioned(
     if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
     reply = (await redis.eval(PUBLISH_LUA, ...args)) as typeof reply;
   }
-  return { position: Number(reply[0]), epoch: String(reply[1]), receivers: Number(reply[2]) };
+  return {
+    position: Number(reply[0]),
+    epoch: String(reply[1]),
+    receivers: Number(reply[2]),
+    duplicate: Number(reply[3]) === 1,
+  };
 }
 
 /** Publishes `count` numbered messages (`data.n`) for a user, one after another. */
