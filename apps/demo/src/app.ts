@@ -67,10 +67,11 @@ export function createDemoServer(options: DemoServerOptions): Server {
       if (!isSampleType(type)) {
         throw new ApiError(400, 'unknown_type', `no sample for notification type ${String(type)}`);
       }
-      const receivers = await publishSample(type).catch((error: Error & { code?: string }) => {
+      const result = await publishSample(type).catch((error: Error & { code?: string }) => {
         throw new ApiError(502, error.code ?? 'publish_failed', error.message);
       });
-      return { type, userId: config.userId, receivers };
+      const { id, position, epoch, receivers } = result;
+      return { type, userId: config.userId, id, position, epoch, receivers };
     },
   };
 
