@@ -154,7 +154,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
     throw new NotifierError('invalid_options', 'publishTimeoutMs must be a positive number');
   }
   const history = historySettings(options.history);
+  if (history) Object.freeze(history);
   if (history) assertHashTagSafe(prefix, 'channelPrefix');
+  if (history && keyPrefixOf(options.redis)) {
+    throw new NotifierError(
+      'invalid_options',
+      `redis: the client has keyPrefix ${JSON.stringify(keyPrefixOf(options.redis))}, which ioredis would put before the history keys but not the channel, so the service would not find the history; pass a client without keyPrefix (or history: false)`,
+    );
+  }
   const connection = openConnection(options.redis);
   const route: Route = { connection, mode, durable: history !== null };
   let closed = false;
@@ -217,6 +224,14 @@ export function createNotifier(options: NotifierOptions): Notifier {
       await connection.close();
     },
   };
+}
+
+/** The `keyPrefix` of a caller-supplied ioredis client, if it has one. */
+function keyPrefixOf(target: RedisTarget): string | undefined {
+  if (typeof target !== 'object' || target === null || !('options' in target)) return undefined;
+  const options = target.options as { keyPrefix?: unknown; redisOptions?: { keyPrefix?: unknown } };
+  const prefix = options.keyPrefix ?? options.redisOptions?.keyPrefix;
+  return typeof prefix === 'string' && prefix !== '' ? prefix : undefined;
 }
 
 /** Where and how a notifier publishes, for sending and for error messages. */

@@ -288,6 +288,21 @@ describe('options', () => {
     expect((error as NotifierError).message).toContain(message);
   });
 
+  it('refuses a borrowed client with a keyPrefix, which would hide the history from the service', () => {
+    const prefixed = new Redis(redis.url, { keyPrefix: 'app:', lazyConnect: true });
+    try {
+      expect(() => createNotifier({ redis: prefixed })).toThrowError(
+        expect.objectContaining({
+          code: 'invalid_options',
+          message: expect.stringContaining('the client has keyPrefix "app:"'),
+        }),
+      );
+      expect(createNotifier({ redis: prefixed, history: false }).history).toBeNull();
+    } finally {
+      prefixed.disconnect();
+    }
+  });
+
   it('refuses "}" in user ids and the prefix while history is on (it would split the Cluster slot)', async () => {
     const error = await rejection(notifier.publish('a}b', 'x', {}), NotificationValidationError);
     expect(error.code).toBe('invalid_user_id');
