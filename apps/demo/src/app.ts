@@ -61,7 +61,7 @@ export function createDemoServer(options: DemoServerOptions): Server {
       { timestamp },
     );
     sent.add(createNotificationEnvelope(type, samplePayloads[type], { timestamp }));
-    return publishOutcome(result);
+    return result;
   };
 
   const routes: Record<string, (request: IncomingMessage) => Promise<unknown>> = {
@@ -86,12 +86,11 @@ export function createDemoServer(options: DemoServerOptions): Server {
       if (!isSampleType(type)) {
         throw new ApiError(400, 'unknown_type', `no sample for notification type ${String(type)}`);
       }
-      const { receivers, position } = await publishSample(type).catch(
-        (error: Error & { code?: string }) => {
-          throw new ApiError(502, error.code ?? 'publish_failed', error.message);
-        },
-      );
-      return { type, userId: config.userId, receivers, position };
+      const result = await publishSample(type).catch((error: Error & { code?: string }) => {
+        throw new ApiError(502, error.code ?? 'publish_failed', error.message);
+      });
+      const { id, position, epoch, receivers } = result;
+      return { type, userId: config.userId, id, position, epoch, receivers };
     },
     'GET /api/notifications': async () => ({ notifications: sent.list() }),
     'POST /api/history/forget': async () => {
@@ -145,15 +144,6 @@ export function createDemoServer(options: DemoServerOptions): Server {
  * The live receiver count and the position of a publish: `@huleedu/notify` resolves to the count,
  * or (with its history) to a result holding both.
  */
-function publishOutcome(result: number | { receivers: number; position: number | null }): {
-  receivers: number;
-  position: number | null;
-} {
-  return typeof result === 'number'
-    ? { receivers: result, position: null }
-    : { receivers: result.receivers, position: result.position };
-}
-
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   response.end(JSON.stringify(body));

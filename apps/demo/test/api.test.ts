@@ -90,13 +90,22 @@ describe('demo API', () => {
       await waitFor(() => output.includes('ws:demo-teacher'), { message: 'redis-cli subscribed' });
       const response = await post('/api/publish', JSON.stringify({ type: 'class_created' }));
       expect(response.status).toBe(200);
-      expect(await response.json()).toMatchObject({
+      const published = await response.json();
+      expect(published).toEqual({
         type: 'class_created',
         userId: 'demo-teacher',
+        id: expect.any(String),
+        position: expect.any(Number),
+        epoch: expect.any(String),
         receivers: 1,
       });
       const line = await waitFor(() => output.split('\n').find((l) => l.startsWith('{')));
       const envelope = JSON.parse(line) as { event: string; data: Record<string, unknown> };
+      expect(envelope).toMatchObject({
+        position: published.position,
+        epoch: published.epoch,
+        id: published.id,
+      });
       expect(envelope.event).toBe('class_created');
       expect(envelope.data).toMatchObject({ class_id: 'class-9c', category: 'class_management' });
     } finally {

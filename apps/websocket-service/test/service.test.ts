@@ -103,9 +103,12 @@ describe('startService', () => {
       );
       const frames = textFrames(client);
       await new Promise((resolve) => client.once('open', resolve));
-      await waitFor(async () => (await notifier.publish('wired', 'hello', { n: 1 })) === 1, {
-        message: 'published to a subscriber',
-      });
+      await waitFor(
+        async () => (await notifier.publish('wired', 'hello', { n: 1 })).receivers === 1,
+        {
+          message: 'published to a subscriber',
+        },
+      );
       await waitFor(() => frames.length >= 1, { message: 'delivered' });
       expect(JSON.parse(frames[0]!)).toMatchObject({ event: 'hello', data: { n: 1 } });
       client.terminate();

@@ -8,7 +8,13 @@ import {
   userChannel,
 } from '@huleedu/ws-protocol';
 import { NotificationValidationError, NotifierError } from './errors.js';
-import { createNotifier, type PublishMode, publishModes } from './notifier.js';
+import {
+  DEFAULT_HISTORY_MAX_LENGTH,
+  DEFAULT_HISTORY_TTL_SECONDS,
+  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  type HistoryOptions,
+} from './history.js';
+import { createNotifier, type PublishMode, type PublishResult, publishModes } from './notifier.js';
 import { userIdProblem } from './user-id.js';
 
 /** Exit codes of `huleedu-notify`. */
@@ -27,7 +33,8 @@ export const DEFAULT_REDIS_URL = 'redis://localhost:6379';
 /** Usage text printed by `--help`. */
 export const usage = `Usage: huleedu-notify --user <id> (--type <type> | --raw-event <event>) [options]
 
-Publishes one notification to a user's Redis channel, as @huleedu/notify does.
+Publishes one notification to a user's Redis channel, as @huleedu/notify does: stored in the
+user's history and published live, in one atomic step (--no-history: a plain PUBLISH only).
 
   --user <id>            user id (JWT sub) to notify                        (required)
   --type <type>          catalogue notification type, e.g. batch_results_ready
@@ -41,9 +48,17 @@ Publishes one notification to a user's Redis channel, as @huleedu/notify does.
   --publish-mode <mode>  classic (PUBLISH, default), sharded (SPUBLISH, Redis 7 cluster) or both
   --redis <url>          Redis URL (default $WEBSOCKET_REDIS_URL, $REDIS_URL, ${DEFAULT_REDIS_URL})
   --cluster              --redis is a comma-separated list of Redis Cluster node URLs
+  --idempotency-key <k>  publish at most once per key: a retry with the same key publishes nothing
+  --history-max-length <n>  messages kept per user (default ${DEFAULT_HISTORY_MAX_LENGTH}; use your backends' value)
+  --history-ttl <s>      seconds a user's history lives after its last message (default ${DEFAULT_HISTORY_TTL_SECONDS})
+  --idempotency-ttl <s>  seconds an idempotency key is remembered (default ${DEFAULT_IDEMPOTENCY_TTL_SECONDS})
+  --no-history           plain PUBLISH/SPUBLISH: nothing stored, nothing replayable
+  --json                 print the result as JSON: {"id","position","epoch","receivers","duplicate"}
   -h, --help             show this help
 
-Exit codes: 0 published, 1 Redis error, 2 bad arguments or invalid payload.
+Prints the message's position in the user's history and how many subscribers received it live.
+Exit codes: 0 published (or a duplicate of an earlier publish with the same key), 1 Redis error,
+2 bad arguments or invalid payload.
 
 Example:
   huleedu-notify --user teacher-1 --type batch_results_ready \\
@@ -65,6 +80,11 @@ export interface PublishCommand {
   actionRequired?: boolean;
   deadline?: string;
   correlationId?: string;
+  /** `false` with `--no-history`. */
+  history: HistoryOptions | false;
+  idempotencyKey?: string;
+  /** Print the result as JSON rather than a sentence. */
+  json: boolean;
 }
 
 /** The result of {@link parseCommand}. */
@@ -126,6 +146,11 @@ export function parseCommand(
     );
   }
 
+  const history = parseHistory(values);
+  if (history === false && values['idempotency-key'] !== undefined) {
+    throw new UsageError('--idempotency-key needs the history: drop --no-history');
+  }
+
   const redis = values.redis ?? env['WEBSOCKET_REDIS_URL'] ?? env['REDIS_URL'] ?? DEFAULT_REDIS_URL;
   return {
     kind: 'publish',
@@ -147,6 +172,11 @@ export function parseCommand(
     ...(values['action-required'] ? { actionRequired: true } : {}),
     ...(values.deadline !== undefined ? { deadline: values.deadline } : {}),
     ...(values['correlation-id'] !== undefined ? { correlationId: values['correlation-id'] } : {}),
+    history,
+    ...(values['idempotency-key'] !== undefined
+      ? { idempotencyKey: values['idempotency-key'] }
+      : {}),
+    json: values.json === true,
   };
 }
 
@@ -183,10 +213,13 @@ export async function runCommand(
       redis: command.redis,
       channelPrefix: command.prefix,
       publishMode: command.publishMode,
+      history: command.history,
     });
     try {
-      const receivers = command.raw
-        ? await notifier.publish(command.userId, command.event, command.data)
+      const delivery =
+        command.idempotencyKey !== undefined ? { idempotencyKey: command.idempotencyKey } : {};
+      const result = command.raw
+        ? await notifier.publish(command.userId, command.event, command.data, delivery)
         : await notifier.publishUserNotification(
             command.userId,
             command.event as 'batch_results_ready',
@@ -201,12 +234,10 @@ export async function runCommand(
               ...(command.correlationId !== undefined
                 ? { correlationId: command.correlationId }
                 : {}),
+              ...delivery,
             },
           );
-      const channel = userChannel(command.userId, command.prefix);
-      output.stdout(
-        `published ${command.event} to ${channel} (${receivers} ${receivers === 1 ? 'receiver' : 'receivers'})`,
-      );
+      output.stdout(command.json ? JSON.stringify(result) : describeResult(command, result));
       return exitCodes.OK;
     } finally {
       await notifier.close();
@@ -237,6 +268,12 @@ function parseOptions(argv: readonly string[]) {
       prefix: { type: 'string' },
       'publish-mode': { type: 'string' },
       cluster: { type: 'boolean' },
+      'idempotency-key': { type: 'string' },
+      'history-max-length': { type: 'string' },
+      'history-ttl': { type: 'string' },
+      'idempotency-ttl': { type: 'string' },
+      'no-history': { type: 'boolean' },
+      json: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -256,4 +293,41 @@ function parseData(text: string | undefined): Record<string, unknown> {
     );
   }
   return value as Record<string, unknown>;
+}
+
+const historyFlags = {
+  'history-max-length': 'maxLength',
+  'history-ttl': 'ttlSeconds',
+  'idempotency-ttl': 'idempotencyTtlSeconds',
+} as const;
+
+/** The `history` option from the flags; ranges are checked by createNotifier. */
+function parseHistory(values: ReturnType<typeof parseOptions>['values']): HistoryOptions | false {
+  const history: HistoryOptions = {};
+  for (const [flag, field] of Object.entries(historyFlags) as [
+    keyof typeof historyFlags,
+    keyof HistoryOptions,
+  ][]) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    if (values['no-history'])
+      throw new UsageError(`--${flag} and --no-history contradict each other`);
+    if (!/^\d{1,10}$/.test(text)) {
+      throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(text)}`);
+    }
+    history[field] = Number(text);
+  }
+  return values['no-history'] ? false : history;
+}
+
+/** One line saying what a publish did, e.g. `published x to ws:u at position 3 of epoch E (1 receiver)`. */
+function describeResult(command: PublishCommand, result: PublishResult): string {
+  const channel = userChannel(command.userId, command.prefix);
+  const where =
+    result.position === null ? '' : ` at position ${result.position} of epoch ${result.epoch}`;
+  if (result.duplicate) {
+    return `not published: ${channel} already has the message of idempotency key ${JSON.stringify(command.idempotencyKey)}${where.replace(' at', ',')}`;
+  }
+  const receivers = `${result.receivers} ${result.receivers === 1 ? 'receiver' : 'receivers'}`;
+  return `published ${command.event} to ${channel}${where} (${receivers})`;
 }

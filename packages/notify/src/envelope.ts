@@ -16,7 +16,7 @@ import {
 import { NotificationValidationError } from './errors.js';
 
 /** Per-message choices for {@link createNotificationEnvelope}; every field has a default. */
-export interface PublishOptions {
+export interface EnvelopeOptions {
   /** Overrides the catalogue's priority for this type. */
   priority?: Priority;
   /** Overrides the catalogue's `action_required` for this type. */
@@ -68,7 +68,7 @@ export interface RawEnvelope {
 export function createNotificationEnvelope<T extends NotificationType>(
   type: T,
   payload: PublishPayload<T>,
-  options: PublishOptions = {},
+  options: EnvelopeOptions = {},
 ): NotificationEnvelope<T> {
   if (!isNotificationType(type)) {
     throw new NotificationValidationError(

@@ -265,9 +265,14 @@ function setUpForgetting(client: NotificationClient): void {
 async function publish(type?: string): Promise<void> {
   const status = element('publish-status');
   try {
-    const result = await api<{ type: string; receivers: number }>('POST', '/api/publish', { type });
+    const result = await api<{ type: string; receivers: number; position: number | null }>(
+      'POST',
+      '/api/publish',
+      { type },
+    );
     const listeners = `${result.receivers} service instance${result.receivers === 1 ? '' : 's'}`;
-    status.textContent = `Published ${humanise(result.type).toLowerCase()} to ${listeners}`;
+    const stored = result.position === null ? '' : ` (history position ${result.position})`;
+    status.textContent = `Published ${humanise(result.type).toLowerCase()} to ${listeners}${stored}`;
   } catch (error) {
     status.textContent = `Publish failed: ${(error as Error).message}`;
   }

@@ -194,11 +194,13 @@ export async function publishResults(
 ): Promise<void> {
   await waitFor(
     async () =>
-      (await stack.notifier.publishUserNotification(userId, 'batch_results_ready', {
-        batch_id: batchId,
-        results_count: 12,
-        message: `Results for ${batchId} are ready`,
-      })) > 0,
+      (
+        await stack.notifier.publishUserNotification(userId, 'batch_results_ready', {
+          batch_id: batchId,
+          results_count: 12,
+          message: `Results for ${batchId} are ready`,
+        })
+      ).receivers > 0,
     { timeoutMs: 20_000, intervalMs: 100, message: `a subscriber for ${userId}` },
   );
 }
