@@ -1,5 +1,5 @@
 import { isUtf8 } from 'node:buffer';
-import { envelopeSchema, parseEnvelope } from '@huleedu/ws-protocol';
+import { envelopeSchema, type ParseEnvelopeResult, parseEnvelope } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { type ClientSocket, syncStates } from './client-socket.js';
@@ -33,6 +33,16 @@ export type Deliver = (userId: string, payload: Buffer) => void;
 // The shared envelope schema as zod compiles it: the same checks and messages, without zod's
 // per-node dispatch on every payload (see docs/benchmarks.md for what validation costs).
 const envelope = z.compile(envelopeSchema);
+
+/**
+ * A Redis payload (live, or a stored history entry) as an envelope, or why it is not one: not
+ * UTF-8 (a browser fails the connection on such a text frame), not JSON, not `{event, data}`.
+ */
+export function parsePayload(payload: Buffer): ParseEnvelopeResult {
+  return isUtf8(payload)
+    ? parseEnvelope(payload.toString('utf8'), envelope)
+    : { ok: false, reason: 'not UTF-8' };
+}
 
 // Shared by every send: ws frames a Buffer as binary unless told otherwise.
 const TEXT_FRAME = { binary: false } as const;
@@ -72,9 +82,7 @@ export function createDelivery({
       metrics.unroutedMessages++;
       return;
     }
-    const parsed = isUtf8(payload)
-      ? parseEnvelope(payload.toString('utf8'), envelope)
-      : ({ ok: false, reason: 'not UTF-8' } as const);
+    const parsed = parsePayload(payload);
     if (!parsed.ok) {
       metrics.malformedPayloads++;
       dropLog.warn(

@@ -2,6 +2,7 @@ import { controlEvents, type ResyncReason } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
 import { type ClientSocket, syncStates } from './client-socket.js';
 import type { HistorySettings } from './config.js';
+import { parsePayload } from './delivery.js';
 import { syncOutcome } from './history-outcome.js';
 import type { HistoryReadRequest, HistorySnapshot } from './history-reader.js';
 import type { Logger } from './logger.js';
@@ -261,8 +262,9 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     snapshot: HistorySnapshot,
   ): void {
     if (this.#closed || this.#pending.get(userId) !== pending) return;
+    const sendable = this.#sendable(userId, snapshot);
     for (const socket of targets) {
-      if (socket.readyState === OPEN) this.#sync(socket, snapshot);
+      if (socket.readyState === OPEN) this.#sync(socket, snapshot, sendable);
     }
     const overtaken =
       pending.held &&
@@ -311,8 +313,27 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     }
   }
 
+  /**
+   * Which entries may be sent: checked once per read like a live payload (a publisher that wrote
+   * the stream by hand could have stored anything); the others are dropped, counted and logged.
+   */
+  #sendable(userId: string, snapshot: HistorySnapshot): boolean[] {
+    const { metrics, dropLog } = this.#options;
+    return snapshot.entries.map((entry) => {
+      const parsed = parsePayload(entry.message);
+      if (parsed.ok) return true;
+      metrics.malformedPayloads++;
+      dropLog.warn(
+        'malformed_payload',
+        { userId, position: entry.position, reason: parsed.reason, bytes: entry.message.length },
+        'dropped malformed history entry',
+      );
+      return false;
+    });
+  }
+
   /** Sends one socket what `snapshot` holds for it, then a control message if due; it is live. */
-  #sync(socket: ClientSocket, snapshot: HistorySnapshot): void {
+  #sync(socket: ClientSocket, snapshot: HistorySnapshot, sendable: readonly boolean[]): void {
     const { settings, metrics } = this.#options;
     const wasSyncing = socket.syncState === syncStates.SYNCING;
     const outcome = syncOutcome(socket, snapshot, settings.replayMaxMessages);
@@ -326,8 +347,10 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     }
     let replayed = 0;
     let open = true;
-    for (const entry of snapshot.entries) {
-      if (entry.position <= outcome.after) continue;
+    const { entries } = snapshot;
+    for (let i = 0; i < entries.length; i++) {
+      const entry = entries[i]!;
+      if (entry.position <= outcome.after || !sendable[i]) continue;
       open = this.#write(socket, entry.message);
       if (!open) break;
       replayed++;

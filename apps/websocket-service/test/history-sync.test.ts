@@ -248,4 +248,20 @@ describe('HistorySync with the live path', () => {
     expect(body).toContain('huleedu_ws_history_read_failures_total{reason="timeout"} 1');
     expect(body).toContain('huleedu_ws_resyncs_total{reason="history_unavailable"} 1');
   });
+
+  it('checks stored entries like live payloads: a malformed one is dropped, counted and logged', async () => {
+    const { admit, metrics } = await setup();
+    await publish('hand-written', 1);
+    const { stream, meta } = historyKeys('hand-written');
+    const epoch = (await publisher.hget(meta, 'epoch'))!;
+    // A publisher that wrote the history by hand: position 2 is not an envelope.
+    await publisher.xadd(stream, '2-0', 'm', '{"position":2,"epoch":"x","no":"event"}');
+    await publisher.hset(meta, 'top', 2);
+    await publish('hand-written', 3);
+    const tab = await admit('hand-written', { kind: 'resume', position: 0, epoch: '' });
+    await waitFor(() => tab.frames.at(-1)?.includes('ws.synced'), { message: 'synced' });
+    expect(timelineOf(tab.frames)).toEqual(['1', '3', 'synced:3']);
+    expect(JSON.parse(tab.frames[2]!).data).toEqual({ position: 3, epoch, replayed: 2 });
+    expect(metrics.malformedPayloads).toBe(1);
+  });
 });
