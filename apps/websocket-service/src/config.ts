@@ -169,10 +169,11 @@ export const defaults = {
   LOG_LEVEL: 'info',
   WEBSOCKET_WORKERS: 1,
   WEBSOCKET_HISTORY: 'on',
-  // Above any sensible per-user retention (notify keeps 100 by default), so a restart's gap is
-  // replayed rather than refetched: a read never returns more than the history holds, and every
-  // replayed frame still obeys WEBSOCKET_MAX_BUFFERED_BYTES. 1,000 covers 10 s at 100/s per user.
-  WEBSOCKET_REPLAY_MAX_MESSAGES: 1000,
+  // About what fits the default outbound buffer (1 MiB) at a typical notification's ~500 bytes,
+  // and above any sensible per-user retention (notify keeps 100 by default): a restart's gap is
+  // replayed rather than refetched. A read never returns more than the history holds, and every
+  // replayed frame obeys WEBSOCKET_MAX_BUFFERED_BYTES. 2,000 covers 20 s at 100/s per user.
+  WEBSOCKET_REPLAY_MAX_MESSAGES: 2000,
   WEBSOCKET_RECENT_MAX: 50,
   WEBSOCKET_HISTORY_READ_CONCURRENCY: 64,
   WEBSOCKET_HISTORY_READ_TIMEOUT_MS: 5000,

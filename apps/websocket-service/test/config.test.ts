@@ -56,7 +56,7 @@ describe('loadSettings', () => {
         logLevel: 'info',
         workers: 1,
         history: {
-          replayMaxMessages: 1000,
+          replayMaxMessages: 2000,
           recentMax: 50,
           readConcurrency: 64,
           readTimeoutMs: 5000,
@@ -449,7 +449,7 @@ describe('WEBSOCKET_HISTORY', () => {
   it('is on unless turned off; off leaves no history settings (live delivery only)', () => {
     expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET }).history).toBeDefined();
     expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET, WEBSOCKET_HISTORY: 'on' }).history).toEqual({
-      replayMaxMessages: 1000,
+      replayMaxMessages: 2000,
       recentMax: 50,
       readConcurrency: 64,
       readTimeoutMs: 5000,

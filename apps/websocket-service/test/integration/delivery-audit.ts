@@ -48,11 +48,13 @@ export function tallyWindow(
   window: AuditWindow,
   published: readonly PublishedNotification[],
   sockets: readonly AuditedSocket[],
-): { window: string; sent: number; sockets: SocketTally[] } {
+): { window: string; sent: number; seconds: number; sockets: SocketTally[] } {
   const inWindowAt = (at: number) => at >= window.from && at < window.to;
   const inWindow = published.filter((p) => inWindowAt(p.at));
   return {
     window: window.name,
+    // Publish times of the first and last notification sent in the window.
+    seconds: inWindow.length < 2 ? 0 : (inWindow.at(-1)!.at - inWindow[0]!.at) / 1000,
     sent: inWindow.length,
     sockets: sockets.map((socket) => {
       const due = new Set(
@@ -90,5 +92,7 @@ export function formatTally(tally: ReturnType<typeof tallyWindow>): string {
       `  ${s.socket.padEnd(10)} due ${String(s.due).padStart(5)}  received ${String(s.received).padStart(5)}  lost ${s.lost}  duplicates ${s.duplicates}  out of order ${s.outOfOrder}  reconnects ${s.reconnects}` +
       (s.resyncs.length === 0 ? '' : `  resyncs ${s.resyncs.join(',')}`),
   );
-  return [`${tally.window}: sent ${tally.sent}`, ...lines].join('\n');
+  return [`${tally.window}: sent ${tally.sent} in ${tally.seconds.toFixed(1)} s`, ...lines].join(
+    '\n',
+  );
 }

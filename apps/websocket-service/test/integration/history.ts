@@ -11,7 +11,7 @@ import { type ControlMessage, controlMessageOf, type TestClient } from './harnes
  * EVALSHA (EVAL when Redis does not know the script yet), no `@huleedu/notify` code. Tests use it
  * to publish positioned messages exactly as the contract says.
  */
-const PUBLISH_LUA = readFileSync(
+export const PUBLISH_LUA = readFileSync(
   join(
     dirname(fileURLToPath(import.meta.url)),
     '..',
@@ -25,7 +25,8 @@ const PUBLISH_LUA = readFileSync(
   ),
   'utf8',
 );
-const PUBLISH_SHA = createHash('sha1').update(PUBLISH_LUA).digest('hex');
+/** The script's SHA1, its name for EVALSHA. */
+export const PUBLISH_SHA = createHash('sha1').update(PUBLISH_LUA).digest('hex');
 
 /** Options of {@link publishPositioned}. */
 export interface PublishOptions {
@@ -61,10 +62,30 @@ export async function publishPositioned(
   envelope: { event: string; data: Record<string, unknown> },
   options: PublishOptions = {},
 ): Promise<Published> {
+  const args = publishArguments(userId, envelope, options);
+  let reply: PublishReply;
+  try {
+    reply = (await redis.evalsha(PUBLISH_SHA, ...args)) as PublishReply;
+  } catch (error) {
+    if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
+    reply = (await redis.eval(PUBLISH_LUA, ...args)) as PublishReply;
+  }
+  return publishedOf(reply);
+}
+
+/** The script's reply: position, epoch, receivers, duplicate (1 or 0). */
+export type PublishReply = [number, string, number, number];
+
+/** EVALSHA's (or EVAL's) arguments after the script: the key count, the keys, then ARGV. */
+export function publishArguments(
+  userId: string,
+  envelope: { event: string; data: Record<string, unknown> },
+  options: PublishOptions = {},
+): [number, ...(string | number)[]] {
   const prefix = options.prefix ?? 'ws';
   const { stream, meta } = historyKeys(userId, prefix);
   const idem = options.idempotencyKey;
-  const args = [
+  return [
     ...(idem === undefined
       ? [2, stream, meta]
       : [3, stream, meta, idempotencyKey(userId, idem, prefix)]),
@@ -76,13 +97,10 @@ export async function publishPositioned(
     randomBytes(9).toString('base64url'),
     ...(idem === undefined ? [] : [options.idempotencyTtlSeconds ?? 3600]),
   ] as [number, ...(string | number)[]];
-  let reply: [number, string, number, number];
-  try {
-    reply = (await redis.evalsha(PUBLISH_SHA, ...args)) as typeof reply;
-  } catch (error) {
-    if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
-    reply = (await redis.eval(PUBLISH_LUA, ...args)) as typeof reply;
-  }
+}
+
+/** The script's reply as a {@link Published}. */
+export function publishedOf(reply: PublishReply): Published {
   return {
     position: Number(reply[0]),
     epoch: String(reply[1]),

@@ -27,10 +27,13 @@ export interface ResumingClientOptions {
    * client fails over; undefined when nothing is reachable (the client tries again later).
    */
   readonly endpoint: () => string | undefined;
-  /** Pause before a reconnect: `minBackoffMs`, doubling per failed attempt up to `maxBackoffMs`. */
+  /**
+   * Pause before a reconnect: `minBackoffMs` (default 25), doubling per failed attempt up to
+   * `maxBackoffMs` (default 200).
+   */
   readonly minBackoffMs?: number;
   readonly maxBackoffMs?: number;
-  /** Consecutive attempts without admission before the client gives up (bounds the loop). */
+  /** Consecutive attempts without admission before the client gives up (default 400). */
   readonly maxFailedAttempts?: number;
 }
 
@@ -70,11 +73,6 @@ export class ResumingClient {
   /** The report name. */
   get name(): string {
     return this.options.name;
-  }
-
-  /** Admissions after the first one. */
-  get reconnects(): number {
-    return Math.max(0, this.admittedAt.length - 1);
   }
 
   /** Whether the socket is open and admitted (its `ws.synced` or `ws.resync` came). */
