@@ -7,7 +7,9 @@ export type NotificationValidationErrorCode =
   /** The notification type is not in the catalogue. */
   | 'unknown_type'
   /** The user id is empty, too long, or contains whitespace, control or glob characters. */
-  | 'invalid_user_id';
+  | 'invalid_user_id'
+  /** `disconnectUser` got a `reason` or `issuedBefore` it cannot use. */
+  | 'invalid_disconnect';
 
 /**
  * A notification was refused before it reached Redis. `message` names each bad field with what was

@@ -1,6 +1,13 @@
 import { DEFAULT_CHANNEL_PREFIX, type NotificationType, userChannel } from '@huleedu/ws-protocol';
 import { type Connection, openConnection, type RedisTarget } from './connection.js';
 import {
+  checkMaxTokenLifetime,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  type DisconnectOptions,
+  disconnectRequest,
+  runDisconnect,
+} from './disconnect.js';
+import {
   createNotificationEnvelope,
   createRawEnvelope,
   type PublishOptions,
@@ -35,6 +42,12 @@ export interface NotifierOptions {
   publishMode?: PublishMode;
   /** A publish that Redis has not answered after this long rejects with `redis_timeout`. Default 10,000. */
   publishTimeoutMs?: number;
+  /**
+   * The service's `JWT_MAX_LIFETIME_SECONDS` (default 86,400, the service's default): how long
+   * `disconnectUser`'s `issuedBefore` is kept in Redis. Must not be lower than the service's
+   * setting, or old tokens pass again once the key has expired.
+   */
+  maxTokenLifetimeSeconds?: number;
 }
 
 /** Publishes notifications to users' Redis channels. Create one per process and reuse it. */
@@ -63,6 +76,15 @@ export interface Notifier {
    * Resolves to the number of receiving subscribers.
    */
   publish(userId: string, event: string, data: Record<string, unknown>): Promise<number>;
+  /**
+   * Cuts a user off: every service instance closes every socket of `userId` at once with 1008
+   * `token_revoked` (the client fetches a fresh token and reconnects). With `issuedBefore`,
+   * tokens issued before it are refused at the handshake too, for as long as such a token could
+   * still be valid. One atomic Redis step in the user's hash slot (`lua/disconnect.lua`).
+   * Resolves to the number of service instances that held a socket of the user. Rejects with
+   * `NotificationValidationError` (`invalid_user_id`, `invalid_disconnect`) or `NotifierError`.
+   */
+  disconnectUser(userId: string, options: DisconnectOptions): Promise<number>;
   /** Closes the connection if the notifier opened it. Later publishes reject with `notifier_closed`. */
   close(): Promise<void>;
 }
@@ -89,6 +111,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new NotifierError('invalid_options', 'publishTimeoutMs must be a positive number');
   }
+  const maxTokenLifetimeSeconds = checkMaxTokenLifetime(
+    options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  );
   const connection = openConnection(options.redis);
   let closed = false;
 
@@ -111,6 +136,17 @@ export function createNotifier(options: NotifierOptions): Notifier {
     async publish(userId, event, data) {
       assertUserId(userId);
       return send(userId, serializeEnvelope(createRawEnvelope(event, data)));
+    },
+    async disconnectUser(userId, disconnect) {
+      if (closed) throw new NotifierError('notifier_closed', 'this notifier has been closed');
+      assertUserId(userId);
+      const request = disconnectRequest(userId, disconnect, { prefix, maxTokenLifetimeSeconds });
+      const run = runDisconnect(connection.client, request, mode).catch((error: unknown) => {
+        throw redisError(connection, mode, request.channel, error);
+      });
+      return withTimeout(run, timeoutMs, () =>
+        timeoutError(connection, mode, request.channel, timeoutMs),
+      );
     },
     async close() {
       if (closed) return;
