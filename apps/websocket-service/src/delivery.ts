@@ -7,6 +7,7 @@ import type { ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
 import { dropSlowConsumer } from './slow-consumer.js';
+import { isUserCommand, type UserCommandHandler } from './user-commands.js';
 
 /** What {@link createDelivery} needs. */
 export interface DeliveryOptions {
@@ -19,6 +20,11 @@ export interface DeliveryOptions {
    * consumer instead of growing the service's memory without bound.
    */
   readonly maxBufferedBytes: number;
+  /**
+   * Acts on a command for the service itself (`ws.disconnect`, see `user-commands.ts`). Such a
+   * message is never forwarded to a browser, with or without a handler.
+   */
+  readonly onUserCommand?: UserCommandHandler;
 }
 
 /** Delivers one Redis payload (its raw bytes) to every local socket of a user. */
@@ -38,13 +44,15 @@ const TEXT_FRAME = { binary: false } as const;
  * Payloads that are not UTF-8 (a browser fails the connection on such a text frame) or not a
  * `{event, data}` envelope (the shared zod `envelopeSchema`, loose: extra fields pass) are dropped
  * with a warning and a metric, never forwarded. `data` itself is not checked here: a legacy
- * publisher's incomplete `data` still reaches the browser, whose client decides.
+ * publisher's incomplete `data` still reaches the browser, whose client decides. A command for
+ * the service itself (`ws.disconnect`) is handed to `onUserCommand` and never forwarded.
  */
 export function createDelivery({
   registry,
   metrics,
   dropLog,
   maxBufferedBytes,
+  onUserCommand,
 }: DeliveryOptions): Deliver {
   return (userId, payload) => {
     metrics.redisMessages++;
@@ -64,6 +72,10 @@ export function createDelivery({
         { userId, reason: parsed.reason, bytes: payload.length },
         'dropped malformed notification payload',
       );
+      return;
+    }
+    if (isUserCommand(parsed.envelope)) {
+      onUserCommand?.(userId, parsed.envelope);
       return;
     }
     // One copy for all sockets: ioredis may reuse the memory behind `payload` for later replies

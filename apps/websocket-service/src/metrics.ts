@@ -2,6 +2,7 @@ import { type AuthFailureReason, authFailureReasons, closeReasons } from '@hulee
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type BudgetRefusalReason, budgetRefusalReasons } from './connection-budget.js';
 import type { ClientErrorKind } from './server.js';
+import { type TcpDropReason, tcpDropReasons } from './tcp-connection-cap.js';
 
 /** Live values the metrics read at scrape time, so there is one source of truth for each. */
 export interface MetricSources {
@@ -14,6 +15,8 @@ export interface MetricSources {
   readonly logLinesSuppressed?: () => number;
   /** Health of the Redis subscriber connections (all read as 0 when not given). */
   readonly redisSubscribers?: () => RedisSubscriberStats;
+  /** TCP connections of every kind held now (read as 0 when not given). */
+  readonly tcpConnections?: () => number;
 }
 
 /** What the backplane reports about its Redis subscriber connections. */
@@ -33,7 +36,8 @@ export type RejectionReason =
   | AuthFailureReason
   | BudgetRefusalReason
   | 'connection_limit'
-  | 'server_shutdown';
+  | 'server_shutdown'
+  | 'not_ready';
 
 /** Why the service closed an admitted socket (label values of the server-close counter). */
 export type ServerCloseReason =
@@ -42,13 +46,15 @@ export type ServerCloseReason =
   | 'message_too_big'
   | 'dead_peer'
   | 'slow_consumer'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'token_revoked';
 
 const rejectionReasons: readonly RejectionReason[] = [
   ...authFailureReasons,
   ...budgetRefusalReasons,
   closeReasons.CONNECTION_LIMIT,
   closeReasons.SERVER_SHUTDOWN,
+  closeReasons.NOT_READY,
 ];
 const serverCloseReasons: readonly ServerCloseReason[] = [
   'token_expired',
@@ -57,6 +63,7 @@ const serverCloseReasons: readonly ServerCloseReason[] = [
   'dead_peer',
   'slow_consumer',
   'rate_limited',
+  'token_revoked',
 ];
 
 const clientErrorKinds: readonly ClientErrorKind[] = ['request_timeout', 'bad_request'];
@@ -91,6 +98,7 @@ export class ServiceMetrics {
   readonly #rejected: Counter<'reason'>;
   readonly #serverCloses: Counter<'reason'>;
   readonly #clientErrors: Counter<'reason'>;
+  readonly #tcpDrops: Counter<'reason'>;
 
   /**
    * @param options.defaultMetrics register prom-client's process metrics (default true).
@@ -172,10 +180,22 @@ export class ServiceMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#tcpDrops = new Counter({
+      name: `${METRIC_PREFIX}tcp_connections_dropped_total`,
+      help: 'TCP connections closed at the TCP connection cap: idle_evicted (the oldest idle one made room), capacity (no room)',
+      labelNames: ['reason'],
+      registers,
+    });
+    gauge(
+      'tcp_connections',
+      'TCP connections held, of every kind: idle, HTTP, WebSocket',
+      () => sources.tcpConnections?.() ?? 0,
+    );
     // Every label value starts at 0, so dashboards and alerts see the series before it moves.
     for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
     for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
     for (const reason of clientErrorKinds) this.#clientErrors.inc({ reason }, 0);
+    for (const reason of tcpDropReasons) this.#tcpDrops.inc({ reason }, 0);
 
     tally('redis_messages_total', 'Messages received from Redis', () => this.redisMessages);
     tally(
@@ -248,6 +268,11 @@ export class ServiceMetrics {
   /** Counts a connection answered 408 or 400 before a request was read. */
   clientError(reason: ClientErrorKind): void {
     this.#clientErrors.inc({ reason });
+  }
+
+  /** Counts a TCP connection the TCP connection cap closed. */
+  tcpConnectionDropped(reason: TcpDropReason): void {
+    this.#tcpDrops.inc({ reason });
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -39,27 +39,18 @@ export class RedisClusterTopology {
 
   constructor(options: RedisClusterTopologyOptions) {
     this.#options = options;
-    const seeds = options.nodes.map((node) => new URL(node));
-    const first = seeds[0];
-    if (first === undefined) throw new RangeError('a Redis Cluster needs at least one seed node');
-    this.nodeOptions = {
-      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
-      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
-      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
-    };
-    this.#cluster = new Cluster(
-      seeds.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
-      {
-        lazyConnect: true,
-        // Only CLUSTER SLOTS is ever sent; a cluster that reports cluster_state:fail (one master
-        // down) still has a slot map worth following.
-        enableReadyCheck: false,
-        enableOfflineQueue: false,
-        slotsRefreshInterval: options.refreshIntervalMs ?? REFRESH_INTERVAL_MS,
-        clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-        redisOptions: { ...this.nodeOptions, connectionName: 'huleedu-websocket-service' },
-      },
-    );
+    const { seeds, nodeOptions } = clusterSeeds(options.nodes);
+    this.nodeOptions = nodeOptions;
+    this.#cluster = new Cluster(seeds, {
+      lazyConnect: true,
+      // Only CLUSTER SLOTS is ever sent; a cluster that reports cluster_state:fail (one master
+      // down) still has a slot map worth following.
+      enableReadyCheck: false,
+      enableOfflineQueue: false,
+      slotsRefreshInterval: options.refreshIntervalMs ?? REFRESH_INTERVAL_MS,
+      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
+      redisOptions: { ...this.nodeOptions, connectionName: 'huleedu-websocket-service' },
+    });
     this.#cluster.on('refresh', () => this.#onRefresh());
     this.#cluster.on('ready', () => {
       this.#errorLogged = false;
@@ -120,6 +111,27 @@ export class RedisClusterTopology {
     this.#errorLogged = true;
     this.#options.logger.warn({ err: error.message }, 'redis cluster error');
   }
+}
+
+/**
+ * The seed nodes of a cluster as ioredis takes them, and the connection options (credentials,
+ * TLS) of the first seed, which apply to every node.
+ */
+export function clusterSeeds(nodes: readonly string[]): {
+  seeds: { host: string; port: number }[];
+  nodeOptions: RedisOptions;
+} {
+  const urls = nodes.map((node) => new URL(node));
+  const first = urls[0];
+  if (first === undefined) throw new RangeError('a Redis Cluster needs at least one seed node');
+  return {
+    seeds: urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
+    nodeOptions: {
+      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
+      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  };
 }
 
 /** `first-last=owner` runs, e.g. `0-5460=10.0.0.1:6379,...`: equal iff the maps are equal. */

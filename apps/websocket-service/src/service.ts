@@ -13,9 +13,13 @@ import type { Logger } from './logger.js';
 import { ServiceMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { ConnectionRegistry } from './registry.js';
+import { RevocationStore } from './revocation-store.js';
+import { RevocationSweep } from './revocation-sweep.js';
 import { createHttpServer } from './server.js';
 import { Sessions } from './sessions.js';
+import { TcpConnectionCap } from './tcp-connection-cap.js';
 import { TokenExpiry } from './token-expiry.js';
+import { createUserCommandHandler } from './user-commands.js';
 import type { ClusterView } from './worker-link.js';
 
 /** Collaborators of {@link startService}; tests and cluster workers pass their own. */
@@ -64,6 +68,19 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
 
   // Assigned right below; the metric sources and the message handler read it lazily.
   let backplane: Backplane | undefined;
+  const tcpCap = new TcpConnectionCap({
+    maxConnections: settings.maxTcpConnections,
+    onDrop: (reason, open) => {
+      metrics.tcpConnectionDropped(reason);
+      dropLog.warn(
+        'tcp_capacity',
+        { reason, open, max: settings.maxTcpConnections },
+        reason === 'idle_evicted'
+          ? 'at the TCP connection cap: closed the oldest idle connection to make room'
+          : 'at the TCP connection cap with every connection busy: closed a new connection',
+      );
+    },
+  });
   const metrics = new ServiceMetrics(
     {
       connections: () => registry.size,
@@ -72,6 +89,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       subscribedChannels: () => backplane?.channelCount ?? 0,
       draining: () => draining,
       logLinesSuppressed: () => dropLog.suppressedTotal,
+      tcpConnections: () => tcpCap.open,
       redisSubscribers: () => ({
         total: backplane?.subscriberCount ?? 0,
         ready: backplane?.readySubscriberCount ?? 0,
@@ -84,11 +102,29 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       ...(cluster === undefined ? {} : { workerSlot: cluster.slot }),
     },
   );
+  // Cutting a user off (disconnectUser): the key read at every handshake, the re-read that closes
+  // the windows a ws.disconnect command can miss, and the command itself (in delivery).
+  const revocations = new RevocationStore({
+    redis: settings.redis,
+    channelPrefix: settings.channelPrefix,
+    timeoutMs: settings.revocationTimeoutMs,
+    logger,
+  });
+  const revokedBefore = (userId: string) => revocations.revokedBefore(userId);
+  const socketsOf = (userId: string) => registry.socketsOf(userId);
+  const closeRevoked = (socket: ClientSocket) => sessions.closeRevoked(socket);
+  const revocationSweep = new RevocationSweep<ClientSocket>({
+    revokedBefore,
+    socketsOf,
+    close: closeRevoked,
+    logger,
+  });
   const deliver = createDelivery({
     registry,
     metrics,
     dropLog,
     maxBufferedBytes: settings.maxBufferedBytes,
+    onUserCommand: createUserCommandHandler({ socketsOf, closeRevoked, metrics, dropLog }),
   });
   backplane = new Backplane({
     redis: settings.redis,
@@ -96,6 +132,13 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     channelPrefix: settings.channelPrefix,
     logger,
     onMessage: deliver,
+    // Commands published while the subscriber was away were missed: read every local user's key.
+    onConnectedChange: (connected) => {
+      if (!connected) return;
+      const users = new Set<string>();
+      registry.forEachSocket((socket) => users.add(socket.userId));
+      revocationSweep.recheckAll(users);
+    },
   });
   const channels = backplane;
   const readiness = () =>
@@ -123,7 +166,11 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     budget: new ConnectionBudget(settings.connectionLimits),
     trustedProxies: new Set(settings.trustedProxies),
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
-    onAdmitted: (socket) => expiry.track(socket.expiresAt),
+    onAdmitted: (socket) => {
+      expiry.track(socket.expiresAt);
+      revocationSweep.recheck(socket.userId);
+    },
+    revokedBefore,
   });
   const server = createHttpServer({
     upgrade: (request, socket, head) => sessions.handleUpgrade(request, socket, head),
@@ -143,9 +190,11 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     },
   });
 
+  tcpCap.attach(server);
   await listen(server, settings.port, settings.host);
   const port = (server.address() as AddressInfo).port;
   backplane.start();
+  revocations.start();
   expiry.start();
   const stopKeepalive = startKeepalive<ClientSocket>({
     intervalMs: settings.pingIntervalMs,
@@ -172,7 +221,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    await channels.close();
+    revocationSweep.stop();
+    await Promise.all([channels.close(), revocations.close()]);
     dropLog.close();
     logger.info('stopped');
   };

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type CloseReason, closeCodes, closeReasons, heartbeat } from '@huleedu/ws-protocol';
+import {
+  type CloseReason,
+  closeCodes,
+  closeReasons,
+  heartbeat,
+  isRevoked,
+} from '@huleedu/ws-protocol';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket } from './client-socket.js';
@@ -50,9 +56,29 @@ export interface SessionsOptions {
   readonly trustedProxies?: ReadonlySet<string>;
   /** Added to the token's `exp` before the socket is closed as expired (as in verification). */
   readonly clockToleranceMs: number;
-  /** Called with every admitted socket's expiry (for the expiry sweep). */
+  /** Called with every admitted socket (for the expiry and revocation sweeps). */
   readonly onAdmitted?: (socket: ClientSocket) => void;
+  /**
+   * Where a handshake whose token verified learns whether the user's older tokens were revoked
+   * (`disconnectUser`): epoch seconds, or `undefined`. Rejects when Redis cannot say in time;
+   * the handshake is then closed with 1013 `not_ready`. No check when absent.
+   */
+  readonly revokedBefore?: (userId: string) => Promise<number | undefined>;
 }
+
+/** Why a verified token is still refused: revoked (1008), or revocation unknown (1013). */
+type Refusal = { readonly ok: false; readonly code: number; readonly reason: RejectionReason };
+
+const REVOKED: Refusal = {
+  ok: false,
+  code: closeCodes.AUTH_FAILED,
+  reason: closeReasons.TOKEN_REVOKED,
+};
+const NOT_READY: Refusal = {
+  ok: false,
+  code: closeCodes.TRY_AGAIN_LATER,
+  reason: closeReasons.NOT_READY,
+};
 
 const NO_PROXIES: ReadonlySet<string> = new Set();
 
@@ -208,12 +234,35 @@ export class Sessions {
     const admission = this.#draining
       ? undefined
       : this.#options.auth.admit(request.url ?? '', request.headers.origin);
-    this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      this.#start(ws as ClientSocket, admission);
-    });
+    const upgrade = (verdict: Admission | Refusal | undefined): void => {
+      this.#wss.handleUpgrade(request, socket, head, (ws) => {
+        this.#start(ws as ClientSocket, verdict);
+      });
+    };
+    const { revokedBefore } = this.#options;
+    if (admission?.ok !== true || revokedBefore === undefined) {
+      upgrade(admission);
+      return;
+    }
+    // The token is good; was it revoked? Asked before the upgrade completes, bounded in time.
+    // A connection that goes away meanwhile is not upgraded (ws checks).
+    revokedBefore(admission.userId).then(
+      (before) =>
+        upgrade(
+          before !== undefined && isRevoked(admission.issuedAt, before) ? REVOKED : admission,
+        ),
+      (error: unknown) => {
+        this.#options.dropLog.warn(
+          'revocation_unavailable',
+          { err: error instanceof Error ? error.message : String(error) },
+          'refused a handshake: cannot read whether its token was revoked (1013)',
+        );
+        upgrade(NOT_READY);
+      },
+    );
   }
 
-  #start(socket: ClientSocket, admission: Admission | undefined): void {
+  #start(socket: ClientSocket, admission: Admission | Refusal | undefined): void {
     const { registry, channels, metrics, logger } = this.#options;
     socket.on('error', this.#onError);
     if (admission === undefined || this.#draining) {
@@ -221,7 +270,11 @@ export class Sessions {
       return;
     }
     if (!admission.ok) {
-      this.#refuse(socket, closeCodes.AUTH_FAILED, admission.reason);
+      this.#refuse(
+        socket,
+        'code' in admission ? admission.code : closeCodes.AUTH_FAILED,
+        admission.reason,
+      );
       return;
     }
     const { userId } = admission;
@@ -231,6 +284,7 @@ export class Sessions {
     }
     socket.userId = userId;
     socket.expiresAt = admission.expiresAt + this.#options.clockToleranceMs;
+    socket.issuedAt = admission.issuedAt;
     fillInboundBucket(socket, this.#budget, performance.now());
     channels.retain(userId);
     socket.on('message', this.#onMessage);
@@ -270,6 +324,16 @@ export class Sessions {
     this.#options.metrics.serverClosed('token_expired');
     this.#options.logger.debug({ userId: socket.userId }, 'token expired; closing');
     socket.close(closeCodes.AUTH_FAILED, closeReasons.TOKEN_EXPIRED);
+  }
+
+  /**
+   * Closes an admitted socket because the platform cut its user off (1008 `token_revoked`): the
+   * client fetches a fresh token, which the handshake checks against the revocation.
+   */
+  closeRevoked(socket: ClientSocket): void {
+    if (socket.readyState !== OPEN) return;
+    this.#options.metrics.serverClosed('token_revoked');
+    socket.close(closeCodes.AUTH_FAILED, closeReasons.TOKEN_REVOKED);
   }
 
   /**
