@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ClientSocket } from '../src/client-socket.js';
 import { createLogger, type Logger } from '../src/logger.js';
+import { ServiceMetrics } from '../src/metrics.js';
+import type { ConnectionRegistry } from '../src/registry.js';
 
 /** A real pino logger whose JSON lines are kept in memory for assertions. */
 export function captureLogger(level: 'debug' | 'info' | 'warn' = 'debug'): {
@@ -85,4 +87,18 @@ export function closeOf(client: WebSocket): Promise<{ code: number; reason: stri
   return new Promise((resolve) => {
     client.once('close', (code, reason) => resolve({ code, reason: reason.toString() }));
   });
+}
+
+/** Metrics reading `registry`, with Redis connected and nothing draining (no process metrics). */
+export function registryMetrics(registry: ConnectionRegistry<ClientSocket>): ServiceMetrics {
+  return new ServiceMetrics(
+    {
+      connections: () => registry.size,
+      users: () => registry.userCount,
+      redisConnected: () => true,
+      subscribedChannels: () => 0,
+      draining: () => false,
+    },
+    { defaultMetrics: false },
+  );
 }

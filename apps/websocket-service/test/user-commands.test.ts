@@ -3,11 +3,10 @@ import { closeCodes, closeReasons } from '@huleedu/ws-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientSocket } from '../src/client-socket.js';
 import { createDelivery } from '../src/delivery.js';
-import { ServiceMetrics } from '../src/metrics.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { createUserCommandHandler, isUserCommand } from '../src/user-commands.js';
-import { captureLogger, closeOf, socketPairs, textFrames } from './helpers.js';
+import { captureLogger, closeOf, registryMetrics, socketPairs, textFrames } from './helpers.js';
 
 let teardown: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -20,16 +19,7 @@ async function setup(withHandler = true) {
   const pairs = await socketPairs();
   teardown = pairs.close;
   const registry = new ConnectionRegistry<ClientSocket>(5);
-  const metrics = new ServiceMetrics(
-    {
-      connections: () => registry.size,
-      users: () => registry.userCount,
-      redisConnected: () => true,
-      subscribedChannels: () => 0,
-      draining: () => false,
-    },
-    { defaultMetrics: false },
-  );
+  const metrics = registryMetrics(registry);
   const log = captureLogger();
   const dropLog = new RateLimitedLog({ logger: log.logger });
   const closed: ClientSocket[] = [];
