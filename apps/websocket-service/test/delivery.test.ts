@@ -4,10 +4,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { ClientSocket } from '../src/client-socket.js';
 import { createDelivery } from '../src/delivery.js';
-import { ServiceMetrics } from '../src/metrics.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
-import { captureLogger, closeOf, socketPairs, textFrames } from './helpers.js';
+import { captureLogger, closeOf, registryMetrics, socketPairs, textFrames } from './helpers.js';
 
 let teardown: (() => Promise<void>) | undefined;
 afterEach(async () => {
@@ -19,16 +18,7 @@ async function setup(maxBufferedBytes = 1024 * 1024) {
   const pairs = await socketPairs();
   teardown = pairs.close;
   const registry = new ConnectionRegistry<ClientSocket>(5);
-  const metrics = new ServiceMetrics(
-    {
-      connections: () => registry.size,
-      users: () => registry.userCount,
-      redisConnected: () => true,
-      subscribedChannels: () => 0,
-      draining: () => false,
-    },
-    { defaultMetrics: false },
-  );
+  const metrics = registryMetrics(registry);
   const log = captureLogger();
   const dropLog = new RateLimitedLog({ logger: log.logger, linesPerInterval: 10 });
   const deliverBytes = createDelivery({ registry, metrics, dropLog, maxBufferedBytes });
