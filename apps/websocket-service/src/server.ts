@@ -178,6 +178,9 @@ export const ANSWER_LINGER_MS = 2_000;
  * {@link ANSWER_LINGER_MS} if the peer does not even take it.
  */
 export function answerAndClose(socket: Duplex, answer: string): void {
+  // After an upgrade request Node no longer listens for the socket's errors: a peer that resets
+  // while the answer is written must not become an uncaught exception.
+  socket.on('error', destroyThis);
   socket.once('finish', destroyThis);
   (socket as Partial<Socket>).setTimeout?.(ANSWER_LINGER_MS, destroyThis);
   socket.end(answer);

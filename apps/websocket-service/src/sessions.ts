@@ -86,6 +86,11 @@ const NO_PROXIES: ReadonlySet<string> = new Set();
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
 const OPEN = WebSocket.OPEN;
+
+// Shared by every socket waiting for its revocation read (`this` is the socket): no closures.
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
 const PING_FRAME = Buffer.from(heartbeat.PING);
 const PONG_FRAME = Buffer.from(heartbeat.PONG);
 const TEXT_FRAME = { binary: false } as const;
@@ -235,6 +240,8 @@ export class Sessions {
       ? undefined
       : this.#options.auth.admit(request.url ?? '', request.headers.origin);
     const upgrade = (verdict: Admission | Refusal | undefined): void => {
+      // ws listens for errors from here on.
+      socket.off('error', destroyOnError);
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
         this.#start(ws as ClientSocket, verdict);
       });
@@ -245,7 +252,10 @@ export class Sessions {
       return;
     }
     // The token is good; was it revoked? Asked before the upgrade completes, bounded in time.
-    // A connection that goes away meanwhile is not upgraded (ws checks).
+    // Node's HTTP server stopped listening for the socket's errors when it handed it over: a
+    // reset meanwhile must not become an uncaught exception. A connection that went away is
+    // not upgraded (ws checks).
+    socket.on('error', destroyOnError);
     revokedBefore(admission.userId).then(
       (before) =>
         upgrade(

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { createTokenVerifier, signToken } from '@huleedu/auth';
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -104,7 +104,7 @@ async function start(
     });
     return { client, frames, closed, opened };
   };
-  return { sessions, registry, refs, metrics, admitted, connect, log };
+  return { sessions, registry, refs, metrics, admitted, connect, log, port };
 }
 
 const token = (userId: string, expiresInSeconds = 600) =>
@@ -419,6 +419,29 @@ describe('Sessions: revoked tokens (disconnectUser)', () => {
     expect(log.lines).toContainEqual(
       expect.objectContaining({ kind: 'revocation_unavailable', err: 'Command timed out' }),
     );
+  });
+
+  it('survives a client that resets its connection while the revocation is being read', async () => {
+    let release: () => void = () => undefined;
+    const { registry, port } = await start({
+      revokedBefore: () =>
+        new Promise((resolve) => {
+          release = () => resolve(undefined);
+        }),
+    });
+    const socket = connectTcp(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET /ws?token=${token('teacher-1')} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(registry.size).toBe(0);
   });
 
   it('does not ask Redis about a token that failed verification', async () => {
