@@ -73,6 +73,11 @@ export class RevocationStore {
     });
   }
 
+  /** True when reads can be answered (the connection is up); handshakes need it. */
+  get connected(): boolean {
+    return this.#redis.status === 'ready';
+  }
+
   /** Starts connecting; while Redis is unreachable reads fail at once and it keeps retrying. */
   start(): void {
     this.#redis.connect().catch((error: Error) => {

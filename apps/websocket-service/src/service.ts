@@ -141,8 +141,12 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     },
   });
   const channels = backplane;
+  // Ready: notifications can flow and handshakes can be checked against revocations.
   const readiness = () =>
-    checkReadiness({ redisConnected: () => channels.connected, draining: () => draining });
+    checkReadiness({
+      redisConnected: () => channels.connected && revocations.connected,
+      draining: () => draining,
+    });
 
   const forEachSocket = (visit: (socket: ClientSocket) => void) => registry.forEachSocket(visit);
   const expiry = new TokenExpiry<ClientSocket>({
