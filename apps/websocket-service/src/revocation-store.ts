@@ -40,7 +40,8 @@ export class RevocationStore {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       commandTimeout: options.timeoutMs,
-      connectionName: 'huleedu-websocket-service',
+      // Its own name, so CLIENT LIST tells it from the subscriber connections.
+      connectionName: 'huleedu-websocket-service-revocations',
     };
     if (options.redis.mode === 'standalone') {
       this.#redis = new Redis(options.redis.url, {
