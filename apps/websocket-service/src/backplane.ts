@@ -21,6 +21,12 @@ export interface BackplaneOptions {
   readonly onMessage: (userId: string, payload: Buffer) => void;
   /** Called when the backplane becomes usable (`true`) or stops being so (`false`). */
   readonly onConnectedChange?: (connected: boolean) => void;
+  /**
+   * Redis confirmed the channels of these users subscribed: newly (a user's first socket), again
+   * after a subscriber connection came back (`resubscribed` true) or after the channel moved to
+   * another node. Messages published before may have been missed; from now on none is.
+   */
+  readonly onSubscribed?: (userIds: readonly string[], resubscribed: boolean) => void;
 }
 
 /** How a classic subscriber in a cluster notices that its node is gone: attempts in a row. */
@@ -147,6 +153,15 @@ export class Backplane {
     }
   }
 
+  /**
+   * Whether the user's channel is subscribed and Redis confirmed it on the connection that
+   * carries it now (so nothing published from now on is missed).
+   */
+  isSubscribed(userId: string): boolean {
+    const channel = userChannel(userId, this.#options.channelPrefix);
+    return this.#linkFor(channel)?.isConfirmed(channel) ?? false;
+  }
+
   /** Leaves Redis cleanly (QUIT on every link), or drops connections Redis does not answer on. */
   async close(): Promise<void> {
     if (this.#closed) return;
@@ -240,6 +255,7 @@ export class Backplane {
         this.#updateConnected();
       },
       onMoved: () => this.#topology?.refresh(),
+      onConfirmed: (channels, everything) => this.#onConfirmed(link, channels, everything),
       onResubscribed: () => {
         this.#resubscribes++;
       },
@@ -249,6 +265,18 @@ export class Backplane {
     });
     this.#links.set(node, link);
     if (this.#started && !this.#closed) link.start();
+  }
+
+  #onConfirmed(link: SubscriberLink, channels: readonly string[], everything: boolean): void {
+    const onSubscribed = this.#options.onSubscribed;
+    if (onSubscribed === undefined || this.#closed || this.#links.get(link.node) !== link) return;
+    const prefix = this.#options.channelPrefix;
+    const userIds: string[] = [];
+    for (const channel of channels) {
+      const userId = userIdFromChannel(channel, prefix);
+      if (userId !== undefined) userIds.push(userId);
+    }
+    onSubscribed(userIds, everything);
   }
 
   /** Cluster, classic: the node stopped answering; move every channel to another master. */

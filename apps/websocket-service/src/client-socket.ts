@@ -2,6 +2,18 @@ import { WebSocket } from 'ws';
 import type { InboundBucket } from './inbound-budget.js';
 
 /**
+ * Where a socket stands with the history (when the service keeps one):
+ * - `SYNCING`: admitted, its `ws.synced`/`ws.resync` not sent yet; positioned live messages are
+ *   not sent to it (the history read that syncs it covers them);
+ * - `LIVE`: synced; it gets the positioned message after {@link ClientSocket.position} next;
+ * - `ADOPT`: its history could not be read (`history_unavailable` sent): it takes the next
+ *   positioned live message, whatever its position, and is live again from there.
+ */
+export const syncStates = { SYNCING: 0, LIVE: 1, ADOPT: 2 } as const;
+/** One of {@link syncStates}. */
+export type SyncState = (typeof syncStates)[keyof typeof syncStates];
+
+/**
  * One browser connection. ws builds these for us (the server's `WebSocket` option), so the little
  * state the service needs per socket lives on the socket itself: no side map, no closure per
  * socket, no copy of the request or the token.
@@ -22,4 +34,17 @@ export class ClientSocket extends WebSocket implements InboundBucket {
   inboundTokens = 0;
   /** When {@link inboundTokens} was last counted (`performance.now()`). */
   inboundCountedAt = 0;
+  /** History: see {@link syncStates}. Sockets of a service without history stay `LIVE`. */
+  syncState: SyncState = syncStates.LIVE;
+  /**
+   * History: the position of the last positioned message this socket has (sent to it, or, while
+   * syncing a resume, the one the client said it had).
+   */
+  position = 0;
+  /** History: the epoch of {@link position}; `''` when none is known (then the position is 0). */
+  epoch = '';
+  /** History, while syncing: true for a resume, false for a first connect. */
+  resumed = false;
+  /** History, while syncing a first connect: how many recent messages to replay. */
+  recent = 0;
 }

@@ -46,6 +46,24 @@ export const pubsubModes = ['classic', 'sharded'] as const;
 /** One of {@link pubsubModes}. */
 export type PubSubMode = (typeof pubsubModes)[number];
 
+/** Values of `WEBSOCKET_HISTORY`: replay from the per-user history (`on`) or live only (`off`). */
+export const historyModes = ['on', 'off'] as const;
+
+/**
+ * How the service uses the per-user history (see `history-sync.ts`): resume, `recent` on a first
+ * connect, and catch-up after its own subscriber reconnects.
+ */
+export interface HistorySettings {
+  /** Most messages replayed to one socket; a longer gap is a `replay_limit` resync. */
+  readonly replayMaxMessages: number;
+  /** Cap on the `recent` query parameter (a larger value is lowered to it). */
+  readonly recentMax: number;
+  /** History reads in flight at once per process (more wait in a queue). */
+  readonly readConcurrency: number;
+  /** How long one read may take before it counts as failed (`history_unavailable`), ms. */
+  readonly readTimeoutMs: number;
+}
+
 /**
  * Where the backplane finds Redis: one server, or the seed nodes of a Redis Cluster (any one
  * reachable seed is enough to discover every master; credentials and TLS of the first seed apply
@@ -102,6 +120,8 @@ export interface Settings {
   readonly logLevel: LogLevel;
   /** Worker processes behind the port; 1 = one process, no cluster primary (`auto` resolved). */
   readonly workers: number;
+  /** Resume from the per-user history; `undefined` with `WEBSOCKET_HISTORY=off` (live only). */
+  readonly history?: HistorySettings;
 }
 
 /** One environment variable that could not be used, with what is wrong in words a person can act on. */
@@ -156,6 +176,14 @@ export const defaults = {
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: 10,
   LOG_LEVEL: 'info',
   WEBSOCKET_WORKERS: 1,
+  WEBSOCKET_HISTORY: 'on',
+  // Above any sensible per-user retention (notify keeps 100 by default), so a restart's gap is
+  // replayed rather than refetched: a read never returns more than the history holds, and every
+  // replayed frame still obeys WEBSOCKET_MAX_BUFFERED_BYTES. 1,000 covers 10 s at 100/s per user.
+  WEBSOCKET_REPLAY_MAX_MESSAGES: 1000,
+  WEBSOCKET_RECENT_MAX: 50,
+  WEBSOCKET_HISTORY_READ_CONCURRENCY: 64,
+  WEBSOCKET_HISTORY_READ_TIMEOUT_MS: 5000,
 } as const;
 
 /** Largest `WEBSOCKET_WORKERS`: far beyond any sane machine, but a typo like 1000 is caught. */
@@ -437,6 +465,19 @@ const variables = z.object({
   ),
   LOG_LEVEL: oneOfVar(logLevels, defaults.LOG_LEVEL),
   WEBSOCKET_WORKERS: workersVar(defaults.WEBSOCKET_WORKERS),
+  WEBSOCKET_HISTORY: oneOfVar(historyModes, defaults.WEBSOCKET_HISTORY),
+  WEBSOCKET_REPLAY_MAX_MESSAGES: wholeNumberVar(defaults.WEBSOCKET_REPLAY_MAX_MESSAGES, 1, 10_000),
+  WEBSOCKET_RECENT_MAX: wholeNumberVar(defaults.WEBSOCKET_RECENT_MAX, 0, 10_000),
+  WEBSOCKET_HISTORY_READ_CONCURRENCY: wholeNumberVar(
+    defaults.WEBSOCKET_HISTORY_READ_CONCURRENCY,
+    1,
+    10_000,
+  ),
+  WEBSOCKET_HISTORY_READ_TIMEOUT_MS: wholeNumberVar(
+    defaults.WEBSOCKET_HISTORY_READ_TIMEOUT_MS,
+    10,
+    600_000,
+  ),
 });
 
 /**
@@ -493,6 +534,16 @@ export const envSchema = variables
       shutdownGraceMs: env.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,
       workers: env.WEBSOCKET_WORKERS,
+      ...(env.WEBSOCKET_HISTORY === 'off'
+        ? {}
+        : {
+            history: {
+              replayMaxMessages: env.WEBSOCKET_REPLAY_MAX_MESSAGES,
+              recentMax: env.WEBSOCKET_RECENT_MAX,
+              readConcurrency: env.WEBSOCKET_HISTORY_READ_CONCURRENCY,
+              readTimeoutMs: env.WEBSOCKET_HISTORY_READ_TIMEOUT_MS,
+            },
+          }),
     }),
   );
 

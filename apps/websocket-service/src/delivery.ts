@@ -1,8 +1,9 @@
 import { isUtf8 } from 'node:buffer';
-import { envelopeSchema, parseEnvelope } from '@huleedu/ws-protocol';
+import { envelopeSchema, type ParseEnvelopeResult, parseEnvelope } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
 import { z } from 'zod';
-import type { ClientSocket } from './client-socket.js';
+import { type ClientSocket, syncStates } from './client-socket.js';
+import type { LiveHistory } from './history-sync.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
@@ -21,6 +22,11 @@ export interface DeliveryOptions {
    */
   readonly maxBufferedBytes: number;
   /**
+   * The history (absent with `WEBSOCKET_HISTORY=off`: every message is sent to every socket as
+   * it comes, positioned or not).
+   */
+  readonly history?: LiveHistory;
+  /**
    * Acts on a command for the service itself (`ws.disconnect`, see `user-commands.ts`). Such a
    * message is never forwarded to a browser, with or without a handler.
    */
@@ -34,8 +40,21 @@ export type Deliver = (userId: string, payload: Buffer) => void;
 // per-node dispatch on every payload (see docs/benchmarks.md for what validation costs).
 const envelope = z.compile(envelopeSchema);
 
+/**
+ * A Redis payload (live, or a stored history entry) as an envelope, or why it is not one: not
+ * UTF-8 (a browser fails the connection on such a text frame), not JSON, not `{event, data}`.
+ */
+export function parsePayload(payload: Buffer): ParseEnvelopeResult {
+  return isUtf8(payload)
+    ? parseEnvelope(payload.toString('utf8'), envelope)
+    : { ok: false, reason: 'not UTF-8' };
+}
+
 // Shared by every send: ws frames a Buffer as binary unless told otherwise.
 const TEXT_FRAME = { binary: false } as const;
+const OPEN = WebSocket.OPEN;
+const LIVE = syncStates.LIVE;
+const SYNCING = syncStates.SYNCING;
 
 /**
  * The fan-out step. Each payload is validated once per instance (not once per socket), copied
@@ -44,14 +63,25 @@ const TEXT_FRAME = { binary: false } as const;
  * Payloads that are not UTF-8 (a browser fails the connection on such a text frame) or not a
  * `{event, data}` envelope (the shared zod `envelopeSchema`, loose: extra fields pass) are dropped
  * with a warning and a metric, never forwarded. `data` itself is not checked here: a legacy
- * publisher's incomplete `data` still reaches the browser, whose client decides. A command for
- * the service itself (`ws.disconnect`) is handed to `onUserCommand` and never forwarded.
+ * publisher's incomplete `data` still reaches the browser, whose client decides.
+ *
+ * With history, a positioned message (a whole `position` >= 1 and a string `epoch`) reaches a
+ * socket only in order: it is sent when it is the position right after the socket's (or the
+ * socket knows no epoch and it is position 1), dropped as a duplicate when the socket already has
+ * it, and otherwise (a gap, another epoch) held back while the user's history is read
+ * (`history-sync.ts`), as it is for every socket of a user being read for. Messages without a
+ * position (legacy raw PUBLISH) are sent as they come and counted. Per socket this costs a few
+ * integer and string comparisons, no allocation.
+ *
+ * A command for the service itself (`ws.disconnect`) is handed to `onUserCommand` and never
+ * forwarded.
  */
 export function createDelivery({
   registry,
   metrics,
   dropLog,
   maxBufferedBytes,
+  history,
   onUserCommand,
 }: DeliveryOptions): Deliver {
   return (userId, payload) => {
@@ -62,9 +92,7 @@ export function createDelivery({
       metrics.unroutedMessages++;
       return;
     }
-    const parsed = isUtf8(payload)
-      ? parseEnvelope(payload.toString('utf8'), envelope)
-      : ({ ok: false, reason: 'not UTF-8' } as const);
+    const parsed = parsePayload(payload);
     if (!parsed.ok) {
       metrics.malformedPayloads++;
       dropLog.warn(
@@ -78,20 +106,86 @@ export function createDelivery({
       onUserCommand?.(userId, parsed.envelope);
       return;
     }
+    const { position, epoch } = parsed.envelope;
+    const positioned =
+      typeof epoch === 'string' && typeof position === 'number' && Number.isInteger(position);
+    if (!positioned || position < 1) {
+      metrics.unpositionedMessages++;
+    } else if (history !== undefined) {
+      if (history.hold(userId, position, epoch)) return;
+      deliverInOrder(sockets, payload, position, epoch, history, userId);
+      return;
+    }
     // One copy for all sockets: ioredis may reuse the memory behind `payload` for later replies
     // while a slow socket still has this frame queued.
-    const frame = Buffer.from(payload);
+    send(sockets, Buffer.from(payload));
+  };
+
+  /** Sends `frame` to every open socket of a user. */
+  function send(sockets: readonly ClientSocket[], frame: Buffer): void {
     let delivered = 0;
     for (let i = 0; i < sockets.length; i++) {
       const socket = sockets[i]!;
-      if (socket.readyState !== WebSocket.OPEN) continue;
-      if (socket.bufferedAmount > maxBufferedBytes) {
-        dropSlowConsumer(socket, maxBufferedBytes, metrics, dropLog, 'dropped slow consumer');
-        continue;
-      }
-      socket.send(frame, TEXT_FRAME);
-      delivered++;
+      if (socket.readyState !== OPEN) continue;
+      if (write(socket, frame)) delivered++;
     }
     metrics.framesDelivered += delivered;
-  };
+  }
+
+  /** Sends a positioned message to each socket it is next for (see the function comment). */
+  function deliverInOrder(
+    sockets: readonly ClientSocket[],
+    payload: Buffer,
+    position: number,
+    epoch: string,
+    live: LiveHistory,
+    userId: string,
+  ): void {
+    let frame: Buffer | undefined;
+    let delivered = 0;
+    let gap = false;
+    for (let i = 0; i < sockets.length; i++) {
+      const socket = sockets[i]!;
+      if (socket.readyState !== OPEN) continue;
+      const state = socket.syncState;
+      if (state === LIVE) {
+        const known = socket.epoch;
+        // A socket without an epoch (position 0: its history was empty) takes any epoch's 1.
+        if (known !== epoch && known !== '') {
+          gap = true;
+          continue;
+        }
+        const next = socket.position + 1;
+        if (position < next) {
+          metrics.duplicatesDropped++;
+          continue;
+        }
+        if (position > next) {
+          gap = true;
+          continue;
+        }
+      } else if (state === SYNCING) {
+        // Its history read (sent once the channel is subscribed) covers this message.
+        continue;
+      }
+      // Next in order, or an ADOPT socket (its history could not be read) taking up the stream.
+      socket.position = position;
+      socket.epoch = epoch;
+      socket.syncState = LIVE;
+      frame ??= Buffer.from(payload);
+      if (write(socket, frame)) delivered++;
+    }
+    metrics.framesDelivered += delivered;
+    if (gap) live.gap(userId);
+  }
+
+  /** Writes one frame within the outbound-buffer limit; false (socket dropped) over it. */
+  function write(socket: ClientSocket, frame: Buffer): boolean {
+    if (socket.bufferedAmount > maxBufferedBytes) {
+      dropSlowConsumer(socket, maxBufferedBytes, metrics, dropLog, 'dropped slow consumer');
+      return false;
+    }
+    socket.send(frame, TEXT_FRAME);
+    return true;
+  }
 }

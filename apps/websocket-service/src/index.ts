@@ -5,13 +5,15 @@ export {
   tokenFromRequestUrl,
 } from './auth.js';
 export { Backplane, type BackplaneOptions } from './backplane.js';
-export { ClientSocket } from './client-socket.js';
+export { ClientSocket, type SyncState, syncStates } from './client-socket.js';
 export { ClusterMetrics, metricsUnavailable } from './cluster-metrics.js';
 export {
   ConfigError,
   type ConfigIssue,
   defaults,
   envSchema,
+  type HistorySettings,
+  historyModes,
   type JwtAlgorithm,
   jwtAlgorithms,
   type LoadSettingsResult,
@@ -34,14 +36,46 @@ export {
   type Readiness,
   withClusterState,
 } from './health.js';
+export { type SocketMark, type SyncOutcome, syncOutcome } from './history-outcome.js';
+export {
+  type HistoryEntry,
+  HistoryReadError,
+  HistoryReader,
+  type HistoryReaderOptions,
+  type HistoryReadRequest,
+  type HistorySnapshot,
+  READ_SCRIPT,
+} from './history-reader.js';
+export {
+  type HistoryAdmission,
+  type HistorySource,
+  HistorySync,
+  type HistorySyncOptions,
+  type LiveHistory,
+} from './history-sync.js';
 export { createLogger, type Logger } from './logger.js';
-export { METRIC_PREFIX, type RedisSubscriberStats, ServiceMetrics } from './metrics.js';
+export {
+  type CatchUpCause,
+  type HistoryReadFailure,
+  type HistoryStats,
+  METRIC_PREFIX,
+  type RedisSubscriberStats,
+  type ResumeOutcome,
+  ServiceMetrics,
+} from './metrics.js';
 export { type PrimaryHandle, type PrimaryOptions, startPrimary } from './primary.js';
 export {
+  type ClusterSeeds,
+  clusterSeeds,
   RedisClusterTopology,
   type RedisClusterTopologyOptions,
 } from './redis-cluster-topology.js';
 export { ConnectionRegistry } from './registry.js';
+export {
+  type ParsedResumeRequest,
+  parseResumeRequest,
+  type ResumeRequest,
+} from './resume-request.js';
 export type { MetricsExposition } from './server.js';
 export { type ServiceDeps, type ServiceHandle, startService } from './service.js';
 export { SubscriberLink, type SubscriberLinkOptions } from './subscriber-link.js';

@@ -1,4 +1,10 @@
-import { type AuthFailureReason, authFailureReasons, closeReasons } from '@huleedu/ws-protocol';
+import {
+  type AuthFailureReason,
+  authFailureReasons,
+  closeReasons,
+  type ResyncReason,
+  resyncReasons,
+} from '@huleedu/ws-protocol';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type BudgetRefusalReason, budgetRefusalReasons } from './connection-budget.js';
 import type { ClientErrorKind } from './server.js';
@@ -17,7 +23,32 @@ export interface MetricSources {
   readonly redisSubscribers?: () => RedisSubscriberStats;
   /** TCP connections of every kind held now (read as 0 when not given). */
   readonly tcpConnections?: () => number;
+  /** Where history syncing stands (all read as 0 when not given or undefined: history off). */
+  readonly history?: () => HistoryStats | undefined;
 }
+
+/** What history syncing reports at scrape time. */
+export interface HistoryStats {
+  /** Admitted sockets whose `ws.synced`/`ws.resync` is not sent yet. */
+  readonly syncingSockets: number;
+  /** History reads sent to Redis and not answered yet. */
+  readonly readsInFlight: number;
+  /** Users waiting for a read slot (`WEBSOCKET_HISTORY_READ_CONCURRENCY`). */
+  readonly readsQueued: number;
+}
+
+/** How a resume (an admission with `position`) ended: recovered, or a resync for a reason. */
+export type ResumeOutcome = 'recovered' | 'resync';
+
+/**
+ * Why a user's history was read again for sockets that were already live: their subscriber
+ * connection came back or their channel moved (`resubscribe`), or a live message skipped
+ * positions (`gap`).
+ */
+export type CatchUpCause = 'resubscribe' | 'gap';
+
+/** Why a history read failed. */
+export type HistoryReadFailure = 'timeout' | 'error';
 
 /** What the backplane reports about its Redis subscriber connections. */
 export interface RedisSubscriberStats {
@@ -37,7 +68,8 @@ export type RejectionReason =
   | BudgetRefusalReason
   | 'connection_limit'
   | 'server_shutdown'
-  | 'not_ready';
+  | 'not_ready'
+  | 'resume_invalid';
 
 /** Why the service closed an admitted socket (label values of the server-close counter). */
 export type ServerCloseReason =
@@ -55,6 +87,7 @@ const rejectionReasons: readonly RejectionReason[] = [
   closeReasons.CONNECTION_LIMIT,
   closeReasons.SERVER_SHUTDOWN,
   closeReasons.NOT_READY,
+  closeReasons.RESUME_INVALID,
 ];
 const serverCloseReasons: readonly ServerCloseReason[] = [
   'token_expired',
@@ -67,6 +100,8 @@ const serverCloseReasons: readonly ServerCloseReason[] = [
 ];
 
 const clientErrorKinds: readonly ClientErrorKind[] = ['request_timeout', 'bad_request'];
+const catchUpCauses: readonly CatchUpCause[] = ['resubscribe', 'gap'];
+const readFailures: readonly HistoryReadFailure[] = ['timeout', 'error'];
 
 /** Prefix of every service metric name. */
 export const METRIC_PREFIX = 'huleedu_ws_';
@@ -93,12 +128,24 @@ export class ServiceMetrics {
   heartbeatFrames = 0;
   /** Other inbound frames (ignored). */
   ignoredFrames = 0;
+  /** Redis messages without a position (legacy raw PUBLISH): delivered live, never replayable. */
+  unpositionedMessages = 0;
+  /** Positioned live messages not sent to a socket that already had them. */
+  duplicatesDropped = 0;
+  /** History entries sent to sockets (resume, `recent`, catch-up). */
+  replayedMessages = 0;
+  /** History reads sent to Redis (one per user, however many sockets it serves). */
+  historyReads = 0;
 
   readonly #accepted: Counter;
   readonly #rejected: Counter<'reason'>;
   readonly #serverCloses: Counter<'reason'>;
   readonly #clientErrors: Counter<'reason'>;
   readonly #tcpDrops: Counter<'reason'>;
+  readonly #resumes: Counter<'outcome' | 'reason'>;
+  readonly #resyncs: Counter<'reason'>;
+  readonly #catchUps: Counter<'cause'>;
+  readonly #readFailures: Counter<'reason'>;
 
   /**
    * @param options.defaultMetrics register prom-client's process metrics (default true).
@@ -191,11 +238,42 @@ export class ServiceMetrics {
       'TCP connections held, of every kind: idle, HTTP, WebSocket',
       () => sources.tcpConnections?.() ?? 0,
     );
+    this.#resumes = new Counter({
+      name: `${METRIC_PREFIX}resumes_total`,
+      help: 'Admissions that resumed from a position: recovered (reason none), or resync with its reason',
+      labelNames: ['outcome', 'reason'],
+      registers,
+    });
+    this.#resyncs = new Counter({
+      name: `${METRIC_PREFIX}resyncs_total`,
+      help: 'ws.resync messages sent (resumes, first connects and live sockets), by reason',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.#catchUps = new Counter({
+      name: `${METRIC_PREFIX}history_catchups_total`,
+      help: 'History reads for users with live sockets: after a subscriber reconnect or channel move (resubscribe), or a gap in live positions',
+      labelNames: ['cause'],
+      registers,
+    });
+    this.#readFailures = new Counter({
+      name: `${METRIC_PREFIX}history_read_failures_total`,
+      help: 'History reads that failed (each answered with ws.resync history_unavailable), by reason',
+      labelNames: ['reason'],
+      registers,
+    });
     // Every label value starts at 0, so dashboards and alerts see the series before it moves.
     for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
     for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
     for (const reason of clientErrorKinds) this.#clientErrors.inc({ reason }, 0);
     for (const reason of tcpDropReasons) this.#tcpDrops.inc({ reason }, 0);
+    this.#resumes.inc({ outcome: 'recovered', reason: 'none' }, 0);
+    for (const reason of resyncReasons) {
+      this.#resumes.inc({ outcome: 'resync', reason }, 0);
+      this.#resyncs.inc({ reason }, 0);
+    }
+    for (const cause of catchUpCauses) this.#catchUps.inc({ cause }, 0);
+    for (const reason of readFailures) this.#readFailures.inc({ reason }, 0);
 
     tally('redis_messages_total', 'Messages received from Redis', () => this.redisMessages);
     tally(
@@ -247,6 +325,43 @@ export class ServiceMetrics {
       () => subscribers()?.subscribeFailures ?? 0,
     );
 
+    tally(
+      'unpositioned_messages_total',
+      'Redis messages without a position (legacy raw PUBLISH): delivered live, cannot be replayed',
+      () => this.unpositionedMessages,
+    );
+    tally(
+      'duplicates_dropped_total',
+      'Positioned live messages not sent to a socket that already had them',
+      () => this.duplicatesDropped,
+    );
+    tally(
+      'replayed_messages_total',
+      'History entries sent to sockets (resume, recent, catch-up)',
+      () => this.replayedMessages,
+    );
+    tally(
+      'history_reads_total',
+      'History reads sent to Redis (one per user, for all its sockets)',
+      () => this.historyReads,
+    );
+    const history = (): HistoryStats | undefined => sources.history?.();
+    gauge(
+      'history_syncing_sockets',
+      'Admitted sockets still waiting for their ws.synced or ws.resync',
+      () => history()?.syncingSockets ?? 0,
+    );
+    gauge(
+      'history_reads_in_flight',
+      'History reads sent to Redis and not answered yet',
+      () => history()?.readsInFlight ?? 0,
+    );
+    gauge(
+      'history_reads_queued',
+      'Users waiting for a history read slot',
+      () => history()?.readsQueued ?? 0,
+    );
+
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
   }
 
@@ -263,6 +378,26 @@ export class ServiceMetrics {
   /** Counts a connection the service closed. */
   serverClosed(reason: ServerCloseReason): void {
     this.#serverCloses.inc({ reason });
+  }
+
+  /** Counts a resume (an admission with a position) by how it ended. */
+  resumed(outcome: ResumeOutcome, reason: ResyncReason | 'none'): void {
+    this.#resumes.inc({ outcome, reason });
+  }
+
+  /** Counts a `ws.resync` sent. */
+  resyncSent(reason: ResyncReason): void {
+    this.#resyncs.inc({ reason });
+  }
+
+  /** Counts a history read for a user with live sockets. */
+  caughtUp(cause: CatchUpCause): void {
+    this.#catchUps.inc({ cause });
+  }
+
+  /** Counts a failed history read. */
+  historyReadFailed(reason: HistoryReadFailure): void {
+    this.#readFailures.inc({ reason });
   }
 
   /** Counts a connection answered 408 or 400 before a request was read. */

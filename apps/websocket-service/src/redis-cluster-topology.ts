@@ -15,6 +15,28 @@ export interface RedisClusterTopologyOptions {
   readonly refreshIntervalMs?: number;
 }
 
+/** How to reach a Redis Cluster from its seed URLs. */
+export interface ClusterSeeds {
+  readonly seeds: readonly { readonly host: string; readonly port: number }[];
+  /** Credentials and TLS for connections to any node, from the first seed. */
+  readonly nodeOptions: RedisOptions;
+}
+
+/** The seed nodes of `WEBSOCKET_REDIS_URL` in cluster mode, and the options every node shares. */
+export function clusterSeeds(nodes: readonly string[]): ClusterSeeds {
+  const urls = nodes.map((node) => new URL(node));
+  const first = urls[0];
+  if (first === undefined) throw new RangeError('a Redis Cluster needs at least one seed node');
+  return {
+    seeds: urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
+    nodeOptions: {
+      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
+      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
+      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
+    },
+  };
+}
+
 /** Default {@link RedisClusterTopologyOptions.refreshIntervalMs}. */
 const REFRESH_INTERVAL_MS = 2000;
 /** Longest pause between attempts while no seed node answers. */
@@ -41,7 +63,7 @@ export class RedisClusterTopology {
     this.#options = options;
     const { seeds, nodeOptions } = clusterSeeds(options.nodes);
     this.nodeOptions = nodeOptions;
-    this.#cluster = new Cluster(seeds, {
+    this.#cluster = new Cluster([...seeds], {
       lazyConnect: true,
       // Only CLUSTER SLOTS is ever sent; a cluster that reports cluster_state:fail (one master
       // down) still has a slot map worth following.
@@ -111,27 +133,6 @@ export class RedisClusterTopology {
     this.#errorLogged = true;
     this.#options.logger.warn({ err: error.message }, 'redis cluster error');
   }
-}
-
-/**
- * The seed nodes of a cluster as ioredis takes them, and the connection options (credentials,
- * TLS) of the first seed, which apply to every node.
- */
-export function clusterSeeds(nodes: readonly string[]): {
-  seeds: { host: string; port: number }[];
-  nodeOptions: RedisOptions;
-} {
-  const urls = nodes.map((node) => new URL(node));
-  const first = urls[0];
-  if (first === undefined) throw new RangeError('a Redis Cluster needs at least one seed node');
-  return {
-    seeds: urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
-    nodeOptions: {
-      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
-      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
-      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
-    },
-  };
 }
 
 /** `first-last=owner` runs, e.g. `0-5460=10.0.0.1:6379,...`: equal iff the maps are equal. */

@@ -52,7 +52,7 @@ export class RevocationStore {
       });
     } else {
       const { seeds, nodeOptions } = clusterSeeds(options.redis.nodes);
-      this.#redis = new Cluster(seeds, {
+      this.#redis = new Cluster([...seeds], {
         lazyConnect: true,
         enableAutoPipelining: true,
         enableOfflineQueue: false,

@@ -8,9 +8,11 @@ import type { Settings } from './config.js';
 import { ConnectionBudget } from './connection-budget.js';
 import { createDelivery } from './delivery.js';
 import { checkReadiness } from './health.js';
+import { HistoryReader } from './history-reader.js';
+import { HistorySync } from './history-sync.js';
 import { startKeepalive } from './keepalive.js';
 import type { Logger } from './logger.js';
-import { ServiceMetrics } from './metrics.js';
+import { type HistoryStats, ServiceMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { ConnectionRegistry } from './registry.js';
 import { RevocationStore } from './revocation-store.js';
@@ -96,6 +98,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
         resubscribes: backplane?.resubscribes ?? 0,
         subscribeFailures: backplane?.subscribeFailures ?? 0,
       }),
+      // Declared below, read at scrape time only.
+      history: (): HistoryStats | undefined => history?.stats(),
     },
     {
       defaultMetrics: deps.processMetrics ?? true,
@@ -119,11 +123,30 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     close: closeRevoked,
     logger,
   });
+  const history: HistorySync | undefined =
+    settings.history === undefined
+      ? undefined
+      : new HistorySync({
+          registry,
+          source: new HistoryReader({
+            redis: settings.redis,
+            channelPrefix: settings.channelPrefix,
+            logger,
+            timeoutMs: settings.history.readTimeoutMs,
+          }),
+          settings: settings.history,
+          isSubscribed: (userId) => backplane?.isSubscribed(userId) ?? false,
+          metrics,
+          logger,
+          dropLog,
+          maxBufferedBytes: settings.maxBufferedBytes,
+        });
   const deliver = createDelivery({
     registry,
     metrics,
     dropLog,
     maxBufferedBytes: settings.maxBufferedBytes,
+    ...(history === undefined ? {} : { history }),
     onUserCommand: createUserCommandHandler({ socketsOf, closeRevoked, metrics, dropLog }),
   });
   backplane = new Backplane({
@@ -132,12 +155,11 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     channelPrefix: settings.channelPrefix,
     logger,
     onMessage: deliver,
-    // Commands published while the subscriber was away were missed: read every local user's key.
-    onConnectedChange: (connected) => {
-      if (!connected) return;
-      const users = new Set<string>();
-      registry.forEachSocket((socket) => users.add(socket.userId));
-      revocationSweep.recheckAll(users);
+    // Redis confirmed these users' channels (new, or again after a reconnect or a move): what was
+    // published before may have been missed, a ws.disconnect included, so read their revocations.
+    onSubscribed: (userIds) => {
+      history?.onSubscribed(userIds);
+      revocationSweep.recheckAll(userIds);
     },
   });
   const channels = backplane;
@@ -175,6 +197,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       revocationSweep.recheck(socket.userId);
     },
     revokedBefore,
+    ...(history === undefined ? {} : { history }),
   });
   const server = createHttpServer({
     upgrade: (request, socket, head) => sessions.handleUpgrade(request, socket, head),
@@ -199,6 +222,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
   const port = (server.address() as AddressInfo).port;
   backplane.start();
   revocations.start();
+  history?.start();
   expiry.start();
   const stopKeepalive = startKeepalive<ClientSocket>({
     intervalMs: settings.pingIntervalMs,
@@ -226,7 +250,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       server.closeAllConnections();
     });
     revocationSweep.stop();
-    await Promise.all([channels.close(), revocations.close()]);
+    await Promise.all([channels.close(), history?.close(), revocations.close()]);
     dropLog.close();
     logger.info('stopped');
   };

@@ -11,6 +11,7 @@ import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket } from './client-socket.js';
 import { type BudgetRefusal, type ConnectionBudget, clientAddress } from './connection-budget.js';
+import type { HistoryAdmission } from './history-sync.js';
 import {
   checkInboundBudget,
   DEFAULT_INBOUND_BUDGET,
@@ -22,6 +23,7 @@ import type { Logger } from './logger.js';
 import type { RejectionReason, ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
+import type { ParsedResumeRequest } from './resume-request.js';
 import { rejectUpgrade } from './server.js';
 import { dropSlowConsumer } from './slow-consumer.js';
 
@@ -64,6 +66,11 @@ export interface SessionsOptions {
    * the handshake is then closed with 1013 `not_ready`. No check when absent.
    */
   readonly revokedBefore?: (userId: string) => Promise<number | undefined>;
+  /**
+   * The history (absent with `WEBSOCKET_HISTORY=off`): the resume parameters are read from the
+   * request (malformed ones: 1008 `resume_invalid`), and every admitted socket is synced.
+   */
+  readonly history?: HistoryAdmission;
 }
 
 /** Why a verified token is still refused: revoked (1008), or revocation unknown (1013). */
@@ -239,11 +246,13 @@ export class Sessions {
     const admission = this.#draining
       ? undefined
       : this.#options.auth.admit(request.url ?? '', request.headers.origin);
+    const resume =
+      admission?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
     const upgrade = (verdict: Admission | Refusal | undefined): void => {
       // ws listens for errors from here on.
       socket.off('error', destroyOnError);
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
-        this.#start(ws as ClientSocket, verdict);
+        this.#start(ws as ClientSocket, verdict, resume);
       });
     };
     const { revokedBefore } = this.#options;
@@ -272,7 +281,11 @@ export class Sessions {
     );
   }
 
-  #start(socket: ClientSocket, admission: Admission | Refusal | undefined): void {
+  #start(
+    socket: ClientSocket,
+    admission: Admission | Refusal | undefined,
+    resume: ParsedResumeRequest | undefined,
+  ): void {
     const { registry, channels, metrics, logger } = this.#options;
     socket.on('error', this.#onError);
     if (admission === undefined || this.#draining) {
@@ -288,6 +301,11 @@ export class Sessions {
       return;
     }
     const { userId } = admission;
+    if (resume?.ok === false) {
+      logger.debug({ userId, problem: resume.problem }, 'resume parameters refused');
+      this.#refuse(socket, closeCodes.AUTH_FAILED, closeReasons.RESUME_INVALID);
+      return;
+    }
     if (registry.add(userId, socket) === 'limit') {
       this.#refuse(socket, closeCodes.CONNECTION_LIMIT, closeReasons.CONNECTION_LIMIT);
       return;
@@ -297,6 +315,7 @@ export class Sessions {
     socket.issuedAt = admission.issuedAt;
     fillInboundBucket(socket, this.#budget, performance.now());
     channels.retain(userId);
+    if (resume?.ok === true) this.#options.history?.admit(socket, resume.request);
     socket.on('message', this.#onMessage);
     socket.on('pong', this.#onPong);
     socket.on('ping', this.#onPing);

@@ -31,6 +31,14 @@ export interface SubscriberLinkOptions {
   readonly onGiveUp?: () => void;
   /** Redis answered MOVED to an SSUBSCRIBE: the caller's slot map is stale. */
   readonly onMoved?: () => void;
+  /**
+   * Redis confirmed these channels subscribed on this connection: a new channel, a channel again
+   * after it was dropped and wanted again, or every channel after a (re)connect or a retry
+   * (`everything` true). Messages published on them from now on reach this link; messages
+   * published before may have been missed (the channel was not subscribed, or the connection was
+   * down), which is why the history reads of their users wait for this.
+   */
+  readonly onConfirmed?: (channels: readonly string[], everything: boolean) => void;
   /** Counts: every full resubscription after a (re)connect, every refused (S)SUBSCRIBE command. */
   readonly onResubscribed?: () => void;
   readonly onSubscribeFailed?: () => void;
@@ -67,6 +75,14 @@ export class SubscriberLink {
   readonly #wanted = new Set<string>();
   /** Channels whose wanted state changed since the last flush. */
   readonly #dirty = new Set<string>();
+  /** Wanted channels Redis confirmed subscribed on the current connection. */
+  readonly #confirmed = new Set<string>();
+  /**
+   * Channel -> the latest SUBSCRIBE sent for it, until Redis confirms it. A confirmation of an
+   * older SUBSCRIBE (the channel was dropped and wanted again meanwhile) confirms nothing.
+   */
+  readonly #pending = new Map<string, number>();
+  #subscribeCount = 0;
   #flushScheduled = false;
   #ready = false;
   /**
@@ -131,6 +147,11 @@ export class SubscriberLink {
     return this.#wanted.has(channel);
   }
 
+  /** Whether Redis confirmed `channel` subscribed on the current connection. */
+  isConfirmed(channel: string): boolean {
+    return this.#confirmed.has(channel);
+  }
+
   /** The wanted channels (a live view: do not change the set while iterating). */
   channels(): IterableIterator<string> {
     return this.#wanted.values();
@@ -157,6 +178,7 @@ export class SubscriberLink {
   /** Removes a channel from the wanted set; it is unsubscribed within the current turn. */
   unwant(channel: string): void {
     if (!this.#wanted.delete(channel)) return;
+    this.#unconfirm(channel);
     this.#markDirty(channel);
   }
 
@@ -167,6 +189,7 @@ export class SubscriberLink {
   forget(channel: string): void {
     this.#wanted.delete(channel);
     this.#dirty.delete(channel);
+    this.#unconfirm(channel);
   }
 
   /** Leaves Redis cleanly (QUIT), or drops the connection if Redis is unreachable. */
@@ -218,8 +241,11 @@ export class SubscriberLink {
     const epoch = this.#epoch;
     if (unsubscribe.length > 0) void this.#send('unsubscribe', unsubscribe, epoch);
     if (subscribe.length > 0) {
+      const id = this.#markPending(subscribe);
       void this.#send('subscribe', subscribe, epoch).then((ok) => {
-        if (!ok && epoch === this.#epoch) this.#retryLater();
+        if (epoch !== this.#epoch) return;
+        if (ok) this.#confirm(subscribe, id, false);
+        else this.#retryLater();
       });
     }
   }
@@ -233,6 +259,7 @@ export class SubscriberLink {
     // This round covers every wanted channel: pending changes are included.
     this.#dirty.clear();
     const channels = [...this.#wanted];
+    const id = this.#markPending(channels);
     void this.#send('subscribe', channels, epoch).then((ok) => {
       if (epoch !== this.#epoch || this.#closed) return;
       if (!ok) {
@@ -247,7 +274,32 @@ export class SubscriberLink {
       );
       if (reason === 'connected') this.#options.onResubscribed?.();
       this.#setReady(true);
+      this.#confirm(channels, id, true);
     });
+  }
+
+  /** Records a SUBSCRIBE about to be sent for `channels`; returns its id. */
+  #markPending(channels: readonly string[]): number {
+    const id = ++this.#subscribeCount;
+    for (const channel of channels) this.#pending.set(channel, id);
+    return id;
+  }
+
+  /** Redis accepted SUBSCRIBE `id`: its channels still wanted and not re-sent since are confirmed. */
+  #confirm(channels: readonly string[], id: number, everything: boolean): void {
+    const confirmed: string[] = [];
+    for (const channel of channels) {
+      if (this.#pending.get(channel) !== id || !this.#wanted.has(channel)) continue;
+      this.#pending.delete(channel);
+      this.#confirmed.add(channel);
+      confirmed.push(channel);
+    }
+    if (confirmed.length > 0) this.#options.onConfirmed?.(confirmed, everything);
+  }
+
+  #unconfirm(channel: string): void {
+    this.#confirmed.delete(channel);
+    this.#pending.delete(channel);
   }
 
   /** Sends (un)subscribe commands in groups; resolves false if any failed on this connection. */
@@ -329,6 +381,9 @@ export class SubscriberLink {
 
   #onClose(): void {
     this.#epoch++;
+    // A new connection starts with no subscription at all.
+    this.#confirmed.clear();
+    this.#pending.clear();
     clearTimeout(this.#retryTimer);
     this.#retryTimer = undefined;
     if (this.#ready && !this.#closed) {

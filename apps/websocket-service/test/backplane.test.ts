@@ -89,6 +89,57 @@ describe('Backplane', () => {
     expect(backplane.channelCount).toBe(200);
   });
 
+  it('reports a channel subscribed only once Redis confirmed it, and every channel again after a reconnect', async () => {
+    const reports: Array<{ userIds: string[]; resubscribed: boolean; numsub: Promise<number> }> =
+      [];
+    const log = captureLogger();
+    const backplane = new Backplane({
+      redis: { mode: 'standalone', url: redis.url },
+      channelPrefix: 'ws',
+      logger: log.logger,
+      onMessage: () => undefined,
+      onSubscribed: (userIds, resubscribed) =>
+        reports.push({
+          userIds: [...userIds],
+          resubscribed,
+          // What Redis says at the moment of the report.
+          numsub: subscribers(`ws:${userIds[0]}`),
+        }),
+    });
+    backplanes.push(backplane);
+    backplane.start();
+    await waitFor(() => backplane.connected, { message: 'backplane connected' });
+
+    backplane.retain('confirmed-1');
+    expect(backplane.isSubscribed('confirmed-1')).toBe(false);
+    await waitFor(() => backplane.isSubscribed('confirmed-1'), { message: 'confirmed' });
+    expect(reports.map(({ userIds, resubscribed }) => ({ userIds, resubscribed }))).toEqual([
+      { userIds: ['confirmed-1'], resubscribed: false },
+    ]);
+    expect(await reports[0]!.numsub).toBe(1);
+    // A second socket of the same user: already confirmed, nothing new to report.
+    backplane.retain('confirmed-1');
+    backplane.retain('confirmed-2');
+    await waitFor(() => backplane.isSubscribed('confirmed-2'), { message: 'second user' });
+    expect(reports).toHaveLength(2);
+
+    await admin.client('KILL', 'TYPE', 'pubsub');
+    await waitFor(() => reports.length === 3, { message: 'reported again after the reconnect' });
+    expect(reports[2]).toMatchObject({ resubscribed: true });
+    expect(reports[2]!.userIds.sort()).toEqual(['confirmed-1', 'confirmed-2']);
+    expect(backplane.isSubscribed('confirmed-1')).toBe(true);
+
+    backplane.release('confirmed-2');
+    expect(backplane.isSubscribed('confirmed-2')).toBe(false);
+    // Dropped and wanted again in one tick: confirmed again by the new SUBSCRIBE only.
+    backplane.release('confirmed-1');
+    backplane.release('confirmed-1');
+    backplane.retain('confirmed-1');
+    expect(backplane.isSubscribed('confirmed-1')).toBe(false);
+    await waitFor(() => backplane.isSubscribed('confirmed-1'), { message: 'confirmed again' });
+    expect(reports.at(-1)).toMatchObject({ userIds: ['confirmed-1'], resubscribed: false });
+  });
+
   it('drops a subscription that came and went within one tick', async () => {
     const { backplane } = createBackplane(redis.url, 'blink');
     backplane.start();

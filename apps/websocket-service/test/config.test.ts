@@ -61,6 +61,12 @@ describe('loadSettings', () => {
         shutdownGraceMs: 10_000,
         logLevel: 'info',
         workers: 1,
+        history: {
+          replayMaxMessages: 1000,
+          recentMax: 50,
+          readConcurrency: 64,
+          readTimeoutMs: 5000,
+        },
       },
     });
   });
@@ -96,6 +102,10 @@ describe('loadSettings', () => {
       WEBSOCKET_REVOCATION_TIMEOUT_SECONDS: '0.25',
       WEBSOCKET_SHUTDOWN_GRACE_SECONDS: '2.5',
       LOG_LEVEL: 'debug',
+      WEBSOCKET_REPLAY_MAX_MESSAGES: '250',
+      WEBSOCKET_RECENT_MAX: '20',
+      WEBSOCKET_HISTORY_READ_CONCURRENCY: '8',
+      WEBSOCKET_HISTORY_READ_TIMEOUT_MS: '750',
     });
     expect(settings).toMatchObject({
       port: 0,
@@ -127,6 +137,7 @@ describe('loadSettings', () => {
       maxBufferedBytes: 65536,
       shutdownGraceMs: 2500,
       logLevel: 'debug',
+      history: { replayMaxMessages: 250, recentMax: 20, readConcurrency: 8, readTimeoutMs: 750 },
     });
     // The pattern must match the whole subject: anchors are implied.
     expect(settings.jwt.subjectPattern.test('0b6f8f2e-6b1a-4c55-9d0e-2f1c9a7b3e41')).toBe(true);
@@ -441,6 +452,54 @@ describe('Redis mode and pub/sub mode', () => {
     expect(issues.every((i) => i.variable === 'WEBSOCKET_REDIS_URL')).toBe(true);
     expect(JSON.stringify(issues)).not.toContain('s3cret');
     expect(JSON.stringify(issues)).not.toContain('other@');
+  });
+});
+
+describe('WEBSOCKET_HISTORY', () => {
+  it('is on unless turned off; off leaves no history settings (live delivery only)', () => {
+    expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET }).history).toBeDefined();
+    expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET, WEBSOCKET_HISTORY: 'on' }).history).toEqual({
+      replayMaxMessages: 1000,
+      recentMax: 50,
+      readConcurrency: 64,
+      readTimeoutMs: 5000,
+    });
+    const off = settingsFromEnv({
+      JWT_SECRET_KEY: SECRET,
+      WEBSOCKET_HISTORY: 'off',
+      WEBSOCKET_REPLAY_MAX_MESSAGES: '10',
+    });
+    expect(off.history).toBeUndefined();
+  });
+
+  it('names each bad history setting with what it accepts', () => {
+    const issues = issuesOf({
+      JWT_SECRET_KEY: SECRET,
+      WEBSOCKET_HISTORY: 'yes',
+      WEBSOCKET_REPLAY_MAX_MESSAGES: '0',
+      WEBSOCKET_RECENT_MAX: '-1',
+      WEBSOCKET_HISTORY_READ_CONCURRENCY: 'many',
+      WEBSOCKET_HISTORY_READ_TIMEOUT_MS: '2.5',
+    });
+    expect(issues).toEqual([
+      { variable: 'WEBSOCKET_HISTORY', message: 'expected one of on, off, got "yes"' },
+      {
+        variable: 'WEBSOCKET_REPLAY_MAX_MESSAGES',
+        message: 'expected a whole number from 1 to 10000, got "0"',
+      },
+      {
+        variable: 'WEBSOCKET_RECENT_MAX',
+        message: 'expected a whole number from 0 to 10000, got "-1"',
+      },
+      {
+        variable: 'WEBSOCKET_HISTORY_READ_CONCURRENCY',
+        message: 'expected a whole number from 1 to 10000, got "many"',
+      },
+      {
+        variable: 'WEBSOCKET_HISTORY_READ_TIMEOUT_MS',
+        message: 'expected a whole number from 10 to 600000, got "2.5"',
+      },
+    ]);
   });
 });
 

@@ -2,8 +2,9 @@ import type { Duplex } from 'node:stream';
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import type { ClientSocket } from '../src/client-socket.js';
+import { type ClientSocket, syncStates } from '../src/client-socket.js';
 import { createDelivery } from '../src/delivery.js';
+import type { LiveHistory } from '../src/history-sync.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { captureLogger, closeOf, registryMetrics, socketPairs, textFrames } from './helpers.js';
@@ -14,14 +15,20 @@ afterEach(async () => {
   teardown = undefined;
 });
 
-async function setup(maxBufferedBytes = 1024 * 1024) {
+async function setup(maxBufferedBytes = 1024 * 1024, history?: LiveHistory) {
   const pairs = await socketPairs();
   teardown = pairs.close;
   const registry = new ConnectionRegistry<ClientSocket>(5);
   const metrics = registryMetrics(registry);
   const log = captureLogger();
   const dropLog = new RateLimitedLog({ logger: log.logger, linesPerInterval: 10 });
-  const deliverBytes = createDelivery({ registry, metrics, dropLog, maxBufferedBytes });
+  const deliverBytes = createDelivery({
+    registry,
+    metrics,
+    dropLog,
+    maxBufferedBytes,
+    ...(history === undefined ? {} : { history }),
+  });
   const deliver = (userId: string, text: string) => deliverBytes(userId, Buffer.from(text));
   const connect = async (userId: string) => {
     const pair = await pairs.open();
@@ -163,5 +170,112 @@ describe('createDelivery', () => {
     const dropped = closeOf(stalled.client);
     clientSocket.resume();
     expect((await dropped).code).toBe(1006);
+  });
+});
+
+/** A positioned message as the publish script writes it. */
+const positioned = (position: number, epoch = 'E1') =>
+  `{"position":${position},"epoch":"${epoch}","event":"numbered","data":{}}`;
+const positionOf = (frame: string) => (JSON.parse(frame) as { position?: number }).position;
+
+/** What the live path asked of the history: held messages and gaps, recorded. */
+function recordingHistory() {
+  const calls = { gaps: [] as string[], holding: new Set<string>(), held: [] as number[] };
+  const history: LiveHistory = {
+    hold: (userId, position) => {
+      if (!calls.holding.has(userId)) return false;
+      calls.held.push(position);
+      return true;
+    },
+    gap: (userId) => {
+      calls.gaps.push(userId);
+    },
+  };
+  return { history, calls };
+}
+
+describe('createDelivery with history: positioned messages in order', () => {
+  it('sends each socket the position after its own, drops what it has, and reports a gap', async () => {
+    const { history, calls } = recordingHistory();
+    const { deliver, connect, metrics } = await setup(1024 * 1024, history);
+    const tab = await connect('teacher-1');
+    // Synced at 2 of epoch E1.
+    tab.server.position = 2;
+    tab.server.epoch = 'E1';
+    deliver('teacher-1', positioned(3));
+    deliver('teacher-1', positioned(3)); // a duplicate (e.g. replayed and live)
+    deliver('teacher-1', positioned(2));
+    deliver('teacher-1', positioned(5)); // 4 is missing: not sent, the gap is reported
+    deliver('teacher-1', positioned(4, 'E2')); // another epoch: not sent either
+    await waitFor(() => tab.frames.length === 1, { message: 'position 3' });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(tab.frames.map(positionOf)).toEqual([3]);
+    expect(tab.server.position).toBe(3);
+    expect(metrics.duplicatesDropped).toBe(2);
+    expect(calls.gaps).toEqual(['teacher-1', 'teacher-1']);
+    expect(metrics.framesDelivered).toBe(1);
+  });
+
+  it('lets a socket without an epoch take position 1 of any epoch, and no other', async () => {
+    const { history, calls } = recordingHistory();
+    const { deliver, connect } = await setup(1024 * 1024, history);
+    const tab = await connect('teacher-1');
+    deliver('teacher-1', positioned(2, 'NEW'));
+    expect(calls.gaps).toEqual(['teacher-1']);
+    deliver('teacher-1', positioned(1, 'NEW'));
+    deliver('teacher-1', positioned(2, 'NEW'));
+    await waitFor(() => tab.frames.length === 2, { message: '1 and 2' });
+    expect(tab.frames.map(positionOf)).toEqual([1, 2]);
+    expect(tab.server.epoch).toBe('NEW');
+  });
+
+  it('holds positioned messages back while the user is read for, and from syncing sockets', async () => {
+    const { history, calls } = recordingHistory();
+    const { deliver, connect, metrics } = await setup(1024 * 1024, history);
+    const live = await connect('teacher-1');
+    const syncing = await connect('teacher-1');
+    syncing.server.syncState = syncStates.SYNCING;
+    deliver('teacher-1', positioned(1));
+    calls.holding.add('teacher-1');
+    deliver('teacher-1', positioned(2));
+    // Unpositioned (legacy) messages are never held: every open socket gets them, counted.
+    const legacy = '{"event": "legacy", "data": {}}';
+    deliver('teacher-1', legacy);
+    await waitFor(() => live.frames.length === 2 && syncing.frames.length === 1, {
+      message: 'delivered',
+    });
+    expect(live.frames).toEqual([positioned(1), legacy]);
+    expect(syncing.frames).toEqual([legacy]);
+    expect(calls.held).toEqual([2]);
+    expect(calls.gaps).toEqual([]);
+    expect(metrics.unpositionedMessages).toBe(1);
+    expect(live.server.position).toBe(1);
+  });
+
+  it('lets a socket whose history could not be read (ADOPT) take up the stream at any position', async () => {
+    const { history } = recordingHistory();
+    const { deliver, connect } = await setup(1024 * 1024, history);
+    const tab = await connect('teacher-1');
+    tab.server.syncState = syncStates.ADOPT;
+    tab.server.position = 3;
+    tab.server.epoch = 'OLD';
+    deliver('teacher-1', positioned(41, 'E9'));
+    deliver('teacher-1', positioned(42, 'E9'));
+    await waitFor(() => tab.frames.length === 2, { message: '41 and 42' });
+    expect(tab.server.syncState).toBe(syncStates.LIVE);
+    expect(tab.frames.map(positionOf)).toEqual([41, 42]);
+  });
+
+  it('without history sends positioned messages as they come, like any other', async () => {
+    const { deliver, connect, metrics } = await setup();
+    const tab = await connect('teacher-1');
+    deliver('teacher-1', positioned(7));
+    deliver('teacher-1', positioned(7));
+    deliver('teacher-1', positioned(3));
+    deliver('teacher-1', '{"event":"x","data":{},"position":"7","epoch":"E1"}');
+    await waitFor(() => tab.frames.length === 4, { message: 'all four' });
+    expect(metrics.duplicatesDropped).toBe(0);
+    // A position that is not a whole number >= 1 makes a message unpositioned.
+    expect(metrics.unpositionedMessages).toBe(1);
   });
 });

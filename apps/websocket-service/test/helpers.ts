@@ -89,7 +89,7 @@ export function closeOf(client: WebSocket): Promise<{ code: number; reason: stri
   });
 }
 
-/** Metrics reading `registry`, with Redis connected and nothing draining (no process metrics). */
+/** Service metrics whose connection gauges read `registry` (Redis connected, not draining). */
 export function registryMetrics(registry: ConnectionRegistry<ClientSocket>): ServiceMetrics {
   return new ServiceMetrics(
     {

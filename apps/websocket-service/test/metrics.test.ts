@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { ServiceMetrics } from '../src/metrics.js';
+import { type MetricSources, ServiceMetrics } from '../src/metrics.js';
 
-function metricsWith(state: { redis: boolean; draining: boolean; connections: number }) {
+function metricsWith(
+  state: { redis: boolean; draining: boolean; connections: number },
+  more: Partial<MetricSources> = {},
+) {
   return new ServiceMetrics(
     {
       connections: () => state.connections,
@@ -9,6 +12,7 @@ function metricsWith(state: { redis: boolean; draining: boolean; connections: nu
       redisConnected: () => state.redis,
       subscribedChannels: () => 7,
       draining: () => state.draining,
+      ...more,
     },
     { defaultMetrics: false },
   );
@@ -105,10 +109,53 @@ describe('ServiceMetrics', () => {
     expect(sample(bare, 'huleedu_ws_redis_resubscribes_total')).toBe(0);
   });
 
+  it('counts history syncing: resumes by outcome, resyncs, catch-ups, reads and their state', async () => {
+    const metrics = metricsWith(
+      { redis: true, draining: false, connections: 0 },
+      { history: () => ({ syncingSockets: 4, readsInFlight: 2, readsQueued: 9 }) },
+    );
+    let { body } = await metrics.render();
+    // Every series exists from the start, at 0.
+    expect(sample(body, 'huleedu_ws_resumes_total{outcome="recovered",reason="none"}')).toBe(0);
+    expect(sample(body, 'huleedu_ws_resumes_total{outcome="resync",reason="replay_limit"}')).toBe(
+      0,
+    );
+    expect(sample(body, 'huleedu_ws_history_catchups_total{cause="resubscribe"}')).toBe(0);
+    expect(sample(body, 'huleedu_ws_history_read_failures_total{reason="timeout"}')).toBe(0);
+
+    metrics.resumed('recovered', 'none');
+    metrics.resumed('resync', 'history_trimmed');
+    metrics.resyncSent('history_trimmed');
+    metrics.resyncSent('history_lost');
+    metrics.caughtUp('resubscribe');
+    metrics.caughtUp('gap');
+    metrics.caughtUp('gap');
+    metrics.historyReadFailed('error');
+    metrics.unpositionedMessages += 3;
+    metrics.duplicatesDropped += 2;
+    metrics.replayedMessages += 17;
+    metrics.historyReads += 5;
+    ({ body } = await metrics.render());
+    expect(sample(body, 'huleedu_ws_resumes_total{outcome="recovered",reason="none"}')).toBe(1);
+    expect(
+      sample(body, 'huleedu_ws_resumes_total{outcome="resync",reason="history_trimmed"}'),
+    ).toBe(1);
+    expect(sample(body, 'huleedu_ws_resyncs_total{reason="history_lost"}')).toBe(1);
+    expect(sample(body, 'huleedu_ws_history_catchups_total{cause="gap"}')).toBe(2);
+    expect(sample(body, 'huleedu_ws_history_read_failures_total{reason="error"}')).toBe(1);
+    expect(sample(body, 'huleedu_ws_unpositioned_messages_total')).toBe(3);
+    expect(sample(body, 'huleedu_ws_duplicates_dropped_total')).toBe(2);
+    expect(sample(body, 'huleedu_ws_replayed_messages_total')).toBe(17);
+    expect(sample(body, 'huleedu_ws_history_reads_total')).toBe(5);
+    expect(sample(body, 'huleedu_ws_history_syncing_sockets')).toBe(4);
+    expect(sample(body, 'huleedu_ws_history_reads_in_flight')).toBe(2);
+    expect(sample(body, 'huleedu_ws_history_reads_queued')).toBe(9);
+  });
+
   it('never labels a metric with a user', async () => {
     const { body } = await metricsWith({ redis: true, draining: false, connections: 1 }).render();
     const labels = [...body.matchAll(/\{([a-z_]+)=/g)].map((m) => m[1]);
-    expect(new Set(labels)).toEqual(new Set(['reason']));
+    expect(new Set(labels)).toEqual(new Set(['reason', 'outcome', 'cause']));
   });
 
   it('includes Node.js process metrics unless turned off', async () => {

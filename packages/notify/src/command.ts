@@ -9,7 +9,13 @@ import {
 } from '@huleedu/ws-protocol';
 import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './disconnect.js';
 import { NotificationValidationError, NotifierError } from './errors.js';
-import { createNotifier, type PublishMode, publishModes } from './notifier.js';
+import {
+  DEFAULT_HISTORY_MAX_LENGTH,
+  DEFAULT_HISTORY_TTL_SECONDS,
+  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  type HistoryOptions,
+} from './history.js';
+import { createNotifier, type PublishMode, type PublishResult, publishModes } from './notifier.js';
 import { userIdProblem } from './user-id.js';
 
 /** Exit codes of `huleedu-notify`. */
@@ -29,8 +35,10 @@ export const DEFAULT_REDIS_URL = 'redis://localhost:6379';
 export const usage = `Usage: huleedu-notify --user <id> (--type <type> | --raw-event <event>) [options]
        huleedu-notify --user <id> --disconnect --reason <reason> [--issued-before <time>] [options]
 
-Publishes one notification to a user's Redis channel, as @huleedu/notify does; or cuts the user
-off (disconnectUser): every service instance closes the user's sockets with 1008 token_revoked.
+Publishes one notification to a user's Redis channel, as @huleedu/notify does: stored in the
+user's history and published live, in one atomic step (--no-history: a plain PUBLISH only). Or
+cuts the user off (--disconnect): every service instance closes the user's sockets with 1008
+token_revoked.
 
   --user <id>            user id (JWT sub) to notify                        (required)
   --type <type>          catalogue notification type, e.g. batch_results_ready
@@ -51,9 +59,17 @@ off (disconnectUser): every service instance closes the user's sockets with 1008
   --publish-mode <mode>  classic (PUBLISH, default), sharded (SPUBLISH, Redis 7 cluster) or both
   --redis <url>          Redis URL (default $WEBSOCKET_REDIS_URL, $REDIS_URL, ${DEFAULT_REDIS_URL})
   --cluster              --redis is a comma-separated list of Redis Cluster node URLs
+  --idempotency-key <k>  publish at most once per key: a retry with the same key publishes nothing
+  --history-max-length <n>  messages kept per user (default ${DEFAULT_HISTORY_MAX_LENGTH}; use your backends' value)
+  --history-ttl <s>      seconds a user's history lives after its last message (default ${DEFAULT_HISTORY_TTL_SECONDS})
+  --idempotency-ttl <s>  seconds an idempotency key is remembered (default ${DEFAULT_IDEMPOTENCY_TTL_SECONDS})
+  --no-history           plain PUBLISH/SPUBLISH: nothing stored, nothing replayable
+  --json                 print the result as JSON: {"id","position","epoch","receivers","duplicate"}
   -h, --help             show this help
 
-Exit codes: 0 published, 1 Redis error, 2 bad arguments or invalid payload.
+Prints the message's position in the user's history and how many subscribers received it live.
+Exit codes: 0 published (or a duplicate of an earlier publish with the same key), 1 Redis error,
+2 bad arguments or invalid payload.
 
 Examples:
   huleedu-notify --user teacher-1 --type batch_results_ready \\
@@ -76,6 +92,11 @@ export interface PublishCommand {
   actionRequired?: boolean;
   deadline?: string;
   correlationId?: string;
+  /** `false` with `--no-history`. */
+  history: HistoryOptions | false;
+  idempotencyKey?: string;
+  /** Print the result as JSON rather than a sentence. */
+  json: boolean;
 }
 
 /** A `--disconnect` command line: whom to cut off, why, and since when tokens are refused. */
@@ -147,6 +168,10 @@ export function parseCommand(
       `--priority: expected one of ${priorities.join(', ')}, got ${JSON.stringify(priority)}`,
     );
   }
+  const history = parseHistory(values);
+  if (history === false && values['idempotency-key'] !== undefined) {
+    throw new UsageError('--idempotency-key needs the history: drop --no-history');
+  }
   return {
     kind: 'publish',
     ...target(values, env),
@@ -158,6 +183,11 @@ export function parseCommand(
     ...(values['action-required'] ? { actionRequired: true } : {}),
     ...(values.deadline !== undefined ? { deadline: values.deadline } : {}),
     ...(values['correlation-id'] !== undefined ? { correlationId: values['correlation-id'] } : {}),
+    history,
+    ...(values['idempotency-key'] !== undefined
+      ? { idempotencyKey: values['idempotency-key'] }
+      : {}),
+    json: values.json === true,
   };
 }
 
@@ -197,6 +227,12 @@ function parseDisconnect(values: Values, userId: string, where: Target): Disconn
     'action-required',
     'deadline',
     'correlation-id',
+    'idempotency-key',
+    'history-max-length',
+    'history-ttl',
+    'idempotency-ttl',
+    'no-history',
+    'json',
   ] as const) {
     if (values[flag] !== undefined) {
       throw new UsageError(`--${flag} does not apply to --disconnect`);
@@ -269,10 +305,13 @@ export async function runCommand(
       redis: command.redis,
       channelPrefix: command.prefix,
       publishMode: command.publishMode,
+      history: command.history,
     });
     try {
-      const receivers = command.raw
-        ? await notifier.publish(command.userId, command.event, command.data)
+      const delivery =
+        command.idempotencyKey !== undefined ? { idempotencyKey: command.idempotencyKey } : {};
+      const result = command.raw
+        ? await notifier.publish(command.userId, command.event, command.data, delivery)
         : await notifier.publishUserNotification(
             command.userId,
             command.event as 'batch_results_ready',
@@ -287,12 +326,10 @@ export async function runCommand(
               ...(command.correlationId !== undefined
                 ? { correlationId: command.correlationId }
                 : {}),
+              ...delivery,
             },
           );
-      const channel = userChannel(command.userId, command.prefix);
-      output.stdout(
-        `published ${command.event} to ${channel} (${receivers} ${receivers === 1 ? 'receiver' : 'receivers'})`,
-      );
+      output.stdout(command.json ? JSON.stringify(result) : describeResult(command, result));
       return exitCodes.OK;
     } finally {
       await notifier.close();
@@ -362,6 +399,12 @@ function parseOptions(argv: readonly string[]) {
       prefix: { type: 'string' },
       'publish-mode': { type: 'string' },
       cluster: { type: 'boolean' },
+      'idempotency-key': { type: 'string' },
+      'history-max-length': { type: 'string' },
+      'history-ttl': { type: 'string' },
+      'idempotency-ttl': { type: 'string' },
+      'no-history': { type: 'boolean' },
+      json: { type: 'boolean' },
       disconnect: { type: 'boolean' },
       reason: { type: 'string' },
       'issued-before': { type: 'string' },
@@ -385,4 +428,41 @@ function parseData(text: string | undefined): Record<string, unknown> {
     );
   }
   return value as Record<string, unknown>;
+}
+
+const historyFlags = {
+  'history-max-length': 'maxLength',
+  'history-ttl': 'ttlSeconds',
+  'idempotency-ttl': 'idempotencyTtlSeconds',
+} as const;
+
+/** The `history` option from the flags; ranges are checked by createNotifier. */
+function parseHistory(values: ReturnType<typeof parseOptions>['values']): HistoryOptions | false {
+  const history: HistoryOptions = {};
+  for (const [flag, field] of Object.entries(historyFlags) as [
+    keyof typeof historyFlags,
+    keyof HistoryOptions,
+  ][]) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    if (values['no-history'])
+      throw new UsageError(`--${flag} and --no-history contradict each other`);
+    if (!/^\d{1,10}$/.test(text)) {
+      throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(text)}`);
+    }
+    history[field] = Number(text);
+  }
+  return values['no-history'] ? false : history;
+}
+
+/** One line saying what a publish did, e.g. `published x to ws:u at position 3 of epoch E (1 receiver)`. */
+function describeResult(command: PublishCommand, result: PublishResult): string {
+  const channel = userChannel(command.userId, command.prefix);
+  const where =
+    result.position === null ? '' : ` at position ${result.position} of epoch ${result.epoch}`;
+  if (result.duplicate) {
+    return `not published: ${channel} already has the message of idempotency key ${JSON.stringify(command.idempotencyKey)}${where.replace(' at', ',')}`;
+  }
+  const receivers = `${result.receivers} ${result.receivers === 1 ? 'receiver' : 'receivers'}`;
+  return `published ${command.event} to ${channel}${where} (${receivers})`;
 }

@@ -10,7 +10,7 @@ export const closeCodes = {
   /**
    * Policy violation: the token is missing, invalid, expired, refused by a token rule (lifetime,
    * `crit`, future `iat`, `sub`) or revoked (the platform cut the user off), or the origin is not
-   * allowed.
+   * allowed; or the resume parameters are malformed (`resume_invalid`).
    */
   AUTH_FAILED: 1008,
   /** The client sent a frame larger than the service accepts. */
@@ -130,6 +130,14 @@ export const closeReasons = {
    */
   TOKEN_REVOKED: 'token_revoked',
   ORIGIN_NOT_ALLOWED: 'origin_not_allowed',
+  /**
+   * Sent with 1008: the resume parameters of `GET /ws` (`position`, `epoch`, `recent`, see
+   * `resumeParams`) are malformed: not a whole number, negative, an epoch that does not match
+   * `EPOCH_PATTERN`, an epoch without a position, a position above 0 without an epoch, or a
+   * parameter given twice. Only when the service keeps history; a `recent` above its cap is
+   * lowered to the cap, not refused.
+   */
+  RESUME_INVALID: 'resume_invalid',
   CONNECTION_LIMIT: 'connection_limit',
   SERVER_SHUTDOWN: 'server_shutdown',
   MESSAGE_TOO_BIG: 'message_too_big',

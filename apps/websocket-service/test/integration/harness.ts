@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@huleedu/test-support';
+import { controlEvents } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
 
 /** The built entry point the integration tests run, exactly as production does. */
@@ -123,11 +124,24 @@ export async function startServiceProcess(
   };
 }
 
+/** A control message the service sent (`ws.synced`, `ws.resync`), parsed. */
+export interface ControlMessage {
+  readonly event: string;
+  readonly data: Record<string, unknown>;
+}
+
 /** A real `ws` client with what it received and how it closed. */
 export interface TestClient {
   readonly socket: WebSocket;
-  /** Text frames received, in order. */
+  /**
+   * Text frames received, in order: notifications and heartbeat answers, without the history's
+   * control messages (those are in {@link controls}).
+   */
   readonly frames: string[];
+  /** The history's control messages (`ws.synced`, `ws.resync`), in order. */
+  readonly controls: ControlMessage[];
+  /** Every text frame received, control messages included, in order. */
+  readonly all: string[];
   /** Resolves when the handshake completes; rejects if it fails. */
   readonly opened: Promise<void>;
   /** Resolves with the close code and reason. */
@@ -144,8 +158,14 @@ export function connectClient(
   const socket = new WebSocket(url, options);
   openClients.add(socket);
   const frames: string[] = [];
+  const controls: ControlMessage[] = [];
+  const all: string[] = [];
   socket.on('message', (data, isBinary) => {
-    frames.push(isBinary ? '<binary>' : String(data));
+    const text = isBinary ? '<binary>' : String(data);
+    all.push(text);
+    const control = controlMessageOf(text);
+    if (control === undefined) frames.push(text);
+    else controls.push(control);
   });
   socket.on('error', () => undefined);
   const opened = new Promise<void>((resolve, reject) => {
@@ -160,7 +180,16 @@ export function connectClient(
       resolve({ code, reason: reason.toString() });
     });
   });
-  return { socket, frames, opened, closed };
+  return { socket, frames, controls, all, opened, closed };
+}
+
+/** The frame as a control message (`{"event":"ws.…","data":{…}}`), or undefined. */
+export function controlMessageOf(text: string): ControlMessage | undefined {
+  if (!text.startsWith('{"event":"ws.')) return undefined;
+  const parsed = JSON.parse(text) as ControlMessage;
+  return parsed.event === controlEvents.SYNCED || parsed.event === controlEvents.RESYNC
+    ? parsed
+    : undefined;
 }
 
 /** Terminates every client still open (call in afterEach/afterAll). */

@@ -90,6 +90,8 @@ describe('disconnectUser across two service instances', () => {
     expect(closedWithinMs).toBeLessThan(2_000);
     // The command never reaches a browser: not the cut-off user's, not anybody else's.
     expect(tabs.flatMap((tab) => tab.frames)).toEqual([]);
+    const everything = [...tabs, bystander!].flatMap((tab) => tab.all);
+    expect(everything.filter((frame) => frame.includes('ws.disconnect'))).toEqual([]);
     await notifier.publish('teacher-2', 'system_notice', {});
     await waitFor(() => bystander!.frames.length === 1, { message: 'teacher-2 still served' });
     expect(JSON.parse(bystander!.frames[0]!)).toMatchObject({ event: 'system_notice' });

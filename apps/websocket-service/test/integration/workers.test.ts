@@ -13,6 +13,7 @@ import {
   type TestClient,
   terminateClients,
 } from './harness.js';
+import { publishNumbered, resumeUrl, timeline } from './history.js';
 
 /**
  * WEBSOCKET_WORKERS=3: one port, three worker processes behind a cluster primary. The tests run
@@ -179,12 +180,13 @@ describe('WEBSOCKET_WORKERS=3', () => {
     await subscriptionsSettled();
     let receivers = 0;
     for (let u = 0; u < USERS; u++) {
-      receivers += await notifier.publishUserNotification(userId(u), 'batch_results_ready', {
+      const published = await notifier.publishUserNotification(userId(u), 'batch_results_ready', {
         batch_id: `batch-${u}`,
         class_id: null,
         results_count: u,
         message: `Results for batch ${u} are ready`,
       });
+      receivers += published.receivers;
     }
     // One receiver per worker holding a tab of the user: each worker has its own subscriber.
     expect(receivers).toBeGreaterThanOrEqual(USERS);
@@ -227,6 +229,25 @@ describe('WEBSOCKET_WORKERS=3', () => {
     expect(samples.get('process_resident_memory_bytes')).toBeGreaterThan(0);
     const { body } = (await get('/metrics'))!;
     expect(body).not.toContain('teacher-');
+  });
+
+  it('resumes on whichever worker a reconnect lands, and sums the resume metrics of all workers', async () => {
+    const before = await scrape();
+    const published = await publishNumbered(publisher, 'worker-resumer', 5);
+    const epoch = published[0]!.epoch;
+    // Round-robin: three resumes land on three different workers.
+    const resumed = [0, 1, 2].map(() =>
+      connectClient(resumeUrl(service.wsUrl(token('worker-resumer')), { position: 2, epoch })),
+    );
+    await waitFor(() => resumed.every((tab) => tab.controls.length === 1), {
+      message: 'every resumed tab synced',
+    });
+    for (const tab of resumed) expect(timeline(tab)).toEqual(['3', '4', '5', 'synced:5']);
+    const after = await scrape();
+    const recovered = 'huleedu_ws_resumes_total{outcome="recovered",reason="none"}';
+    expect((after.get(recovered) ?? 0) - (before.get(recovered) ?? 0)).toBe(3);
+    for (const tab of resumed) tab.socket.close();
+    await Promise.all(resumed.map((tab) => tab.closed));
   });
 
   it('restarts a killed worker; sockets on the other workers stay open and keep receiving', async () => {
