@@ -20,9 +20,9 @@ export interface RevocationSweepOptions<Socket extends RevocableSocket> {
 }
 
 /**
- * Reads a user's revocation key again a moment after the user's socket was admitted, and for
- * every local user after the Redis subscriber reconnected; closes the sockets whose token it
- * revokes. It closes the two windows in which a `ws.disconnect` can miss an instance: a
+ * Reads a user's revocation key again a moment after the user's socket was admitted, and when
+ * Redis confirms the user's channel subscribed (new, or again after a reconnect or a cluster
+ * move); closes the sockets whose token it revokes. It closes the two windows in which a `ws.disconnect` can miss an instance: a
  * handshake that read the key just before `disconnectUser` wrote it and subscribed the user's
  * channel just after the command was published, and commands published while the subscriber was
  * away. Only revocations with `issuedBefore` leave a key, so only those are caught here.

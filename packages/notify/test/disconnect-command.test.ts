@@ -53,6 +53,10 @@ describe('huleedu-notify --disconnect: arguments', () => {
       '--type does not apply',
     ],
     [[...user, '--disconnect', '--reason', 'x', '--data', '{}'], '--data does not apply'],
+    [
+      [...user, '--disconnect', '--reason', 'x', '--idempotency-key', 'k'],
+      '--idempotency-key does',
+    ],
     [[...user, '--disconnect', '--reason', 'x', '--issued-before', 'yesterday'], '--issued-before'],
     [
       [...user, '--disconnect', '--reason', 'x', '--issued-before', '2030-01-01T00:00:00'],

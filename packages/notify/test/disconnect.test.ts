@@ -116,8 +116,18 @@ describe('disconnectUser', () => {
     expect(await reader.exists('{ws:t-bad}:revoked_before')).toBe(0);
   });
 
+  it('refuses to publish ws.disconnect as a message (it would be stored and replayed)', async () => {
+    await expect(notifier.publish('t-bad', 'ws.disconnect', { reason: 'logout' })).rejects.toThrow(
+      'use disconnectUser',
+    );
+  });
+
   it('checks the user id and the lifetime option like everything else', async () => {
     await expect(notifier.disconnectUser('a b', { reason: 'logout' })).rejects.toMatchObject({
+      code: 'invalid_user_id',
+    });
+    // A "}" would move the revocation key out of the channel's Redis Cluster slot.
+    await expect(notifier.disconnectUser('a}b', { reason: 'logout' })).rejects.toMatchObject({
       code: 'invalid_user_id',
     });
     expect(() => createNotifier({ redis: redis.url, maxTokenLifetimeSeconds: 0 })).toThrowError(
