@@ -54,10 +54,16 @@ afterAll(async () => {
   await redis?.stop();
 });
 
-/** Opens tabs and waits until each instance has subscribed the user's channel. */
+/**
+ * Opens tabs and waits until each is synced (`ws.synced`): from then on every notification
+ * published reaches it live (a first connect starts at the history's top).
+ */
 async function openTabs(urls: string[]): Promise<TestClient[]> {
   const tabs = urls.map((url) => connectClient(url));
   await Promise.all(tabs.map((tab) => tab.opened));
+  await waitFor(() => tabs.every((tab) => tab.controls.some((c) => c.event === 'ws.synced')), {
+    message: 'every tab synced',
+  });
   return tabs;
 }
 
