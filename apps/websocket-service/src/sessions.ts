@@ -93,19 +93,20 @@ const NO_PROXIES: ReadonlySet<string> = new Set();
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
 const OPEN = WebSocket.OPEN;
+const PING_FRAME = Buffer.from(heartbeat.PING);
+const PONG_FRAME = Buffer.from(heartbeat.PONG);
+const TEXT_FRAME = { binary: false } as const;
 
 // Shared by every socket waiting for its revocation read (`this` is the socket): no closures.
 function destroyOnError(this: Duplex): void {
   this.destroy();
 }
-const PING_FRAME = Buffer.from(heartbeat.PING);
-const PONG_FRAME = Buffer.from(heartbeat.PONG);
-const TEXT_FRAME = { binary: false } as const;
 
 /**
- * Turns upgrade requests into sessions and owns their lifecycle: refusal (1008 auth, 4000 limit,
- * 1001 while draining) after the upgrade, admission into the registry and the backplane,
- * heartbeat answers, and removal on close.
+ * Turns upgrade requests into sessions and owns their lifecycle: refusal (1008 auth or a revoked
+ * token, 1013 when the revocation cannot be read, 4000 limit, 1001 while draining) after the
+ * upgrade, admission into the registry and the backplane, heartbeat answers, closes for a
+ * revocation, and removal on close.
  *
  * Inbound traffic is bounded per socket: every frame takes a token from the socket's bucket, and
  * a socket over its budget is closed with 1013 `rate_limited` and no longer read. Every reply
