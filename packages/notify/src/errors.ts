@@ -9,7 +9,9 @@ export type NotificationValidationErrorCode =
   /** The user id is empty, too long, or contains whitespace, control, glob or (with history) brace characters. */
   | 'invalid_user_id'
   /** The idempotency key is empty, too long, contains whitespace or control characters, or history is off. */
-  | 'invalid_idempotency_key';
+  | 'invalid_idempotency_key'
+  /** `disconnectUser` got a `reason` or `issuedBefore` it cannot use. */
+  | 'invalid_disconnect';
 
 /**
  * A notification was refused before it reached Redis. `message` names each bad field with what was

@@ -4,6 +4,11 @@ export {
   type RedisTarget,
 } from './connection.js';
 export {
+  CLOCK_SLACK_SECONDS,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  type DisconnectOptions,
+} from './disconnect.js';
+export {
   createNotificationEnvelope,
   createRawEnvelope,
   type EnvelopeOptions,

@@ -7,6 +7,13 @@ import {
 } from '@huleedu/ws-protocol';
 import { type Connection, openConnection, type RedisTarget } from './connection.js';
 import {
+  checkMaxTokenLifetime,
+  DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  type DisconnectOptions,
+  disconnectRequest,
+  runDisconnect,
+} from './disconnect.js';
+import {
   createNotificationEnvelope,
   createRawEnvelope,
   type EnvelopeOptions,
@@ -58,6 +65,12 @@ export interface NotifierOptions {
    * stored, nothing replayable (and no idempotency keys).
    */
   history?: HistoryOptions | false;
+  /**
+   * The service's `JWT_MAX_LIFETIME_SECONDS` (default 86,400, the service's default): how long
+   * `disconnectUser`'s `issuedBefore` is kept in Redis. Must not be lower than the service's
+   * setting, or old tokens pass again once the key has expired.
+   */
+  maxTokenLifetimeSeconds?: number;
 }
 
 /** Per-publish choices that concern delivery rather than the message. */
@@ -127,6 +140,15 @@ export interface Notifier {
     data: Record<string, unknown>,
     options?: DeliveryOptions,
   ): Promise<PublishResult>;
+  /**
+   * Cuts a user off: every service instance closes every socket of `userId` at once with 1008
+   * `token_revoked` (the client fetches a fresh token and reconnects). With `issuedBefore`,
+   * tokens issued before it are refused at the handshake too, for as long as such a token could
+   * still be valid. One atomic Redis step in the user's hash slot (`lua/disconnect.lua`).
+   * Resolves to the number of service instances that held a socket of the user. Rejects with
+   * `NotificationValidationError` (`invalid_user_id`, `invalid_disconnect`) or `NotifierError`.
+   */
+  disconnectUser(userId: string, options: DisconnectOptions): Promise<number>;
   /** Closes the connection if the notifier opened it. Later publishes reject with `notifier_closed`. */
   close(): Promise<void>;
 }
@@ -153,6 +175,9 @@ export function createNotifier(options: NotifierOptions): Notifier {
   if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
     throw new NotifierError('invalid_options', 'publishTimeoutMs must be a positive number');
   }
+  const maxTokenLifetimeSeconds = checkMaxTokenLifetime(
+    options.maxTokenLifetimeSeconds ?? DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+  );
   const history = historySettings(options.history);
   if (history) Object.freeze(history);
   if (history) assertHashTagSafe(prefix, 'channelPrefix');
@@ -218,6 +243,27 @@ export function createNotifier(options: NotifierOptions): Notifier {
       if (history) assertHashTagSafe(userId, 'userId');
       return send(userId, createRawEnvelope(event, data), delivery);
     },
+    async disconnectUser(userId, disconnect) {
+      if (closed) throw new NotifierError('notifier_closed', 'this notifier has been closed');
+      assertUserId(userId);
+      // The revocation key sits in the hash slot of the channel, whether history is on or not.
+      assertHashTagSafe(userId, 'userId');
+      assertHashTagSafe(prefix, 'channelPrefix');
+      if (keyPrefixOf(options.redis)) {
+        throw new NotifierError(
+          'invalid_options',
+          `redis: the client has keyPrefix ${JSON.stringify(keyPrefixOf(options.redis))}, which ioredis would put before the revocation key but not the channel, so the service would not find it; pass a client without keyPrefix`,
+        );
+      }
+      const request = disconnectRequest(userId, disconnect, { prefix, maxTokenLifetimeSeconds });
+      const disconnectRoute: Route = { ...route, durable: false, script: 'lua/disconnect.lua' };
+      const run = runDisconnect(connection.client, request, mode).catch((error: unknown) => {
+        throw redisError(disconnectRoute, request.channel, error);
+      });
+      return withTimeout(run, timeoutMs, () =>
+        timeoutError(disconnectRoute, request.channel, timeoutMs),
+      );
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -240,6 +286,8 @@ interface Route {
   mode: PublishMode;
   /** True when publishes go through lua/publish.lua (history on). */
   durable: boolean;
+  /** Another script this send runs instead (`lua/disconnect.lua`), for error messages. */
+  script?: string;
 }
 
 interface DurablePublish {
@@ -295,6 +343,7 @@ async function publishLive(route: Route, channel: string, message: string): Prom
 /** What the notifier sends, in words: `PUBLISH`, or `the durable publish (lua/publish.lua, PUBLISH)`. */
 function describeSend(route: Route): string {
   const command = { classic: 'PUBLISH', sharded: 'SPUBLISH', both: 'PUBLISH+SPUBLISH' }[route.mode];
+  if (route.script !== undefined) return `the script ${route.script} (${command})`;
   return route.durable ? `the durable publish (lua/publish.lua, ${command})` : command;
 }
 

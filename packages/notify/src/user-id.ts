@@ -56,7 +56,7 @@ function describeValue(value: unknown): string {
  */
 export function assertHashTagSafe(value: string, what: 'userId' | 'channelPrefix'): void {
   if (!value.includes('}')) return;
-  const message = `${what} contains "}", which would put the user's history in another Redis Cluster slot than their channel (history keys are {<prefix>:<userId>}:history and :meta)`;
+  const message = `${what} contains "}", which would put the user's keys in another Redis Cluster slot than their channel (history and revocation keys are {<prefix>:<userId>}:history, :meta and :revoked_before)`;
   if (what === 'userId') throw new NotificationValidationError('invalid_user_id', message);
   throw new NotifierError('invalid_options', message);
 }

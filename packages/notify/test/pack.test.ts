@@ -124,7 +124,10 @@ describe('the packed packages installed with npm outside the monorepo', () => {
     const files = await readdir(join(app, 'node_modules/@huleedu/notify'));
     expect(files.sort()).toEqual(['README.md', 'bin', 'dist', 'lua', 'package.json']);
     // The durable publish script ships as a file other languages can load too.
-    expect(await readdir(join(app, 'node_modules/@huleedu/notify/lua'))).toEqual(['publish.lua']);
+    expect(await readdir(join(app, 'node_modules/@huleedu/notify/lua'))).toEqual([
+      'disconnect.lua',
+      'publish.lua',
+    ]);
   });
 
   it('publish a notification durably (history and live) that a subscriber receives', async () => {
@@ -169,6 +172,19 @@ try {
     );
     expect(result.stdout).toMatch(
       /^published from_bin to ws:teacher-1 at position 2 of epoch [\w-]+ \(1 receiver\)\n$/,
+    );
+  });
+
+  it('install a binary that cuts a user off with the shipped disconnect script', async () => {
+    const result = await succeed(
+      join(app, 'node_modules/.bin/huleedu-notify'),
+      ['--redis', redis.url, '--user', 'teacher-1', '--disconnect', '--reason', 'from_bin'],
+      app,
+      30_000,
+    );
+    expect(result.stdout).toBe('disconnected teacher-1 (1 service instance held a socket)\n');
+    await waitFor(() =>
+      subscriber.messages.some((m) => m.message.includes('"event":"ws.disconnect"')),
     );
   });
 
