@@ -6,6 +6,7 @@ import { Redis } from 'ioredis';
 import { renderChart } from './chart.js';
 import { addressesForTarget, type BenchConfig } from './config.js';
 import { renderLatestSection, updateMarkedFile } from './docs.js';
+import { historyDeliveryCost, measureHistoryCost } from './history-cost.js';
 import { describeMachine } from './machine.js';
 import { type ProfileSummary, summarizeProfiles } from './profile.js';
 import { type BenchReport, compare, evaluateGoals } from './report.js';
@@ -38,11 +39,13 @@ export async function runBench(
     // pub/sub output-buffer limit: the bench measures the relay, not that setting.
     await redis.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
     const machine = await describeMachine(redis);
+    const history = await measureHistoryCost(config, redis, redisServer.url, log);
     const results: TargetResult[] = [];
     const profiles: ProfileSummary[] = [];
     for (const [index, kind] of config.targets.entries()) {
       const profileDir = index === 0 && config.profileDir ? config.profileDir : undefined;
       const since = Date.now();
+      await redis.flushall(); // every target starts with no history in Redis
       const result = await benchTarget(
         kind,
         config,
@@ -76,10 +79,12 @@ export async function runBench(
         durationMs: config.durationMs,
         drainTimeoutMs: config.drainTimeoutMs,
         serviceWorkers: config.serviceWorkers,
+        retention: config.retention,
       },
       results,
       comparisons,
       goals: evaluateGoals(results, comparisons),
+      history: { ...history, delivery: historyDeliveryCost(results) },
       profiles,
     };
   } finally {

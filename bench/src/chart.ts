@@ -41,6 +41,7 @@ const colors: Record<TargetKind, string> = {
   service: '#0f766e',
   relay: '#64748b',
   socketio: '#c2410c',
+  'service-history': '#7c3aed',
 };
 
 function escapeXml(text: string): string {

@@ -1,6 +1,7 @@
 import { io, type ManagerOptions, type SocketOptions } from 'socket.io-client';
 import WebSocket from 'ws';
 import { readSentAt, readSentAtFromObject } from './message.js';
+import { type ControlMessage, readControl, readPositioned } from './resume-tracking.js';
 
 /** What a load-generator socket reports; each callback fires at most as documented. */
 export interface ClientHandlers {
@@ -10,6 +11,10 @@ export interface ClientHandlers {
   onFail(reason: string): void;
   /** A bench notification arrived; `sentAt` is the publisher's wall-clock ms. */
   onNotification(sentAt: number): void;
+  /** A positioned message arrived (plain WebSocket targets with history; before onNotification). */
+  onPositioned(position: number, epoch: string): void;
+  /** The service sent `ws.synced` or `ws.resync`. */
+  onControl(control: ControlMessage): void;
   /** An open socket closed (fires at most once, after onOpen). */
   onClose(reason: string): void;
 }
@@ -25,6 +30,8 @@ export interface ClientTarget {
   protocol: 'ws' | 'socketio';
   url: string;
   token: string;
+  /** Appended to the query string after the token (`&position=..&epoch=..` to resume). */
+  query?: string;
   localAddress: string;
   timeoutMs: number;
 }
@@ -41,7 +48,8 @@ type State = 'connecting' | 'open' | 'done';
 
 function openWs(target: ClientTarget, handlers: ClientHandlers): ClientSocket {
   let state: State = 'connecting';
-  const ws = new WebSocket(`${target.url}?token=${encodeURIComponent(target.token)}`, {
+  const query = `token=${encodeURIComponent(target.token)}${target.query ?? ''}`;
+  const ws = new WebSocket(`${target.url}?${query}`, {
     localAddress: target.localAddress,
     perMessageDeflate: false,
     handshakeTimeout: target.timeoutMs,
@@ -71,8 +79,14 @@ function openWs(target: ClientTarget, handlers: ClientHandlers): ClientSocket {
   });
   ws.on('message', (data: Buffer, isBinary: boolean) => {
     if (isBinary) return;
+    const positioned = readPositioned(data);
+    if (positioned) handlers.onPositioned(positioned.position, positioned.epoch);
     const sentAt = readSentAt(data);
     if (sentAt !== undefined) handlers.onNotification(sentAt);
+    else if (!positioned) {
+      const control = readControl(data);
+      if (control) handlers.onControl(control);
+    }
   });
   return {
     destroy() {

@@ -23,8 +23,15 @@ export interface Bench100kConfig {
   serviceEntry: string;
   /** `WEBSOCKET_WORKERS` for the service. */
   serviceWorkers: string;
+  /**
+   * `on`: the service runs with `WEBSOCKET_HISTORY=on`, every message goes through the durable
+   * publish script, and clients resume from their last position; `off`: plain PUBLISH, no resume.
+   */
+  history: 'on' | 'off';
   /** Run the reconnect storm after the delivery check. */
   storm: boolean;
+  /** Messages per second a publisher keeps sending from before the storm until all are back (0: none). */
+  stormRate: number;
   /** How the service is taken down for the storm. */
   stormSignal: 'SIGTERM' | 'SIGKILL';
   /** Clients spread their first reconnect after a 1001 close uniformly over this, ms. */
@@ -113,7 +120,22 @@ export const bench100kOptions: readonly OptionSpec[] = [
     default: '',
     description: 'WEBSOCKET_WORKERS (empty: one per 15,000 sockets, at least 6; or auto)',
   },
+  {
+    name: 'history',
+    kind: 'string',
+    default: 'on',
+    choices: ['on', 'off'],
+    description: 'on: durable publishes, WEBSOCKET_HISTORY=on, clients resume; off: plain PUBLISH',
+  },
   { name: 'storm', kind: 'flag', default: true, description: 'run the reconnect storm' },
+  {
+    name: 'storm-rate',
+    kind: 'int',
+    default: 200,
+    min: 0,
+    max: 100_000,
+    description: 'messages/s published throughout the storm, all counted per socket (0: none)',
+  },
   {
     name: 'storm-signal',
     kind: 'string',
@@ -187,7 +209,9 @@ export function parseBench100kConfig(
     settleMs: Math.round((v.settle as number) * 1000),
     serviceEntry: fromRepo(v['service-entry'] as string),
     serviceWorkers: (v['service-workers'] as string) || String(processesFor(sockets, 6)),
+    history: v.history as Bench100kConfig['history'],
     storm: v.storm as boolean,
+    stormRate: v['storm-rate'] as number,
     stormSignal: v['storm-signal'] as Bench100kConfig['stormSignal'],
     stormJitterMs: Math.round((v['storm-jitter'] as number) * 1000),
     stormTimeoutMs: Math.round((v['storm-timeout'] as number) * 1000),

@@ -3,11 +3,20 @@ import { isAbsolute, resolve } from 'node:path';
 import { BenchError } from './errors.js';
 import { type OptionSpec, parseOptions } from './options.js';
 import { defaultServiceEntry, repoRoot } from './paths.js';
+import { DEFAULT_RETENTION, type HistoryRetention } from './publish-script.js';
 
-/** The servers `pnpm bench` can measure. */
-export const targetKinds = ['service', 'relay', 'socketio'] as const;
+/**
+ * The servers `pnpm bench` can measure: the service (history off, like the baselines), the two
+ * baselines, and the service with the delivery guarantee on (`service-history`).
+ */
+export const targetKinds = ['service', 'relay', 'socketio', 'service-history'] as const;
 /** One of {@link targetKinds}. */
 export type TargetKind = (typeof targetKinds)[number];
+
+/** Whether a target is the service (started from its build), whatever its settings. */
+export function isService(kind: TargetKind): boolean {
+  return kind === 'service' || kind === 'service-history';
+}
 
 /** Everything one `pnpm bench` run does, after flags, environment and defaults. */
 export interface BenchConfig {
@@ -54,6 +63,16 @@ export interface BenchConfig {
   profileDir: string;
   /** JWT secret shared by the servers and the load generator. */
   secret: string;
+  /** History kept by every durable publish of the run (the memory figures' retention). */
+  retention: HistoryRetention;
+  /** Messages per round of the publish-throughput comparison (0: skip it). */
+  publishMessages: number;
+  /** Rounds of each publish kind; the median is reported. */
+  publishRounds: number;
+  /** History lengths (messages per user) whose Redis memory is measured (empty: skip). */
+  memoryEntries: number[];
+  /** Users per memory measurement (their mean is reported). */
+  memoryUsers: number;
 }
 
 /** Every option of `pnpm bench`, with defaults that finish all three targets in a few minutes. */
@@ -175,6 +194,52 @@ export const benchOptions: readonly OptionSpec[] = [
     default: '',
     description: 'folder for CPU profiles of the first target (empty: none)',
   },
+  {
+    name: 'history-length',
+    kind: 'int',
+    default: DEFAULT_RETENTION.length,
+    min: 1,
+    max: 1_000_000,
+    description: 'history entries kept per user by durable publishes',
+  },
+  {
+    name: 'history-ttl',
+    kind: 'int',
+    default: DEFAULT_RETENTION.ttlSeconds,
+    min: 1,
+    max: 365 * 86_400,
+    description: 'seconds a user history lives after its last message',
+  },
+  {
+    name: 'publish-messages',
+    kind: 'int',
+    default: 50_000,
+    min: 0,
+    max: 10_000_000,
+    description: 'messages per round of publish throughput, durable vs plain (0: skip)',
+  },
+  {
+    name: 'publish-rounds',
+    kind: 'int',
+    default: 5,
+    min: 1,
+    max: 50,
+    description: 'rounds of each publish kind, the median is reported',
+  },
+  {
+    name: 'memory-entries',
+    kind: 'list',
+    default: ['10', '100', '1000'],
+    description: 'history lengths whose Redis memory per user is measured (empty: skip)',
+  },
+  {
+    name: 'memory-users',
+    kind: 'int',
+    default: 100,
+    min: 1,
+    max: 100_000,
+    description: 'users per memory measurement (the mean is reported)',
+  },
   { name: 'help', kind: 'flag', default: false, description: 'print this help' },
 ];
 
@@ -244,6 +309,16 @@ export function parseBenchConfig(
   const listed = v['source-addresses'] as string[];
   const sourceAddresses = listed.length > 0 ? listed : addressesFor(sockets);
   checkSpread(sockets, processes, sourceAddresses.length);
+  const memoryEntries = (v['memory-entries'] as string[]).map((item) => {
+    const entries = Number(item);
+    if (!Number.isInteger(entries) || entries < 1 || entries > 100_000) {
+      throw new BenchError(
+        'bad_option',
+        `--memory-entries: expected whole numbers from 1 to 100000, got ${JSON.stringify(item)}`,
+      );
+    }
+    return entries;
+  });
   return {
     help: v.help as boolean,
     targets: [...new Set(targets)],
@@ -266,5 +341,10 @@ export function parseBenchConfig(
     docsFile: fromRepo(v.docs as string),
     profileDir: fromRepo(v.profile as string),
     secret: env.JWT_SECRET_KEY ?? randomBytes(32).toString('hex'),
+    retention: { length: v['history-length'] as number, ttlSeconds: v['history-ttl'] as number },
+    publishMessages: v['publish-messages'] as number,
+    publishRounds: v['publish-rounds'] as number,
+    memoryEntries,
+    memoryUsers: v['memory-users'] as number,
   };
 }

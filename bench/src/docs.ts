@@ -1,5 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BenchError } from './errors.js';
+import { historyMarkdown } from './history-cost.js';
 import { type BenchReport, formatGoalValue, goalMark, markdownTable } from './report.js';
 import type { Bench100kReport } from './scenario-100k.js';
 
@@ -34,6 +35,11 @@ export function updateMarkedFile(path: string, name: string, content: string): v
   writeFileSync(path, updated);
 }
 
+/** How busy the machine was: above the core count, other work competed with the run. */
+function loadLine(load: { start: number; end: number }, cores: number): string {
+  return `1-minute load average: ${load.start.toFixed(1)} at the start, ${load.end.toFixed(1)} at the end (${cores} cores).`;
+}
+
 /** The generated part of docs/benchmarks.md: machine, command, table, targets, chart. */
 export function renderLatestSection(report: BenchReport, chartPath: string): string {
   const m = report.machine;
@@ -45,12 +51,7 @@ export function renderLatestSection(report: BenchReport, chartPath: string): str
     '',
     `Load: ${c.sockets.toLocaleString('en-US')} sockets (${c.users.toLocaleString('en-US')} users x ${c.tabs} tabs) from ${c.processes} load-generator processes over ${c.sourceAddresses.length} source address(es); burst of ${c.burst.toLocaleString('en-US')} messages (${(c.burst * c.tabs).toLocaleString('en-US')} deliveries), median of ${c.burstRounds} rounds; fixed rate ${c.rate.toLocaleString('en-US')} msg/s for ${c.durationMs / 1000} s.`,
   ];
-  if (report.loadAverage) {
-    lines.push(
-      '',
-      `1-minute load average: ${report.loadAverage.start.toFixed(1)} at the start, ${report.loadAverage.end.toFixed(1)} at the end (${m.cores} cores).`,
-    );
-  }
+  if (report.loadAverage) lines.push('', loadLine(report.loadAverage, m.cores));
   if (report.note) lines.push('', `Note: ${report.note}`);
   lines.push('', markdownTable(report));
   if (report.goals.length > 0) {
@@ -58,6 +59,8 @@ export function renderLatestSection(report: BenchReport, chartPath: string): str
     for (const g of report.goals)
       lines.push(`| ${g.name} | ${formatGoalValue(g)} | ${goalMark(g)} |`);
   }
+  const history = historyMarkdown(report.history);
+  if (history) lines.push('', history);
   lines.push('', `![benchmark chart](${chartPath})`);
   return lines.join('\n');
 }
@@ -102,7 +105,7 @@ export function render100kSection(report: Bench100kReport): string {
       ],
       [
         'time until all sockets are back',
-        `${seconds(s.allBackMs)} (${s.open.toLocaleString('en-US')} open, ${s.reconnectFailures.toLocaleString('en-US')} failed tries)`,
+        `${seconds(s.allBackMs)} (${(s.back ?? s.open).toLocaleString('en-US')} reopened, ${s.open.toLocaleString('en-US')} open, ${s.reconnectFailures.toLocaleString('en-US')} failed tries)`,
       ],
     );
     const tally = (counts: Record<string, number> | undefined): string =>
@@ -114,6 +117,28 @@ export function render100kSection(report: Bench100kReport): string {
       ['storm: closes the clients saw', tally(s.closes)],
       ['storm: failed reconnect tries by reason', tally(s.reconnectFailureReasons)],
     );
+    const p = s.publishing;
+    if (p) {
+      const n = (value: number): string => value.toLocaleString('en-US');
+      rows.push(
+        [
+          'storm: a publisher kept sending',
+          `${n(p.rate)} msg/s from before the signal until all were back: ${n(p.published)} notifications, ${n(p.expected)} deliveries due`,
+        ],
+        [
+          p.byPosition
+            ? 'storm: delivered, each position once per socket'
+            : 'storm: delivered (counted, no positions)',
+          `${n(p.delivered)} / ${n(p.expected)}: lost ${n(p.lost)}${p.resynced > 0 ? ` (${n(p.resynced)} announced by ws.resync)` : ''}, duplicates ${p.byPosition ? n(p.duplicates) : 'not counted'}${p.byPosition ? `, sockets behind at the end ${n(p.socketsBehind)}` : ''}; last one ${seconds(p.drainMs)} after the publisher stopped`,
+        ],
+      );
+      if (p.byPosition) {
+        rows.push([
+          'storm: resumes',
+          `${n(p.synced)} ws.synced, ${n(p.replayed)} messages replayed; ws.resync: ${tally(p.resyncs)}`,
+        ]);
+      }
+    }
     if (s.afterStorm) {
       rows.push([
         'after the storm: delivered',
@@ -124,8 +149,9 @@ export function render100kSection(report: Bench100kReport): string {
   const lines = [
     `Measured ${report.generatedAt.slice(0, 16).replace('T', ' ')} UTC on ${m.cpuModel} (${m.cores} cores, ${m.memoryGiB} GiB), Node ${m.node}, Redis ${m.redis}.`,
     '',
-    `Command: \`${report.command}\` (${c.target === 'service' ? `service with WEBSOCKET_WORKERS=${c.serviceWorkers}` : c.target}; ${c.processes} load-generator processes over ${c.sourceAddresses.join(', ')}).`,
+    `Command: \`${report.command}\` (${c.target === 'service' ? `service with WEBSOCKET_WORKERS=${c.serviceWorkers}${c.history ? ` and WEBSOCKET_HISTORY=${c.history}` : ''}` : c.target}; ${c.history === 'on' ? 'every notification published with the durable publish script; ' : ''}${c.processes} load-generator processes over ${c.sourceAddresses.join(', ')}).`,
   ];
+  if (report.loadAverage) lines.push('', loadLine(report.loadAverage, m.cores));
   if (report.note) lines.push('', `Note: ${report.note}`);
   lines.push(
     '',

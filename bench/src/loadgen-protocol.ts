@@ -1,4 +1,5 @@
 import type { HistogramSnapshot } from './histogram.js';
+import type { ResumeTally } from './resume-tracking.js';
 
 /** Jittered exponential backoff between connection attempts of one socket. */
 export interface RetryPolicy {
@@ -65,8 +66,13 @@ export interface ConnectResult {
 
 /** Cheap progress numbers, polled while waiting for deliveries or reconnects. */
 export interface CountsResult {
+  /** Bench notifications received (every frame, duplicates included). */
   delivered: number;
+  /** Positioned messages past their socket's last position (each position once per socket). */
+  fresh: number;
   open: number;
+  /** Sockets reopened after a close since the last reset (each counted once). */
+  back: number;
   /** Wall-clock ms of the last delivery (0: none since reset). */
   lastDeliveryAt: number;
   /** Wall-clock ms of the last socket to (re)open. */
@@ -86,6 +92,8 @@ export interface StatsResult extends CountsResult {
   reconnectFailures: number;
   /** Why they failed (`ECONNREFUSED`, `http_503`, `timeout`, ...) and how often. */
   reconnectFailureReasons: Record<string, number>;
+  /** Positions followed, skipped and seen twice (plain WebSocket targets). */
+  resume: ResumeTally;
 }
 
 /** Requests from the parent, each answered by one {@link WorkerReply} with the same id. */
@@ -97,6 +105,8 @@ export type WorkerRequest =
   /** Users with fewer than `tabs` sockets open right now. */
   | { id: number; cmd: 'incomplete' }
   | { id: number; cmd: 'stats' }
+  /** Each socket against the last position published to its user (`[user, position, epoch]`). */
+  | { id: number; cmd: 'audit'; published: Array<[user: number, position: number, epoch: string]> }
   | { id: number; cmd: 'reset' }
   | { id: number; cmd: 'reconnect'; enabled: boolean; retry: RetryPolicy }
   | { id: number; cmd: 'close' };

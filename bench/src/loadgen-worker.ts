@@ -17,6 +17,15 @@ import type {
   WorkerRequest,
 } from './loadgen-protocol.js';
 import { benchUserId } from './message.js';
+import {
+  auditPositions,
+  newTally,
+  type PositionAudit,
+  resumeQuery,
+  type SocketPosition,
+  trackControl,
+  trackPositioned,
+} from './resume-tracking.js';
 
 interface Slot {
   /** Global user index. */
@@ -32,6 +41,10 @@ interface Slot {
   /** Position in the reconnect backoff. */
   backoffStep: number;
   reconnecting: boolean;
+  /** Reopened after a close since the last reset (the storm waits for every socket to be). */
+  back: boolean;
+  /** The last position this socket saw; kept across reconnects and sent back to resume. */
+  readonly state: SocketPosition;
 }
 
 let plan: WorkerPlan | undefined;
@@ -51,8 +64,11 @@ let firstDeliveryAt = 0;
 let lastDeliveryAt = 0;
 let closes: Record<string, number> = {};
 let reconnects = 0;
+/** Sockets with `back` set. */
+let socketsBack = 0;
 let reconnectFailures = 0;
 let reconnectFailureReasons: Record<string, number> = {};
+let tally = newTally();
 
 function requirePlan(): WorkerPlan {
   if (!plan) throw new Error('init must come first');
@@ -91,6 +107,7 @@ function attempt(slot: Slot): Promise<string | undefined> {
         protocol: p.protocol,
         url: p.url,
         token: tokens[slot.user - p.firstUser]!,
+        query: resumeQuery(slot.state),
         localAddress: sourceAddressOf(slot, p),
         timeoutMs: p.connectTimeoutMs,
       },
@@ -108,6 +125,12 @@ function attempt(slot: Slot): Promise<string | undefined> {
           resolve(reason);
         },
         onNotification,
+        onPositioned(position, epoch) {
+          trackPositioned(slot.state, position, epoch, tally);
+        },
+        onControl(control) {
+          trackControl(slot.state, control, tally);
+        },
         onClose(reason) {
           slot.open = false;
           slot.socket = undefined;
@@ -144,6 +167,10 @@ async function reopen(slot: Slot, goingAway: boolean): Promise<void> {
       const failure = await attempt(slot);
       if (failure === undefined) {
         reconnects++;
+        if (!slot.back) {
+          slot.back = true;
+          socketsBack++;
+        }
         return;
       }
       reconnectFailures++;
@@ -201,7 +228,14 @@ function incomplete(): number[] {
 }
 
 function counts(): CountsResult {
-  return { delivered, open: openCount, lastDeliveryAt, lastOpenAt };
+  return {
+    delivered,
+    fresh: tally.fresh,
+    open: openCount,
+    back: socketsBack,
+    lastDeliveryAt,
+    lastOpenAt,
+  };
 }
 
 function stats(): StatsResult {
@@ -213,7 +247,17 @@ function stats(): StatsResult {
     reconnects,
     reconnectFailures,
     reconnectFailureReasons,
+    resume: tally,
   };
+}
+
+/** How far this process's sockets are behind the positions published to their users. */
+function audit(published: Array<[user: number, position: number, epoch: string]>): PositionAudit {
+  const tops = new Map(published.map(([user, position, epoch]) => [user, { position, epoch }]));
+  return auditPositions(
+    slots.map((slot) => ({ user: slot.user, state: slot.state })),
+    (user) => tops.get(user),
+  );
 }
 
 function resetStats(): void {
@@ -223,8 +267,11 @@ function resetStats(): void {
   lastDeliveryAt = 0;
   closes = {};
   reconnects = 0;
+  socketsBack = 0;
+  for (const slot of slots) slot.back = false;
   reconnectFailures = 0;
   reconnectFailureReasons = {};
+  tally = newTally();
 }
 
 function init(next: WorkerPlan): { sockets: number } {
@@ -245,6 +292,8 @@ function init(next: WorkerPlan): { sockets: number } {
         openedAt: 0,
         backoffStep: 0,
         reconnecting: false,
+        back: false,
+        state: { position: 0, epoch: null },
       });
     }
   }
@@ -278,6 +327,8 @@ async function handle(request: WorkerRequest): Promise<unknown> {
       return incomplete();
     case 'stats':
       return stats();
+    case 'audit':
+      return audit(request.published);
     case 'reset':
       resetStats();
       return {};

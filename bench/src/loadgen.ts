@@ -14,6 +14,8 @@ import type {
 } from './loadgen-protocol.js';
 import { benchScript } from './paths.js';
 import { cpuSeconds } from './proc.js';
+import type { PublishedPosition } from './publisher.js';
+import { newTally, type PositionAudit, type ResumeTally } from './resume-tracking.js';
 
 /** Options of {@link startLoadgen}. */
 export interface LoadgenOptions {
@@ -64,6 +66,8 @@ export interface LoadgenStats {
   reconnects: number;
   reconnectFailures: number;
   reconnectFailureReasons: Record<string, number>;
+  /** Positions followed, skipped and seen twice, over every process. */
+  resume: ResumeTally;
 }
 
 /** Load-generator processes driven as one. */
@@ -79,6 +83,8 @@ export interface Loadgen {
   /** Users with fewer than `tabs` sockets open right now. */
   incompleteUsers(): Promise<Set<number>>;
   stats(): Promise<LoadgenStats>;
+  /** Every socket against the last position published to its user (users not listed: skipped). */
+  audit(published: ReadonlyMap<number, PublishedPosition>): Promise<PositionAudit>;
   /** Zeroes delivery counts and latencies. */
   reset(): Promise<void>;
   /** Reopen sockets the server drops (with jittered backoff), or stop doing so. */
@@ -95,6 +101,17 @@ function addCounts(into: Record<string, number>, from: Record<string, number>): 
   for (const [key, value] of Object.entries(from)) into[key] = (into[key] ?? 0) + value;
 }
 
+function addTally(into: ResumeTally, from: ResumeTally): void {
+  into.fresh += from.fresh;
+  into.duplicates += from.duplicates;
+  into.missed += from.missed;
+  into.resynced += from.resynced;
+  into.epochChanges += from.epochChanges;
+  into.synced += from.synced;
+  into.replayed += from.replayed;
+  addCounts(into.resyncs, from.resyncs);
+}
+
 class WorkerHandle {
   private nextId = 1;
   private readonly pending = new Map<
@@ -106,6 +123,9 @@ class WorkerHandle {
   constructor(
     readonly index: number,
     readonly child: ChildProcess,
+    /** The users this process holds: [firstUser, firstUser + userCount). */
+    readonly firstUser: number,
+    readonly userCount: number,
   ) {
     child.on('message', (reply: WorkerReply) => {
       const entry = this.pending.get(reply.id);
@@ -160,8 +180,9 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
   const workers: WorkerHandle[] = [];
   const sockets = options.users * options.tabs;
   // A process in the middle of a reconnect storm on shared cores can take a long time to get to
-  // its IPC messages; this only bounds a hung one.
-  const quick = 120_000;
+  // its IPC messages (more than 2 minutes with 14,000 sockets on a machine at load 20); this
+  // only bounds a hung one.
+  const quick = 600_000;
 
   const close = async (): Promise<void> => {
     await Promise.all(
@@ -189,7 +210,7 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
         stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       });
       track(child);
-      const worker = new WorkerHandle(index, child);
+      const worker = new WorkerHandle(index, child, firstUser, userCount);
       workers.push(worker);
       const plan: WorkerPlan = {
         protocol: options.protocol,
@@ -258,7 +279,9 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
       const results = await all<CountsResult>({ cmd: 'counts' });
       return {
         delivered: results.reduce((sum, r) => sum + r.delivered, 0),
+        fresh: results.reduce((sum, r) => sum + r.fresh, 0),
         open: results.reduce((sum, r) => sum + r.open, 0),
+        back: results.reduce((sum, r) => sum + r.back, 0),
         lastDeliveryAt: Math.max(0, ...results.map((r) => r.lastDeliveryAt)),
         lastOpenAt: Math.max(0, ...results.map((r) => r.lastOpenAt)),
       };
@@ -268,10 +291,12 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
       const latency = new LatencyHistogram();
       const closes: Record<string, number> = {};
       const reconnectFailureReasons: Record<string, number> = {};
+      const resume = newTally();
       for (const result of results) {
         latency.merge(result.latency);
         addCounts(closes, result.closes);
         addCounts(reconnectFailureReasons, result.reconnectFailureReasons);
+        addTally(resume, result.resume);
       }
       const firsts = results.map((r) => r.firstDeliveryAt).filter((t) => t > 0);
       return {
@@ -285,7 +310,28 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
         reconnects: results.reduce((sum, r) => sum + r.reconnects, 0),
         reconnectFailures: results.reduce((sum, r) => sum + r.reconnectFailures, 0),
         reconnectFailureReasons,
+        resume,
       };
+    },
+    async audit(published) {
+      const results = await Promise.all(
+        workers.map((worker) => {
+          const mine: Array<[number, number, string]> = [];
+          for (let user = worker.firstUser; user < worker.firstUser + worker.userCount; user++) {
+            const top = published.get(user);
+            if (top) mine.push([user, top.position, top.epoch]);
+          }
+          return worker.call<PositionAudit>({ cmd: 'audit', published: mine }, quick);
+        }),
+      );
+      const total: PositionAudit = { sockets: 0, behind: 0, tail: 0, otherEpoch: 0 };
+      for (const r of results) {
+        total.sockets += r.sockets;
+        total.behind += r.behind;
+        total.tail += r.tail;
+        total.otherEpoch += r.otherEpoch;
+      }
+      return total;
     },
     async reset() {
       await all({ cmd: 'reset' });

@@ -1,6 +1,8 @@
-import type { TargetKind } from './config.js';
+import { isService, type TargetKind } from './config.js';
+import type { HistoryReport } from './history-cost.js';
 import type { MachineInfo } from './machine.js';
 import type { ProfileSummary } from './profile.js';
+import type { HistoryRetention } from './publish-script.js';
 import type { TargetResult } from './scenario.js';
 
 /** The settings a report was measured with (the parts that change the numbers). */
@@ -17,6 +19,8 @@ export interface ReportConfig {
   durationMs: number;
   drainTimeoutMs: number;
   serviceWorkers: string;
+  /** History kept by durable publishes (absent in reports from before the delivery guarantee). */
+  retention?: HistoryRetention;
 }
 
 /** The first target measured against one baseline: subject value / baseline value. */
@@ -57,6 +61,8 @@ export interface BenchReport {
   results: TargetResult[];
   comparisons: Comparison[];
   goals: Goal[];
+  /** What the delivery guarantee costs (absent in reports from before it). */
+  history?: HistoryReport;
   profiles: ProfileSummary[];
 }
 
@@ -156,11 +162,21 @@ function ratio(
   return baseline === 0 ? null : subject / baseline;
 }
 
-/** Compares the first target with every other one. */
-export function compare(results: readonly TargetResult[]): Comparison[] {
-  const [subject, ...baselines] = results;
+/**
+ * The targets the first one is compared with: every other one except another setting of the same
+ * server (the service with history on is not a baseline of the service; its own table compares).
+ */
+export function baselinesOf(results: readonly TargetResult[]): TargetResult[] {
+  const [subject, ...others] = results;
   if (!subject) return [];
-  return baselines.map((baseline) => ({
+  return others.filter((other) => !(isService(subject.kind) && isService(other.kind)));
+}
+
+/** Compares the first target with each of its baselines. */
+export function compare(results: readonly TargetResult[]): Comparison[] {
+  const subject = results[0];
+  if (!subject) return [];
+  return baselinesOf(results).map((baseline) => ({
     subject: subject.kind,
     baseline: baseline.kind,
     connectRate: ratio(subject.connect.perSecond, baseline.connect.perSecond),
@@ -249,24 +265,35 @@ export function formatRatio(value: number | null): string {
   return value === null ? '-' : `${value.toFixed(2)}x`;
 }
 
-/** The results as a plain-text table with ratio columns, for the terminal. */
-export function consoleTable(report: BenchReport): string {
-  const { results } = report;
+/**
+ * The header and rows every results table shows: each target's value, then the first target's
+ * ratio to each of its baselines (`joiner` separates the two names in a ratio heading).
+ */
+function tableCells(
+  results: readonly TargetResult[],
+  joiner: string,
+): { header: string[]; rows: string[][] } {
   const subject = results[0];
+  const baselines = baselinesOf(results);
   const header = [
     'metric',
     ...results.map((r) => r.label),
-    ...results.slice(1).map((r) => `${subject?.kind}/${r.kind}`),
+    ...baselines.map((r) => `${subject?.kind}${joiner}${r.kind}`),
   ];
   const rows = rowsWithData(results).map((row) => {
-    const values = results.map((r) => row.value(r));
-    const subjectValue = values[0] ?? null;
+    const subjectValue = subject ? row.value(subject) : null;
     return [
       row.label,
-      ...values.map((v) => (v === null ? '-' : row.format(v))),
-      ...values.slice(1).map((v) => formatRatio(ratio(subjectValue, v))),
+      ...results.map((r) => row.value(r)).map((v) => (v === null ? '-' : row.format(v))),
+      ...baselines.map((r) => formatRatio(ratio(subjectValue, row.value(r)))),
     ];
   });
+  return { header, rows };
+}
+
+/** The results as a plain-text table with ratio columns, for the terminal. */
+export function consoleTable(report: BenchReport): string {
+  const { header, rows } = tableCells(report.results, '/');
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells.map((cell, i) => pad(cell, widths[i] ?? 0, i === 0)).join('  ');
@@ -282,25 +309,10 @@ export function consoleTable(report: BenchReport): string {
 
 /** The results as a markdown table (for docs/benchmarks.md). */
 export function markdownTable(report: BenchReport): string {
-  const { results } = report;
-  const subject = results[0];
-  const header = [
-    'metric',
-    ...results.map((r) => r.label),
-    ...results.slice(1).map((r) => `${subject?.kind} / ${r.kind}`),
-  ];
-  const lines = [
+  const { header, rows } = tableCells(report.results, ' / ');
+  return [
     `| ${header.join(' | ')} |`,
     `| ${header.map((_, i) => (i === 0 ? '---' : '---:')).join(' | ')} |`,
-  ];
-  for (const row of rowsWithData(results)) {
-    const values = results.map((r) => row.value(r));
-    const cells = [
-      row.label,
-      ...values.map((v) => (v === null ? '-' : row.format(v))),
-      ...values.slice(1).map((v) => formatRatio(ratio(values[0] ?? null, v))),
-    ];
-    lines.push(`| ${cells.join(' | ')} |`);
-  }
-  return lines.join('\n');
+    ...rows.map((cells) => `| ${cells.join(' | ')} |`),
+  ].join('\n');
 }

@@ -6,6 +6,7 @@
 import { runBench, writeReport } from './bench.js';
 import { benchOptions, parseBenchConfig } from './config.js';
 import { BenchError } from './errors.js';
+import { historyConsole } from './history-cost.js';
 import { commandLine, usage } from './options.js';
 import { formatProfileSummary } from './profile.js';
 import { consoleTable } from './report.js';
@@ -26,6 +27,8 @@ async function main(): Promise<void> {
     note: process.env.BENCH_NOTE ?? '',
   });
   process.stdout.write(`\n${consoleTable(report)}\n`);
+  const history = historyConsole(report.history);
+  if (history) process.stdout.write(`\n${history}\n`);
   for (const summary of report.profiles)
     process.stdout.write(`\n${formatProfileSummary(summary)}\n`);
   const written = writeReport(report, config.outDir, config.docsFile);

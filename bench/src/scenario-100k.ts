@@ -1,15 +1,50 @@
+import { loadavg } from 'node:os';
 import { startRedis } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { nowMs, sleep } from './clock.js';
 import type { Bench100kConfig } from './config-100k.js';
+import { waitForDeliveries } from './drain.js';
 import { BenchError } from './errors.js';
 import { type Loadgen, startLoadgen } from './loadgen.js';
+import type { CountsResult } from './loadgen-protocol.js';
 import { describeMachine, type MachineInfo } from './machine.js';
 import { processTree } from './proc.js';
-import { createPublisher, type Publisher } from './publisher.js';
+import { createPublisher, type Publisher, type PublishSummary } from './publisher.js';
 import { waitForChannelSubscribers } from './readiness.js';
 import { type DeliverySummary, publishAndMeasure } from './scenario.js';
 import { type RunningTarget, startTarget } from './targets.js';
+
+/**
+ * What a publisher sent while the storm ran, and whether every socket got all of it. With
+ * history, counted per socket by position: each socket must receive every position of its user
+ * exactly once; without, by count.
+ */
+export interface StormPublishing {
+  /** Messages per second, from before the signal until every socket was back. */
+  rate: number;
+  published: number;
+  /** published x tabs. */
+  expected: number;
+  /** Positions received past each socket's last one (with history), else frames received. */
+  delivered: number;
+  /** expected deliveries that never arrived: skipped, resynced, or missing at the end. */
+  lost: number;
+  /** Of `lost`, the positions a `ws.resync` announced (signalled, not silent). */
+  resynced: number;
+  /** Positioned messages a socket received twice. */
+  duplicates: number;
+  /** Counted by position (history on) or only by count (history off). */
+  byPosition: boolean;
+  /** `ws.synced` messages the clients got, and the messages they said were replayed. */
+  synced: number;
+  replayed: number;
+  /** `ws.resync` messages by reason. */
+  resyncs: Record<string, number>;
+  /** Sockets not at their user's last position when the wait ended. */
+  socketsBehind: number;
+  /** Publisher stopped to last delivery, ms. */
+  drainMs: number;
+}
 
 /** The reconnect storm: every socket dropped at once, then re-established by the clients. */
 export interface StormResult {
@@ -22,12 +57,16 @@ export interface StormResult {
   allBackMs: number;
   /** Sockets open when the wait ended. */
   open: number;
+  /** Sockets that had reopened since the signal when the wait ended (absent in older reports). */
+  back?: number;
   reconnects: number;
   reconnectFailures: number;
   /** Why reconnect tries failed, and how often. */
   reconnectFailureReasons: Record<string, number>;
   /** Close reasons the clients saw when the service went away. */
   closes: Record<string, number>;
+  /** The publisher that kept sending throughout (null with --storm-rate 0). */
+  publishing: StormPublishing | null;
   /** One more notification per user once everyone is back. */
   afterStorm: DeliverySummary | null;
 }
@@ -39,6 +78,8 @@ export interface Bench100kReport {
   command: string;
   note: string;
   machine: MachineInfo;
+  /** 1-minute load average at the start and the end (absent in older reports). */
+  loadAverage?: { start: number; end: number };
   config: {
     target: string;
     users: number;
@@ -47,6 +88,8 @@ export interface Bench100kReport {
     processes: number;
     sourceAddresses: string[];
     serviceWorkers: string;
+    history?: 'on' | 'off';
+    stormRate?: number;
   };
   connect: {
     opened: number;
@@ -68,6 +111,44 @@ export interface Bench100kReport {
   storm: StormResult | null;
 }
 
+/** Waits for the storm's deliveries, then counts them per socket (history) or in total. */
+async function countStormDeliveries(
+  config: Bench100kConfig,
+  loadgen: Loadgen,
+  publisher: Publisher,
+  sent: PublishSummary,
+): Promise<StormPublishing> {
+  const byPosition = config.history === 'on';
+  const expected = sent.published * config.tabs;
+  const drained = await waitForDeliveries(
+    async () => {
+      const counts = await loadgen.counts();
+      return byPosition ? { ...counts, delivered: counts.fresh } : counts;
+    },
+    expected,
+    config.drainTimeoutMs,
+  );
+  const stats = await loadgen.stats();
+  const resume = stats.resume;
+  const audit = byPosition ? await loadgen.audit(publisher.positions()) : undefined;
+  const delivered = drained.counts.delivered;
+  return {
+    rate: config.stormRate,
+    published: sent.published,
+    expected,
+    delivered,
+    lost: audit ? resume.missed + resume.resynced + audit.tail : Math.max(0, expected - delivered),
+    resynced: resume.resynced,
+    duplicates: resume.duplicates,
+    byPosition,
+    synced: resume.synced,
+    replayed: resume.replayed,
+    resyncs: resume.resyncs,
+    socketsBehind: audit?.behind ?? 0,
+    drainMs: Math.max(0, (drained.counts.lastDeliveryAt || sent.finishedAt) - sent.finishedAt),
+  };
+}
+
 async function stormAndRecover(
   config: Bench100kConfig,
   target: RunningTarget,
@@ -87,6 +168,13 @@ async function stormAndRecover(
     maxMs: 30_000,
     goingAwaySpreadMs: config.stormJitterMs,
   });
+  // The publisher keeps sending from before the signal until every socket is back: what it sends
+  // while a user's sockets are away must reach them when they resume.
+  const publishing =
+    config.stormRate > 0
+      ? publisher.steady(config.stormRate, users, config.stormTimeoutMs + 60_000)
+      : undefined;
+  if (publishing) await sleep(Math.min(1000, 200_000 / config.stormRate));
   const signalledAt = nowMs();
   log(`storm: ${config.stormSignal} to the server with ${expectedOpen} sockets open`);
   await target.stop(config.stormSignal);
@@ -94,26 +182,39 @@ async function stormAndRecover(
   await target.start();
   const restartedAt = nowMs();
   log(`storm: server back after ${Math.round(restartedAt - signalledAt)} ms; waiting for clients`);
+  // Back means reopened since the signal: a starved client process may not have seen its close
+  // yet, and still counts its socket as open.
+  const allBack = (c: CountsResult): boolean => c.open >= expectedOpen && c.back >= expectedOpen;
   let counts = await loadgen.counts();
   const deadline = signalledAt + config.stormTimeoutMs;
   let loggedAt = nowMs();
-  while (counts.open < expectedOpen && nowMs() < deadline) {
+  while (!allBack(counts) && nowMs() < deadline) {
     await sleep(500);
     counts = await loadgen.counts();
     if (nowMs() - loggedAt >= 10_000) {
       loggedAt = nowMs();
       log(
-        `storm: ${counts.open}/${expectedOpen} back after ${Math.round(loggedAt - signalledAt)} ms`,
+        `storm: ${counts.back}/${expectedOpen} back (${counts.open} open) after ${Math.round(loggedAt - signalledAt)} ms`,
       );
     }
   }
+  const allBackMs = (allBack(counts) ? counts.lastOpenAt : nowMs()) - signalledAt;
+  log(`storm: ${counts.back}/${expectedOpen} back after ${Math.round(allBackMs)} ms`);
+  let stormPublishing: StormPublishing | null = null;
+  if (publishing) {
+    const sent = await publishing.stop();
+    log(`storm: ${sent.published} published during the storm; waiting for their deliveries`);
+    stormPublishing = await countStormDeliveries(config, loadgen, publisher, sent);
+    log(
+      `storm: delivered ${stormPublishing.delivered}/${stormPublishing.expected}, lost ${stormPublishing.lost}, ` +
+        `duplicates ${stormPublishing.duplicates}, replayed ${stormPublishing.replayed}`,
+    );
+  }
   const stats = await loadgen.stats();
-  const allBackMs = (counts.open >= expectedOpen ? counts.lastOpenAt : nowMs()) - signalledAt;
-  log(`storm: ${counts.open}/${expectedOpen} back after ${Math.round(allBackMs)} ms`);
   await loadgen.setReconnect(false, { attempts: 0, baseMs: 0, maxMs: 0 });
 
   let afterStorm: DeliverySummary | null = null;
-  if (counts.open >= expectedOpen) {
+  if (allBack(counts)) {
     await waitForChannelSubscribers(redis, users, 120_000);
     const measured = await publishAndMeasure(
       target,
@@ -132,10 +233,12 @@ async function stormAndRecover(
     restartMs: restartedAt - stoppedAt,
     allBackMs,
     open: counts.open,
+    back: counts.back,
     reconnects: stats.reconnects,
     reconnectFailures: stats.reconnectFailures,
     reconnectFailureReasons: stats.reconnectFailureReasons,
     closes: stats.closes,
+    publishing: stormPublishing,
     afterStorm,
   };
 }
@@ -150,6 +253,7 @@ export async function runBench100k(
 ): Promise<Bench100kReport> {
   const log = options.log ?? (() => undefined);
   const sockets = config.users * config.tabs;
+  const loadAtStart = loadavg()[0] ?? 0;
   const redisServer = await startRedis();
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   let target: RunningTarget | undefined;
@@ -164,6 +268,7 @@ export async function runBench100k(
       maxConnectionsPerUser: Math.max(config.tabs, 5),
       serviceEntry: config.serviceEntry,
       serviceWorkers: config.serviceWorkers,
+      history: config.history,
       startTimeoutMs: 60_000,
     });
     await sleep(config.settleMs);
@@ -231,7 +336,7 @@ export async function runBench100k(
     const idleRssBytes = target.rssBytes();
     const serverProcesses = processTree(target.pid()).length;
 
-    publisher = createPublisher('channels', redisServer.url);
+    publisher = createPublisher(config.history === 'on' ? 'durable' : 'plain', redisServer.url);
     const pub = publisher;
     const measured = await publishAndMeasure(
       target,
@@ -256,6 +361,7 @@ export async function runBench100k(
       command: options.command ?? 'pnpm bench:100k',
       note: options.note ?? '',
       machine,
+      loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
       config: {
         target: config.target,
         users: config.users,
@@ -264,6 +370,8 @@ export async function runBench100k(
         processes: config.processes,
         sourceAddresses: config.sourceAddresses,
         serviceWorkers: config.serviceWorkers,
+        history: config.history,
+        stormRate: config.stormRate,
       },
       connect: {
         opened: connect.opened,

@@ -5,6 +5,7 @@ import { waitForDeliveries } from './drain.js';
 import { type ConnectSummary, type Loadgen, startLoadgen } from './loadgen.js';
 import { createPublisher, type Publisher } from './publisher.js';
 import { waitForChannelSubscribers, waitForPatternSubscriber } from './readiness.js';
+import { medianRound } from './rounds.js';
 import { type RunningTarget, startTarget } from './targets.js';
 
 /** A phase of a run in the monotonic clock (µs), for cutting CPU profiles into phases. */
@@ -32,6 +33,8 @@ export interface DeliverySummary extends LatencySummary {
   lost: number;
   /** Deliveries beyond the expected (duplicates); should be 0. */
   extra: number;
+  /** Positioned messages a socket received twice (0 for targets without positions). */
+  duplicates: number;
   /** First publish to last delivery, ms. */
   durationMs: number;
   /** Deliveries per second over that time. */
@@ -121,6 +124,7 @@ export async function publishAndMeasure(
     delivered: drained.counts.delivered,
     lost: Math.max(0, expected - drained.counts.delivered),
     extra: Math.max(0, drained.counts.delivered - expected),
+    duplicates: stats.resume.duplicates,
     durationMs,
     deliveredPerSecond: drained.counts.delivered / (durationMs / 1000),
     cpuSeconds,
@@ -213,10 +217,9 @@ export async function benchTarget(
     await sleep(config.settleMs);
     const idleRssBytes = target.rssBytes();
 
-    publisher = createPublisher(
-      target.profile.protocol === 'socketio' ? 'socketio' : 'channels',
-      context.redisUrl,
-    );
+    publisher = createPublisher(target.profile.publish, context.redisUrl, {
+      retention: config.retention,
+    });
     const closes: Record<string, number> = {};
     const stallMs = config.drainTimeoutMs;
 
@@ -241,9 +244,7 @@ export async function benchTarget(
         );
       }
       windows.push({ name: 'burst', startUs, endUs: monotonicUs() });
-      // The median round: one round can be hit by a neighbour's work on a shared machine.
-      const sorted = [...rounds].sort((a, b) => a.deliveredPerSecond - b.deliveredPerSecond);
-      const median = sorted[Math.floor((sorted.length - 1) / 2)]!;
+      const median = medianRound(rounds, (r) => r.deliveredPerSecond);
       burst = {
         ...median,
         rounds: rounds.map((r) => Math.round(r.deliveredPerSecond)),

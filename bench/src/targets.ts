@@ -4,10 +4,11 @@ import { request } from 'node:http';
 import { freePort, waitFor } from '@huleedu/test-support';
 import { killChild, track } from './children.js';
 import { sleep } from './clock.js';
-import type { TargetKind } from './config.js';
+import { isService, type TargetKind } from './config.js';
 import { BenchError } from './errors.js';
 import { benchScript } from './paths.js';
 import { treeCpuSeconds, treeRssBytes } from './proc.js';
+import type { PublishMode } from './publisher.js';
 
 /** How the load generator talks to a target and how the bench knows it is ready. */
 export interface TargetProfile {
@@ -18,17 +19,47 @@ export interface TargetProfile {
   readonly protocol: 'ws' | 'socketio';
   /** `channels`: one Redis channel per user; `pattern`: one pattern subscription for everything. */
   readonly subscription: 'channels' | 'pattern';
+  /** How backends publish to it. */
+  readonly publish: PublishMode;
+  /** The service's `WEBSOCKET_HISTORY` (the service variants only). */
+  readonly history?: 'on' | 'off';
 }
 
-/** The three servers `pnpm bench` compares. */
+/**
+ * The servers `pnpm bench` compares. `service` is the service at-most-once (history off, plain
+ * PUBLISH), like for like with the two baselines; `service-history` is the service with the
+ * delivery guarantee (history on, every message published with the durable publish script).
+ */
 export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
-  service: { kind: 'service', label: 'service', protocol: 'ws', subscription: 'channels' },
-  relay: { kind: 'relay', label: 'reference relay', protocol: 'ws', subscription: 'channels' },
+  service: {
+    kind: 'service',
+    label: 'service',
+    protocol: 'ws',
+    subscription: 'channels',
+    publish: 'plain',
+    history: 'off',
+  },
+  relay: {
+    kind: 'relay',
+    label: 'reference relay',
+    protocol: 'ws',
+    subscription: 'channels',
+    publish: 'plain',
+  },
   socketio: {
     kind: 'socketio',
     label: 'Socket.IO 4 + redis-adapter',
     protocol: 'socketio',
     subscription: 'pattern',
+    publish: 'emitter',
+  },
+  'service-history': {
+    kind: 'service-history',
+    label: 'service, history on',
+    protocol: 'ws',
+    subscription: 'channels',
+    publish: 'durable',
+    history: 'on',
   },
 };
 
@@ -41,6 +72,8 @@ export interface StartTargetOptions {
   serviceEntry: string;
   /** `WEBSOCKET_WORKERS` for the service, '' for unset. */
   serviceWorkers?: string;
+  /** `WEBSOCKET_HISTORY` for the service (default: the profile's). */
+  history?: 'on' | 'off';
   /** Write a `.cpuprofile` per process into this folder when the target exits. */
   profileDir?: string;
   /** Port to listen on (default: a free one). */
@@ -107,6 +140,7 @@ export async function startTarget(
   const entry = entryOf(kind, options);
   const port = options.port ?? (await freePort());
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
+  const history = isService(kind) ? (options.history ?? profile.history) : undefined;
   let child: ChildProcess | undefined;
   let output = '';
 
@@ -125,8 +159,13 @@ export async function startTarget(
     WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: '1000000',
     WEBSOCKET_HANDSHAKE_BURST: '1000000',
     WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: '1000000',
+    // The load generators share the cores with the server: starved of CPU, a client can take
+    // longer than the service's 5 s to send its request, which is the bench's stall, not a slow
+    // client's. 60 s is Node's own headersTimeout, what the relay and Socket.IO run with.
+    WEBSOCKET_REQUEST_TIMEOUT_SECONDS: '60',
     LOG_LEVEL: 'warn',
     ...(options.serviceWorkers ? { WEBSOCKET_WORKERS: options.serviceWorkers } : {}),
+    ...(history ? { WEBSOCKET_HISTORY: history } : {}),
     // The same V8 flags for every server (e.g. NODE_OPTIONS=--max-semi-space-size=4), so a
     // tuning run stays a like-for-like comparison.
     ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
@@ -173,7 +212,7 @@ export async function startTarget(
           if (proc.exitCode !== null || proc.signalCode !== null) {
             throw new BenchError('target_failed', `${profile.label} exited during start-up`);
           }
-          if (kind === 'service') {
+          if (isService(kind)) {
             // Ready means Redis is connected, whether or not the log level shows the line.
             return (await httpStatus(port, '/readyz')) === 200;
           }

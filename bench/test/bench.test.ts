@@ -12,10 +12,11 @@ import {
 } from '../src/index.js';
 import { defaultServiceEntry } from '../src/paths.js';
 
-// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works. The service joins in
-// once it is built; the two baselines always run.
-const targets: TargetKind[] = existsSync(defaultServiceEntry)
-  ? ['service', 'relay', 'socketio']
+// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works. The service (history
+// off, and history on with durable publishes) joins in once it is built; the baselines always run.
+const serviceBuilt = existsSync(defaultServiceEntry);
+const targets: TargetKind[] = serviceBuilt
+  ? ['service', 'relay', 'socketio', 'service-history']
   : ['relay', 'socketio'];
 const out = mkdtempSync(join(tmpdir(), 'huleedu-bench-'));
 
@@ -32,6 +33,8 @@ describe('pnpm bench at tiny scale', () => {
         ...['--targets', targets.join(','), '--users', '25', '--tabs', '2', '--processes', '2'],
         ...['--burst', '500', '--rate', '500', '--duration', '1', '--settle', '0.2'],
         ...['--drain-timeout', '30', '--out', out, '--docs', ''],
+        ...['--publish-messages', '500', '--publish-rounds', '3'],
+        ...['--memory-entries', '10,100', '--memory-users', '5'],
       ],
       {},
     );
@@ -61,11 +64,36 @@ describe('pnpm bench at tiny scale', () => {
       expect(result.connect.perSecond).toBeGreaterThan(0);
       expect(result.memory.idleRssBytes).toBeGreaterThan(0);
       expect(result.unexpectedCloses, result.label).toEqual({});
+      expect(result.burst!.duplicates, result.label).toBe(0);
     }
-    expect(report.comparisons).toHaveLength(targets.length - 1);
+    // Ratios against the two baselines; the service with history on has its own comparison.
+    expect(report.comparisons.map((c) => c.baseline)).toEqual(['relay', 'socketio']);
     expect(report.comparisons[0]?.burstDeliveredPerSecond).toBeGreaterThan(0);
     expect(report.goals.length).toBe(targets[0] === 'service' ? 5 : 0);
     expect(liveChildren()).toBe(0);
+  });
+
+  it('measures what the delivery guarantee costs in the same run', () => {
+    const history = report.history!;
+    expect(history.retention).toEqual({ length: 100, ttlSeconds: 86_400 });
+    expect(history.publish!.plainRounds).toHaveLength(3);
+    expect(history.publish!.durableRounds).toHaveLength(3);
+    expect(history.publish!.durablePerSecond).toBeGreaterThan(0);
+    expect(history.publish!.ratio).toBeGreaterThan(0);
+    expect(history.publish!.durableRedisCpuUs).toBeGreaterThan(history.publish!.plainRedisCpuUs);
+    expect(history.memory.map((m) => [m.entries, m.held, m.users])).toEqual([
+      [10, 10, 5],
+      [100, 100, 5],
+    ]);
+    expect(history.memory[1]!.bytesPerUser).toBeGreaterThan(history.memory[0]!.bytesPerUser);
+    if (serviceBuilt) {
+      expect(history.delivery!.onPerCpuSecond).toBeGreaterThan(0);
+      expect(history.delivery!.ratio).toBeCloseTo(
+        history.delivery!.onPerCpuSecond / history.delivery!.offPerCpuSecond,
+      );
+    } else {
+      expect(history.delivery).toBeNull();
+    }
   });
 
   it('writes the JSON, the chart and the docs section from the report', () => {
@@ -90,6 +118,10 @@ describe('pnpm bench at tiny scale', () => {
     expect(text).toContain('prose\n<!-- bench:latest:start -->');
     expect(text).toContain('more prose');
     expect(text).toContain('| burst delivered/s |');
+    expect(text).toContain(
+      '| delivery guarantee, same run | history off | history on | on / off |',
+    );
+    expect(text).toContain('Redis memory per user, bytes');
     expect(text).toContain('![benchmark chart](latest.svg)');
   });
 });

@@ -14,9 +14,11 @@ function errorOf(run: () => unknown): BenchError {
 }
 
 describe('pnpm bench options', () => {
-  it('defaults to 10,000 sockets against all three servers', () => {
+  it('defaults to 10,000 sockets against the three servers and the service with history on', () => {
     const config = parseBenchConfig([], {});
-    expect(config.targets).toEqual(['service', 'relay', 'socketio']);
+    expect(config.targets).toEqual(['service', 'relay', 'socketio', 'service-history']);
+    expect(config.retention).toEqual({ length: 100, ttlSeconds: 86_400 });
+    expect(config.memoryEntries).toEqual([10, 100, 1000]);
     expect(config.users * config.tabs).toBe(10_000);
     expect(config.processes).toBeGreaterThanOrEqual(2);
     expect(config.sourceAddresses).toEqual(['127.0.0.2']);
@@ -44,6 +46,12 @@ describe('pnpm bench options', () => {
     expect(errorOf(() => parseBenchConfig([], { BENCH_RATE: '-1' })).message).toMatch(
       /BENCH_RATE.*>= 0/,
     );
+    expect(errorOf(() => parseBenchConfig(['--memory-entries', '10,ten'], {})).message).toMatch(
+      /--memory-entries.*"ten"/,
+    );
+    expect(errorOf(() => parseBenchConfig(['--history-length', '0'], {})).message).toMatch(
+      /--history-length.*>= 1/,
+    );
   });
 
   it('refuses a spread that breaks the per-process file limit', () => {
@@ -69,6 +77,8 @@ describe('pnpm bench:100k options', () => {
     expect(config.processes).toBeGreaterThanOrEqual(6);
     expect(Number(config.serviceWorkers)).toBeGreaterThanOrEqual(6);
     expect(config.sourceAddresses).toHaveLength(10);
+    expect(config.history).toBe('on');
+    expect(config.stormRate).toBe(200);
   });
 
   it('keeps the one-process relay under the file limit', () => {
