@@ -41,6 +41,19 @@ ensure_redis() {
   }
 }
 
+# redis-py, for the test that runs packages/notify/examples/publish.py. Debian's python3-redis
+# installs into /usr/bin/python3, which may not be the python3 first on PATH (pyenv).
+ensure_python_redis() {
+  local python
+  for python in "${PYTHON:-}" /usr/bin/python3 python3; do
+    if [ -n "$python" ] && "$python" -c 'import redis' >/dev/null 2>&1; then return 0; fi
+  done
+  apt_install python3-redis || {
+    log "python3 with redis-py is missing: install it (Debian/Ubuntu: sudo apt-get install -y python3-redis; elsewhere: pip install redis), or point PYTHON at a python3 that has it"
+    exit 1
+  }
+}
+
 ensure_chromium() {
   if [ -x /usr/bin/chromium ]; then return 0; fi
   apt_install chromium || {

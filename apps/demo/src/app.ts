@@ -2,15 +2,19 @@ import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { join } from 'node:path';
 import { signToken } from '@huleedu/auth';
-import type { Notifier } from '@huleedu/notify';
+import { createNotificationEnvelope, type Notifier } from '@huleedu/notify';
 import type { NotificationType } from '@huleedu/ws-client';
 import type { DemoConfig } from './config.js';
+import type { DemoHistory } from './history.js';
 import { isSampleType, samplePayloads, sampleTypes } from './samples.js';
+import { createSentLog } from './sent-log.js';
 
 /** What the demo server needs: its settings, a notifier, and the folder of the built page. */
 export interface DemoServerOptions {
   config: DemoConfig;
   notifier: Notifier;
+  /** The demo user's history in Redis (for "lose the history"). */
+  history: DemoHistory;
   /** Folder holding index.html, app.js (the page with the bundled client) and style.css. */
   publicDir: string;
 }
@@ -34,16 +38,31 @@ class ApiError extends Error {
   }
 }
 
+/** How many published notifications `GET /api/notifications` returns. */
+const SENT_LOG_LIMIT = 50;
+
 /**
  * The demo's HTTP server (not yet listening): the page, `POST /api/token` (a token for the demo
- * user), `GET /api/samples` (publishable types) and `POST /api/publish` (a sample notification
- * for the demo user, via @huleedu/notify).
+ * user), `GET /api/samples` (publishable types), `POST /api/publish` (a sample notification
+ * for the demo user, via @huleedu/notify), `GET /api/notifications` (what the demo published:
+ * the app's own list, refetched after a resync) and `POST /api/history/forget` (deletes the
+ * user's history, as a Redis restart without persistence would).
  */
 export function createDemoServer(options: DemoServerOptions): Server {
-  const { config, notifier, publicDir } = options;
+  const { config, notifier, history, publicDir } = options;
+  const sent = createSentLog(SENT_LOG_LIMIT);
 
-  const publishSample = <T extends NotificationType>(type: T) =>
-    notifier.publishUserNotification(config.userId, type, samplePayloads[type]);
+  const publishSample = async <T extends NotificationType>(type: T) => {
+    const timestamp = new Date().toISOString();
+    const result = await notifier.publishUserNotification(
+      config.userId,
+      type,
+      samplePayloads[type],
+      { timestamp },
+    );
+    sent.add(createNotificationEnvelope(type, samplePayloads[type], { timestamp }));
+    return result;
+  };
 
   const routes: Record<string, (request: IncomingMessage) => Promise<unknown>> = {
     'POST /api/token': async () => {
@@ -67,10 +86,18 @@ export function createDemoServer(options: DemoServerOptions): Server {
       if (!isSampleType(type)) {
         throw new ApiError(400, 'unknown_type', `no sample for notification type ${String(type)}`);
       }
-      const receivers = await publishSample(type).catch((error: Error & { code?: string }) => {
+      const result = await publishSample(type).catch((error: Error & { code?: string }) => {
         throw new ApiError(502, error.code ?? 'publish_failed', error.message);
       });
-      return { type, userId: config.userId, receivers };
+      const { id, position, epoch, receivers } = result;
+      return { type, userId: config.userId, id, position, epoch, receivers };
+    },
+    'GET /api/notifications': async () => ({ notifications: sent.list() }),
+    'POST /api/history/forget': async () => {
+      await history.forget().catch((error: Error) => {
+        throw new ApiError(502, 'redis_unavailable', error.message);
+      });
+      return { forgotten: config.userId };
     },
   };
 
@@ -113,6 +140,10 @@ export function createDemoServer(options: DemoServerOptions): Server {
   });
 }
 
+/**
+ * The live receiver count and the position of a publish: `@huleedu/notify` resolves to the count,
+ * or (with its history) to a result holding both.
+ */
 function sendJson(response: ServerResponse, status: number, body: unknown): void {
   response.writeHead(status, { 'content-type': 'application/json', 'cache-control': 'no-store' });
   response.end(JSON.stringify(body));

@@ -2,8 +2,10 @@
 // its API, and shuts down cleanly on SIGTERM / SIGINT.
 import { fileURLToPath } from 'node:url';
 import { createNotifier } from '@huleedu/notify';
+import { Redis } from 'ioredis';
 import { createDemoServer } from './app.js';
 import { DemoConfigError, loadConfig } from './config.js';
+import { demoHistory } from './history.js';
 
 function log(fields: Record<string, unknown>): void {
   console.log(JSON.stringify({ time: new Date().toISOString(), ...fields }));
@@ -19,9 +21,16 @@ try {
 }
 
 const notifier = createNotifier({ redis: config.redisUrl, channelPrefix: config.channelPrefix });
+// A second, small connection for the "lose the history" button; fails fast like the notifier's.
+const redis = new Redis(config.redisUrl, {
+  lazyConnect: true,
+  maxRetriesPerRequest: 1,
+  connectTimeout: 5_000,
+});
 const server = createDemoServer({
   config,
   notifier,
+  history: demoHistory(redis, config.userId, config.channelPrefix),
   publicDir: fileURLToPath(new URL('./public', import.meta.url)),
 });
 
@@ -49,6 +58,7 @@ async function shutdown(signal: string): Promise<void> {
   server.closeAllConnections();
   await new Promise<void>((resolve) => server.close(() => resolve()));
   await notifier.close();
+  redis.disconnect();
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

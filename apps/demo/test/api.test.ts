@@ -3,20 +3,29 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { createTokenVerifier } from '@huleedu/auth';
 import { createNotifier, type Notifier } from '@huleedu/notify';
-import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import {
+  createDurablePublisher,
+  type RedisHandle,
+  startRedis,
+  waitFor,
+} from '@huleedu/test-support';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDemoServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
+import { demoHistory } from '../src/history.js';
 
 const SECRET = 'demo-api-test-secret-0123456789abcdef';
 let redis: RedisHandle;
 let notifier: Notifier;
+let redisClient: Redis;
 let base: string;
 let close: () => Promise<void>;
 
 beforeAll(async () => {
   redis = await startRedis();
   notifier = createNotifier({ redis: redis.url });
+  redisClient = new Redis(redis.url);
   const config = loadConfig({
     JWT_SECRET_KEY: SECRET,
     WEBSOCKET_REDIS_URL: redis.url,
@@ -25,6 +34,7 @@ beforeAll(async () => {
   const server = createDemoServer({
     config,
     notifier,
+    history: demoHistory(redisClient, config.userId, config.channelPrefix),
     publicDir: fileURLToPath(new URL('../dist/public', import.meta.url)),
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -34,6 +44,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await close?.();
   await notifier?.close();
+  redisClient?.disconnect();
   await redis?.stop();
 });
 
@@ -79,13 +90,22 @@ describe('demo API', () => {
       await waitFor(() => output.includes('ws:demo-teacher'), { message: 'redis-cli subscribed' });
       const response = await post('/api/publish', JSON.stringify({ type: 'class_created' }));
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({
+      const published = await response.json();
+      expect(published).toEqual({
         type: 'class_created',
         userId: 'demo-teacher',
+        id: expect.any(String),
+        position: expect.any(Number),
+        epoch: expect.any(String),
         receivers: 1,
       });
       const line = await waitFor(() => output.split('\n').find((l) => l.startsWith('{')));
       const envelope = JSON.parse(line) as { event: string; data: Record<string, unknown> };
+      expect(envelope).toMatchObject({
+        position: published.position,
+        epoch: published.epoch,
+        id: published.id,
+      });
       expect(envelope.event).toBe('class_created');
       expect(envelope.data).toMatchObject({ class_id: 'class-9c', category: 'class_management' });
     } finally {
@@ -98,6 +118,45 @@ describe('demo API', () => {
     expect(response.status).toBe(200);
     const { type } = (await response.json()) as { type: string };
     expect(typeof type).toBe('string');
+  });
+
+  it("GET /api/notifications lists what the demo published, oldest first (the app's own list)", async () => {
+    const before = await fetch(`${base}/api/notifications`);
+    const { notifications: earlier } = (await before.json()) as { notifications: unknown[] };
+    await post('/api/publish', JSON.stringify({ type: 'batch_results_ready' }));
+    await post('/api/publish', JSON.stringify({ type: 'student_added_to_class' }));
+    const { notifications } = (await (await fetch(`${base}/api/notifications`)).json()) as {
+      notifications: { event: string; data: Record<string, unknown> }[];
+    };
+    expect(notifications.slice(earlier.length).map((n) => n.event)).toEqual([
+      'batch_results_ready',
+      'student_added_to_class',
+    ]);
+    expect(notifications.at(-1)?.data).toMatchObject({
+      category: 'class_management',
+      student_name: 'Alva Lindqvist',
+    });
+  });
+
+  it("POST /api/history/forget deletes the demo user's history, and only theirs", async () => {
+    const durable = createDurablePublisher(redis.url);
+    try {
+      await durable.publish('demo-teacher', { event: 'e', data: {} });
+      await durable.publish('another-teacher', { event: 'e', data: {} });
+      const exists = () =>
+        redisClient.exists(
+          '{ws:demo-teacher}:history',
+          '{ws:demo-teacher}:meta',
+          '{ws:another-teacher}:history',
+        );
+      expect(await exists()).toBe(3);
+      const response = await post('/api/history/forget');
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ forgotten: 'demo-teacher' });
+      expect(await exists()).toBe(1);
+    } finally {
+      await durable.close();
+    }
   });
 
   it('refuses unknown types and bodies that are not JSON objects, with a code', async () => {

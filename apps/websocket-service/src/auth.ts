@@ -5,7 +5,13 @@ import type { Logger } from './logger.js';
 
 /** Outcome of {@link HandshakeAuth.admit}. */
 export type Admission =
-  | { readonly ok: true; readonly userId: string; readonly expiresAt: number }
+  | {
+      readonly ok: true;
+      readonly userId: string;
+      readonly expiresAt: number;
+      /** The token's `iat` (epoch seconds), `undefined` when it has none; revocation compares it. */
+      readonly issuedAt: number | undefined;
+    }
   | { readonly ok: false; readonly reason: AuthFailureReason };
 
 /** What {@link createHandshakeAuth} needs. */
@@ -43,8 +49,10 @@ export function createHandshakeAuth(options: HandshakeAuthOptions): HandshakeAut
       }
       const token = tokenFromRequestUrl(requestUrl);
       try {
-        const { userId, expiresAt } = options.verifier.verify(token);
-        return { ok: true, userId, expiresAt };
+        const { userId, expiresAt, claims } = options.verifier.verify(token);
+        // The verifier refuses an `iat` that is not a number.
+        const issuedAt = typeof claims.iat === 'number' ? claims.iat : undefined;
+        return { ok: true, userId, expiresAt, issuedAt };
       } catch (error) {
         const code = (error as { code?: unknown } | null)?.code;
         if (typeof code === 'string' && knownAuthFailures.has(code)) {

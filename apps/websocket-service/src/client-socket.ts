@@ -23,6 +23,11 @@ export class ClientSocket extends WebSocket implements InboundBucket {
   userId = '';
   /** Epoch ms after which the token is no longer accepted (`exp` plus clock tolerance). */
   expiresAt = 0;
+  /**
+   * The token's `iat`, epoch seconds (`undefined`: it had none), so a revocation of tokens issued
+   * before a time can find this socket (see `revocation-sweep.ts`).
+   */
+  issuedAt: number | undefined = undefined;
   /** Whether the peer showed a sign of life since the last keepalive sweep. */
   alive = true;
   /** Inbound frames this socket may still send now (its token bucket, see `inbound-budget.ts`). */

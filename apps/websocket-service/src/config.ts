@@ -16,9 +16,11 @@ import {
   DEFAULT_HANDSHAKES_PER_ADDRESS,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   defaultMaxConnections,
+  defaultMaxTcpConnections,
   normalizeAddress,
 } from './connection-budget.js';
 import { DEFAULT_INBOUND_BUDGET } from './inbound-budget.js';
+import { DEFAULT_REVOCATION_TIMEOUT_MS } from './revocation-store.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './server.js';
 
 /** JWT algorithms the service can be pinned to: exactly those `@huleedu/auth` verifies. */
@@ -108,8 +110,12 @@ export interface Settings {
   readonly requestTimeoutMs: number;
   /** Limits judged before the upgrade: sockets in all, per client address, handshake rate. */
   readonly connectionLimits: ConnectionLimits;
+  /** TCP connections of every kind the process holds at most (above `maxConnections`). */
+  readonly maxTcpConnections: number;
   /** Peers (load balancers) whose `X-Forwarded-For` names the client address. */
   readonly trustedProxies: readonly string[];
+  /** How long a handshake waits for Redis to say whether its token was revoked, ms; then 1013. */
+  readonly revocationTimeoutMs: number;
   readonly shutdownGraceMs: number;
   readonly logLevel: LogLevel;
   /** Worker processes behind the port; 1 = one process, no cluster primary (`auto` resolved). */
@@ -159,17 +165,23 @@ export const defaults = {
   WEBSOCKET_INBOUND_RATE_PER_SECOND: DEFAULT_INBOUND_BUDGET.perSecond,
   WEBSOCKET_REQUEST_TIMEOUT_SECONDS: DEFAULT_REQUEST_TIMEOUT_MS / 1000,
   WEBSOCKET_MAX_CONNECTIONS: defaultMaxConnections(),
+  WEBSOCKET_MAX_TCP_CONNECTIONS: defaultMaxTcpConnections(),
   WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   WEBSOCKET_HANDSHAKE_BURST: DEFAULT_HANDSHAKES_PER_ADDRESS.burst,
   WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: DEFAULT_HANDSHAKES_PER_ADDRESS.perSecond,
   WEBSOCKET_TRUSTED_PROXIES: '',
+  WEBSOCKET_REVOCATION_TIMEOUT_SECONDS: DEFAULT_REVOCATION_TIMEOUT_MS / 1000,
   JWT_MAX_LIFETIME_SECONDS: DEFAULT_MAX_LIFETIME_SECONDS,
   JWT_MAX_SUBJECT_LENGTH: DEFAULT_MAX_SUBJECT_LENGTH,
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: 10,
   LOG_LEVEL: 'info',
   WEBSOCKET_WORKERS: 1,
   WEBSOCKET_HISTORY: 'on',
-  WEBSOCKET_REPLAY_MAX_MESSAGES: 100,
+  // About what fits the default outbound buffer (1 MiB) at a typical notification's ~500 bytes,
+  // and above any sensible per-user retention (notify keeps 100 by default): a restart's gap is
+  // replayed rather than refetched. A read never returns more than the history holds, and every
+  // replayed frame obeys WEBSOCKET_MAX_BUFFERED_BYTES. 2,000 covers 20 s at 100/s per user.
+  WEBSOCKET_REPLAY_MAX_MESSAGES: 2000,
   WEBSOCKET_RECENT_MAX: 50,
   WEBSOCKET_HISTORY_READ_CONCURRENCY: 64,
   WEBSOCKET_HISTORY_READ_TIMEOUT_MS: 5000,
@@ -425,6 +437,11 @@ const variables = z.object({
     300,
   ),
   WEBSOCKET_MAX_CONNECTIONS: wholeNumberVar(defaults.WEBSOCKET_MAX_CONNECTIONS, 1, 10_000_000),
+  WEBSOCKET_MAX_TCP_CONNECTIONS: wholeNumberVar(
+    defaults.WEBSOCKET_MAX_TCP_CONNECTIONS,
+    2,
+    10_000_000,
+  ),
   WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS: wholeNumberVar(
     defaults.WEBSOCKET_MAX_CONNECTIONS_PER_ADDRESS,
     1,
@@ -437,6 +454,11 @@ const variables = z.object({
     10_000_000,
   ),
   WEBSOCKET_TRUSTED_PROXIES: trustedProxiesVar(),
+  WEBSOCKET_REVOCATION_TIMEOUT_SECONDS: millisecondsVar(
+    defaults.WEBSOCKET_REVOCATION_TIMEOUT_SECONDS,
+    0.05,
+    30,
+  ),
   WEBSOCKET_SHUTDOWN_GRACE_SECONDS: millisecondsVar(
     defaults.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
     0,
@@ -507,7 +529,9 @@ export const envSchema = variables
           perSecond: env.WEBSOCKET_HANDSHAKE_RATE_PER_SECOND,
         },
       },
+      maxTcpConnections: env.WEBSOCKET_MAX_TCP_CONNECTIONS,
       trustedProxies: env.WEBSOCKET_TRUSTED_PROXIES,
+      revocationTimeoutMs: env.WEBSOCKET_REVOCATION_TIMEOUT_SECONDS,
       shutdownGraceMs: env.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,
       workers: env.WEBSOCKET_WORKERS,
@@ -556,6 +580,14 @@ function crossVariableRules(env: ParsedEnv, context: z.RefinementCtx): void {
     fail(
       'JWT_PUBLIC_KEY',
       `is required when JWT_ALGORITHM is ${algorithm}: expected the identity service's PEM public key, got nothing`,
+    );
+  }
+  const sockets = env.WEBSOCKET_MAX_CONNECTIONS as unknown;
+  const tcp = env.WEBSOCKET_MAX_TCP_CONNECTIONS as unknown;
+  if (typeof sockets === 'number' && typeof tcp === 'number' && sockets >= tcp) {
+    fail(
+      'WEBSOCKET_MAX_CONNECTIONS',
+      `must be below WEBSOCKET_MAX_TCP_CONNECTIONS (${tcp}), got ${sockets}: the room between the two keeps health probes and handshakes answered when the sockets are at their cap`,
     );
   }
   const mode = env.WEBSOCKET_REDIS_MODE as string;

@@ -62,18 +62,45 @@ export const DEFAULT_HANDSHAKES_PER_ADDRESS: InboundBudget = { burst: 1_000, per
 const MAX_TRACKED_ADDRESSES = 50_000;
 
 /**
- * The default global cap: the process's open-file limit less {@link DESCRIPTOR_RESERVE}, read
- * from `/proc/self/limits` (Linux); `fallback` where that cannot be read.
+ * Descriptors kept free beyond every TCP connection: the process's own (standard streams, the
+ * event loop, the Redis connections, one per cluster node or two in cluster mode).
  */
-export function defaultMaxConnections(fallback = 10_000): number {
+export const TCP_DESCRIPTOR_RESERVE = 128;
+
+/**
+ * The process's open-file limit (the soft one), read from `/proc/self/limits` (Linux);
+ * `undefined` where that cannot be read or there is no limit.
+ */
+export function openFileLimit(): number | undefined {
   try {
     const limits = readFileSync('/proc/self/limits', 'utf8');
     const soft = /^Max open files\s+(\d+|unlimited)/m.exec(limits)?.[1];
-    if (soft === undefined || soft === 'unlimited') return fallback;
-    return Math.max(64, Number(soft) - DESCRIPTOR_RESERVE);
+    return soft === undefined || soft === 'unlimited' ? undefined : Number(soft);
   } catch {
-    return fallback;
+    return undefined;
   }
+}
+
+/**
+ * The default global cap of WebSocket sockets: the open-file limit less
+ * {@link DESCRIPTOR_RESERVE}; `fallback` where the limit cannot be read.
+ */
+export function defaultMaxConnections(fallback = 10_000): number {
+  const limit = openFileLimit();
+  return limit === undefined ? fallback : Math.max(64, limit - DESCRIPTOR_RESERVE);
+}
+
+/**
+ * The default cap of TCP connections of every kind (idle, HTTP, WebSocket): the open-file limit
+ * less {@link TCP_DESCRIPTOR_RESERVE}, so accepting a connection never fails for want of a
+ * descriptor; always above {@link defaultMaxConnections}, so the room between the two is kept
+ * for health probes and handshakes when the sockets are at their cap.
+ */
+export function defaultMaxTcpConnections(
+  fallback = 10_000 + DESCRIPTOR_RESERVE - TCP_DESCRIPTOR_RESERVE,
+): number {
+  const limit = openFileLimit();
+  return limit === undefined ? fallback : Math.max(128, limit - TCP_DESCRIPTOR_RESERVE);
 }
 
 interface AddressState extends InboundBucket {

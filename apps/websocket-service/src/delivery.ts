@@ -8,6 +8,7 @@ import type { ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
 import { dropSlowConsumer } from './slow-consumer.js';
+import { isUserCommand, type UserCommandHandler } from './user-commands.js';
 
 /** What {@link createDelivery} needs. */
 export interface DeliveryOptions {
@@ -25,6 +26,11 @@ export interface DeliveryOptions {
    * it comes, positioned or not).
    */
   readonly history?: LiveHistory;
+  /**
+   * Acts on a command for the service itself (`ws.disconnect`, see `user-commands.ts`). Such a
+   * message is never forwarded to a browser, with or without a handler.
+   */
+  readonly onUserCommand?: UserCommandHandler;
 }
 
 /** Delivers one Redis payload (its raw bytes) to every local socket of a user. */
@@ -66,6 +72,9 @@ const SYNCING = syncStates.SYNCING;
  * (`history-sync.ts`), as it is for every socket of a user being read for. Messages without a
  * position (legacy raw PUBLISH) are sent as they come and counted. Per socket this costs a few
  * integer and string comparisons, no allocation.
+ *
+ * A command for the service itself (`ws.disconnect`) is handed to `onUserCommand` and never
+ * forwarded.
  */
 export function createDelivery({
   registry,
@@ -73,6 +82,7 @@ export function createDelivery({
   dropLog,
   maxBufferedBytes,
   history,
+  onUserCommand,
 }: DeliveryOptions): Deliver {
   return (userId, payload) => {
     metrics.redisMessages++;
@@ -90,6 +100,10 @@ export function createDelivery({
         { userId, reason: parsed.reason, bytes: payload.length },
         'dropped malformed notification payload',
       );
+      return;
+    }
+    if (isUserCommand(parsed.envelope)) {
+      onUserCommand?.(userId, parsed.envelope);
       return;
     }
     const { position, epoch } = parsed.envelope;

@@ -70,12 +70,20 @@ class PendingRead {
   held = false;
   heldPosition = 0;
   heldEpoch = '';
+  /** Reads of this round that failed in a row; the user is told only after {@link READ_ATTEMPTS}. */
+  failures = 0;
 }
 
 const OPEN = WebSocket.OPEN;
 const TEXT_FRAME = { binary: false } as const;
 /** The queue's consumed head is cut off once it is this long (amortised O(1) dequeue). */
 const QUEUE_COMPACT_AT = 1024;
+/**
+ * Reads tried before the sockets are told `history_unavailable`: a stall of Redis (or of this
+ * process) that outlasts one read timeout is common enough during a storm or a failover that a
+ * resync, which makes every app refetch, should not follow the first timed-out read.
+ */
+export const READ_ATTEMPTS = 3;
 
 /**
  * Syncs sockets with the user's history: on admission (resume, or a first connect with
@@ -262,6 +270,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     snapshot: HistorySnapshot,
   ): void {
     if (this.#closed || this.#pending.get(userId) !== pending) return;
+    pending.failures = 0;
     const sendable = this.#sendable(userId, snapshot);
     for (const socket of targets) {
       if (socket.readyState === OPEN) this.#sync(socket, snapshot, sendable);
@@ -282,6 +291,12 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     const { metrics, dropLog } = this.#options;
     const kind = (error as { kind?: unknown }).kind === 'timeout' ? 'timeout' : 'error';
     metrics.historyReadFailed(kind);
+    pending.failures++;
+    if (pending.failures < READ_ATTEMPTS) {
+      // Read again (at the back of the queue); the sockets keep waiting, live messages held.
+      this.#settle(userId, pending, true);
+      return;
+    }
     dropLog.warn(
       'history_read_failed',
       { userId, reason: kind, err: error instanceof Error ? error.message : String(error) },

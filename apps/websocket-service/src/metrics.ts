@@ -8,6 +8,7 @@ import {
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import { type BudgetRefusalReason, budgetRefusalReasons } from './connection-budget.js';
 import type { ClientErrorKind } from './server.js';
+import { type TcpDropReason, tcpDropReasons } from './tcp-connection-cap.js';
 
 /** Live values the metrics read at scrape time, so there is one source of truth for each. */
 export interface MetricSources {
@@ -20,6 +21,8 @@ export interface MetricSources {
   readonly logLinesSuppressed?: () => number;
   /** Health of the Redis subscriber connections (all read as 0 when not given). */
   readonly redisSubscribers?: () => RedisSubscriberStats;
+  /** TCP connections of every kind held now (read as 0 when not given). */
+  readonly tcpConnections?: () => number;
   /** Where history syncing stands (all read as 0 when not given or undefined: history off). */
   readonly history?: () => HistoryStats | undefined;
 }
@@ -65,6 +68,7 @@ export type RejectionReason =
   | BudgetRefusalReason
   | 'connection_limit'
   | 'server_shutdown'
+  | 'not_ready'
   | 'resume_invalid';
 
 /** Why the service closed an admitted socket (label values of the server-close counter). */
@@ -74,13 +78,15 @@ export type ServerCloseReason =
   | 'message_too_big'
   | 'dead_peer'
   | 'slow_consumer'
-  | 'rate_limited';
+  | 'rate_limited'
+  | 'token_revoked';
 
 const rejectionReasons: readonly RejectionReason[] = [
   ...authFailureReasons,
   ...budgetRefusalReasons,
   closeReasons.CONNECTION_LIMIT,
   closeReasons.SERVER_SHUTDOWN,
+  closeReasons.NOT_READY,
   closeReasons.RESUME_INVALID,
 ];
 const serverCloseReasons: readonly ServerCloseReason[] = [
@@ -90,6 +96,7 @@ const serverCloseReasons: readonly ServerCloseReason[] = [
   'dead_peer',
   'slow_consumer',
   'rate_limited',
+  'token_revoked',
 ];
 
 const clientErrorKinds: readonly ClientErrorKind[] = ['request_timeout', 'bad_request'];
@@ -134,6 +141,7 @@ export class ServiceMetrics {
   readonly #rejected: Counter<'reason'>;
   readonly #serverCloses: Counter<'reason'>;
   readonly #clientErrors: Counter<'reason'>;
+  readonly #tcpDrops: Counter<'reason'>;
   readonly #resumes: Counter<'outcome' | 'reason'>;
   readonly #resyncs: Counter<'reason'>;
   readonly #catchUps: Counter<'cause'>;
@@ -219,6 +227,17 @@ export class ServiceMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#tcpDrops = new Counter({
+      name: `${METRIC_PREFIX}tcp_connections_dropped_total`,
+      help: 'TCP connections closed at the TCP connection cap: idle_evicted (the oldest idle one made room), capacity (no room)',
+      labelNames: ['reason'],
+      registers,
+    });
+    gauge(
+      'tcp_connections',
+      'TCP connections held, of every kind: idle, HTTP, WebSocket',
+      () => sources.tcpConnections?.() ?? 0,
+    );
     this.#resumes = new Counter({
       name: `${METRIC_PREFIX}resumes_total`,
       help: 'Admissions that resumed from a position: recovered (reason none), or resync with its reason',
@@ -247,6 +266,7 @@ export class ServiceMetrics {
     for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
     for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
     for (const reason of clientErrorKinds) this.#clientErrors.inc({ reason }, 0);
+    for (const reason of tcpDropReasons) this.#tcpDrops.inc({ reason }, 0);
     this.#resumes.inc({ outcome: 'recovered', reason: 'none' }, 0);
     for (const reason of resyncReasons) {
       this.#resumes.inc({ outcome: 'resync', reason }, 0);
@@ -383,6 +403,11 @@ export class ServiceMetrics {
   /** Counts a connection answered 408 or 400 before a request was read. */
   clientError(reason: ClientErrorKind): void {
     this.#clientErrors.inc({ reason });
+  }
+
+  /** Counts a TCP connection the TCP connection cap closed. */
+  tcpConnectionDropped(reason: TcpDropReason): void {
+    this.#tcpDrops.inc({ reason });
   }
 
   /** The Prometheus text exposition of every metric. */

@@ -1,4 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Readiness } from './health.js';
 import type { Logger } from './logger.js';
@@ -76,7 +77,8 @@ export function createHttpServer(routes: HttpRoutes): Server {
     }
     const timedOut = error.code === 'ERR_HTTP_REQUEST_TIMEOUT';
     routes.onClientError?.(timedOut ? 'request_timeout' : 'bad_request');
-    socket.end(
+    answerAndClose(
+      socket,
       timedOut
         ? 'HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n'
         : 'HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n',
@@ -158,8 +160,33 @@ export function rejectUpgrade(
   const body = JSON.stringify({ error: options.error ?? text.toLowerCase().replaceAll(' ', '_') });
   const retry =
     options.retryAfterSeconds === undefined ? '' : `Retry-After: ${options.retryAfterSeconds}\r\n`;
-  socket.end(
+  answerAndClose(
+    socket,
     `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: application/json\r\n` +
       `${retry}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
   );
+}
+
+/** How long an answered connection may take to receive its answer before it is dropped, ms. */
+export const ANSWER_LINGER_MS = 2_000;
+
+/**
+ * Writes a last answer and closes the connection for good. `end()` alone only half-closes it:
+ * a peer that never closes its side (never reads, or ignores the FIN) would keep the descriptor
+ * forever, so an attacker could fill the file table with connections already answered 408 or 429.
+ * The socket is destroyed once the answer is handed to the kernel, or after
+ * {@link ANSWER_LINGER_MS} if the peer does not even take it.
+ */
+export function answerAndClose(socket: Duplex, answer: string): void {
+  // After an upgrade request Node no longer listens for the socket's errors: a peer that resets
+  // while the answer is written must not become an uncaught exception.
+  socket.on('error', destroyThis);
+  socket.once('finish', destroyThis);
+  (socket as Partial<Socket>).setTimeout?.(ANSWER_LINGER_MS, destroyThis);
+  socket.end(answer);
+}
+
+// Shared by every socket (called with the socket as `this`): no closure per connection.
+function destroyThis(this: Duplex): void {
+  this.destroy();
 }

@@ -15,9 +15,13 @@ import type { Logger } from './logger.js';
 import { type HistoryStats, ServiceMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
 import { ConnectionRegistry } from './registry.js';
+import { RevocationStore } from './revocation-store.js';
+import { RevocationSweep } from './revocation-sweep.js';
 import { createHttpServer } from './server.js';
 import { Sessions } from './sessions.js';
+import { TcpConnectionCap } from './tcp-connection-cap.js';
 import { TokenExpiry } from './token-expiry.js';
+import { createUserCommandHandler } from './user-commands.js';
 import type { ClusterView } from './worker-link.js';
 
 /** Collaborators of {@link startService}; tests and cluster workers pass their own. */
@@ -66,6 +70,19 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
 
   // Assigned right below; the metric sources and the message handler read it lazily.
   let backplane: Backplane | undefined;
+  const tcpCap = new TcpConnectionCap({
+    maxConnections: settings.maxTcpConnections,
+    onDrop: (reason, open) => {
+      metrics.tcpConnectionDropped(reason);
+      dropLog.warn(
+        'tcp_capacity',
+        { reason, open, max: settings.maxTcpConnections },
+        reason === 'idle_evicted'
+          ? 'at the TCP connection cap: closed the oldest idle connection to make room'
+          : 'at the TCP connection cap with every connection busy: closed a new connection',
+      );
+    },
+  });
   const metrics = new ServiceMetrics(
     {
       connections: () => registry.size,
@@ -74,6 +91,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       subscribedChannels: () => backplane?.channelCount ?? 0,
       draining: () => draining,
       logLinesSuppressed: () => dropLog.suppressedTotal,
+      tcpConnections: () => tcpCap.open,
       redisSubscribers: () => ({
         total: backplane?.subscriberCount ?? 0,
         ready: backplane?.readySubscriberCount ?? 0,
@@ -88,6 +106,23 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       ...(cluster === undefined ? {} : { workerSlot: cluster.slot }),
     },
   );
+  // Cutting a user off (disconnectUser): the key read at every handshake, the re-read that closes
+  // the windows a ws.disconnect command can miss, and the command itself (in delivery).
+  const revocations = new RevocationStore({
+    redis: settings.redis,
+    channelPrefix: settings.channelPrefix,
+    timeoutMs: settings.revocationTimeoutMs,
+    logger,
+  });
+  const revokedBefore = (userId: string) => revocations.revokedBefore(userId);
+  const socketsOf = (userId: string) => registry.socketsOf(userId);
+  const closeRevoked = (socket: ClientSocket) => sessions.closeRevoked(socket);
+  const revocationSweep = new RevocationSweep<ClientSocket>({
+    revokedBefore,
+    socketsOf,
+    close: closeRevoked,
+    logger,
+  });
   const history: HistorySync | undefined =
     settings.history === undefined
       ? undefined
@@ -112,6 +147,7 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     dropLog,
     maxBufferedBytes: settings.maxBufferedBytes,
     ...(history === undefined ? {} : { history }),
+    onUserCommand: createUserCommandHandler({ socketsOf, closeRevoked, metrics, dropLog }),
   });
   backplane = new Backplane({
     redis: settings.redis,
@@ -119,11 +155,20 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     channelPrefix: settings.channelPrefix,
     logger,
     onMessage: deliver,
-    ...(history === undefined ? {} : { onSubscribed: (userIds) => history.onSubscribed(userIds) }),
+    // Redis confirmed these users' channels (new, or again after a reconnect or a move): what was
+    // published before may have been missed, a ws.disconnect included, so read their revocations.
+    onSubscribed: (userIds) => {
+      history?.onSubscribed(userIds);
+      revocationSweep.recheckAll(userIds);
+    },
   });
   const channels = backplane;
+  // Ready: notifications can flow and handshakes can be checked against revocations.
   const readiness = () =>
-    checkReadiness({ redisConnected: () => channels.connected, draining: () => draining });
+    checkReadiness({
+      redisConnected: () => channels.connected && revocations.connected,
+      draining: () => draining,
+    });
 
   const forEachSocket = (visit: (socket: ClientSocket) => void) => registry.forEachSocket(visit);
   const expiry = new TokenExpiry<ClientSocket>({
@@ -147,7 +192,11 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     budget: new ConnectionBudget(settings.connectionLimits),
     trustedProxies: new Set(settings.trustedProxies),
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
-    onAdmitted: (socket) => expiry.track(socket.expiresAt),
+    onAdmitted: (socket) => {
+      expiry.track(socket.expiresAt);
+      revocationSweep.recheck(socket.userId);
+    },
+    revokedBefore,
     ...(history === undefined ? {} : { history }),
   });
   const server = createHttpServer({
@@ -168,9 +217,11 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     },
   });
 
+  tcpCap.attach(server);
   await listen(server, settings.port, settings.host);
   const port = (server.address() as AddressInfo).port;
   backplane.start();
+  revocations.start();
   history?.start();
   expiry.start();
   const stopKeepalive = startKeepalive<ClientSocket>({
@@ -198,7 +249,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       server.close(() => resolve());
       server.closeAllConnections();
     });
-    await Promise.all([channels.close(), history?.close()]);
+    revocationSweep.stop();
+    await Promise.all([channels.close(), history?.close(), revocations.close()]);
     dropLog.close();
     logger.info('stopped');
   };

@@ -1,6 +1,12 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { type CloseReason, closeCodes, closeReasons, heartbeat } from '@huleedu/ws-protocol';
+import {
+  type CloseReason,
+  closeCodes,
+  closeReasons,
+  heartbeat,
+  isRevoked,
+} from '@huleedu/ws-protocol';
 import { type RawData, WebSocket, WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket } from './client-socket.js';
@@ -52,14 +58,34 @@ export interface SessionsOptions {
   readonly trustedProxies?: ReadonlySet<string>;
   /** Added to the token's `exp` before the socket is closed as expired (as in verification). */
   readonly clockToleranceMs: number;
-  /** Called with every admitted socket's expiry (for the expiry sweep). */
+  /** Called with every admitted socket (for the expiry and revocation sweeps). */
   readonly onAdmitted?: (socket: ClientSocket) => void;
+  /**
+   * Where a handshake whose token verified learns whether the user's older tokens were revoked
+   * (`disconnectUser`): epoch seconds, or `undefined`. Rejects when Redis cannot say in time;
+   * the handshake is then closed with 1013 `not_ready`. No check when absent.
+   */
+  readonly revokedBefore?: (userId: string) => Promise<number | undefined>;
   /**
    * The history (absent with `WEBSOCKET_HISTORY=off`): the resume parameters are read from the
    * request (malformed ones: 1008 `resume_invalid`), and every admitted socket is synced.
    */
   readonly history?: HistoryAdmission;
 }
+
+/** Why a verified token is still refused: revoked (1008), or revocation unknown (1013). */
+type Refusal = { readonly ok: false; readonly code: number; readonly reason: RejectionReason };
+
+const REVOKED: Refusal = {
+  ok: false,
+  code: closeCodes.AUTH_FAILED,
+  reason: closeReasons.TOKEN_REVOKED,
+};
+const NOT_READY: Refusal = {
+  ok: false,
+  code: closeCodes.TRY_AGAIN_LATER,
+  reason: closeReasons.NOT_READY,
+};
 
 const NO_PROXIES: ReadonlySet<string> = new Set();
 
@@ -71,10 +97,16 @@ const PING_FRAME = Buffer.from(heartbeat.PING);
 const PONG_FRAME = Buffer.from(heartbeat.PONG);
 const TEXT_FRAME = { binary: false } as const;
 
+// Shared by every socket waiting for its revocation read (`this` is the socket): no closures.
+function destroyOnError(this: Duplex): void {
+  this.destroy();
+}
+
 /**
- * Turns upgrade requests into sessions and owns their lifecycle: refusal (1008 auth, 4000 limit,
- * 1001 while draining) after the upgrade, admission into the registry and the backplane,
- * heartbeat answers, and removal on close.
+ * Turns upgrade requests into sessions and owns their lifecycle: refusal (1008 auth or a revoked
+ * token, 1013 when the revocation cannot be read, 4000 limit, 1001 while draining) after the
+ * upgrade, admission into the registry and the backplane, heartbeat answers, closes for a
+ * revocation, and removal on close.
  *
  * Inbound traffic is bounded per socket: every frame takes a token from the socket's bucket, and
  * a socket over its budget is closed with 1013 `rate_limited` and no longer read. Every reply
@@ -217,14 +249,42 @@ export class Sessions {
       : this.#options.auth.admit(request.url ?? '', request.headers.origin);
     const resume =
       admission?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
-    this.#wss.handleUpgrade(request, socket, head, (ws) => {
-      this.#start(ws as ClientSocket, admission, resume);
-    });
+    const upgrade = (verdict: Admission | Refusal | undefined): void => {
+      // ws listens for errors from here on.
+      socket.off('error', destroyOnError);
+      this.#wss.handleUpgrade(request, socket, head, (ws) => {
+        this.#start(ws as ClientSocket, verdict, resume);
+      });
+    };
+    const { revokedBefore } = this.#options;
+    if (admission?.ok !== true || revokedBefore === undefined) {
+      upgrade(admission);
+      return;
+    }
+    // The token is good; was it revoked? Asked before the upgrade completes, bounded in time.
+    // Node's HTTP server stopped listening for the socket's errors when it handed it over: a
+    // reset meanwhile must not become an uncaught exception. A connection that went away is
+    // not upgraded (ws checks).
+    socket.on('error', destroyOnError);
+    revokedBefore(admission.userId).then(
+      (before) =>
+        upgrade(
+          before !== undefined && isRevoked(admission.issuedAt, before) ? REVOKED : admission,
+        ),
+      (error: unknown) => {
+        this.#options.dropLog.warn(
+          'revocation_unavailable',
+          { err: error instanceof Error ? error.message : String(error) },
+          'refused a handshake: cannot read whether its token was revoked (1013)',
+        );
+        upgrade(NOT_READY);
+      },
+    );
   }
 
   #start(
     socket: ClientSocket,
-    admission: Admission | undefined,
+    admission: Admission | Refusal | undefined,
     resume: ParsedResumeRequest | undefined,
   ): void {
     const { registry, channels, metrics, logger } = this.#options;
@@ -234,7 +294,11 @@ export class Sessions {
       return;
     }
     if (!admission.ok) {
-      this.#refuse(socket, closeCodes.AUTH_FAILED, admission.reason);
+      this.#refuse(
+        socket,
+        'code' in admission ? admission.code : closeCodes.AUTH_FAILED,
+        admission.reason,
+      );
       return;
     }
     const { userId } = admission;
@@ -249,6 +313,7 @@ export class Sessions {
     }
     socket.userId = userId;
     socket.expiresAt = admission.expiresAt + this.#options.clockToleranceMs;
+    socket.issuedAt = admission.issuedAt;
     fillInboundBucket(socket, this.#budget, performance.now());
     channels.retain(userId);
     if (resume?.ok === true) this.#options.history?.admit(socket, resume.request);
@@ -289,6 +354,16 @@ export class Sessions {
     this.#options.metrics.serverClosed('token_expired');
     this.#options.logger.debug({ userId: socket.userId }, 'token expired; closing');
     socket.close(closeCodes.AUTH_FAILED, closeReasons.TOKEN_EXPIRED);
+  }
+
+  /**
+   * Closes an admitted socket because the platform cut its user off (1008 `token_revoked`): the
+   * client fetches a fresh token, which the handshake checks against the revocation.
+   */
+  closeRevoked(socket: ClientSocket): void {
+    if (socket.readyState !== OPEN) return;
+    this.#options.metrics.serverClosed('token_revoked');
+    socket.close(closeCodes.AUTH_FAILED, closeReasons.TOKEN_REVOKED);
   }
 
   /**

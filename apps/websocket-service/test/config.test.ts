@@ -9,7 +9,11 @@ import {
   normalizeOrigin,
   settingsFromEnv,
 } from '../src/config.js';
-import { defaultMaxConnections } from '../src/connection-budget.js';
+import {
+  defaultMaxConnections,
+  defaultMaxTcpConnections,
+  openFileLimit,
+} from '../src/connection-budget.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 
@@ -51,12 +55,14 @@ describe('loadSettings', () => {
           maxConnectionsPerAddress: 2000,
           handshakes: { burst: 1000, perSecond: 200 },
         },
+        maxTcpConnections: defaultMaxTcpConnections(),
         trustedProxies: [],
+        revocationTimeoutMs: 1_000,
         shutdownGraceMs: 10_000,
         logLevel: 'info',
         workers: 1,
         history: {
-          replayMaxMessages: 100,
+          replayMaxMessages: 2000,
           recentMax: 50,
           readConcurrency: 64,
           readTimeoutMs: 5000,
@@ -92,6 +98,8 @@ describe('loadSettings', () => {
       WEBSOCKET_HANDSHAKE_BURST: '50',
       WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: '10',
       WEBSOCKET_TRUSTED_PROXIES: '10.0.0.100, 10.0.0.101',
+      WEBSOCKET_MAX_TCP_CONNECTIONS: '6000',
+      WEBSOCKET_REVOCATION_TIMEOUT_SECONDS: '0.25',
       WEBSOCKET_SHUTDOWN_GRACE_SECONDS: '2.5',
       LOG_LEVEL: 'debug',
       WEBSOCKET_REPLAY_MAX_MESSAGES: '250',
@@ -119,6 +127,8 @@ describe('loadSettings', () => {
         handshakes: { burst: 50, perSecond: 10 },
       },
       trustedProxies: ['10.0.0.100', '10.0.0.101'],
+      maxTcpConnections: 6000,
+      revocationTimeoutMs: 250,
       requestTimeoutMs: 2500,
       maxConnectionsPerUser: 2,
       pingIntervalMs: 500,
@@ -449,7 +459,7 @@ describe('WEBSOCKET_HISTORY', () => {
   it('is on unless turned off; off leaves no history settings (live delivery only)', () => {
     expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET }).history).toBeDefined();
     expect(settingsFromEnv({ JWT_SECRET_KEY: SECRET, WEBSOCKET_HISTORY: 'on' }).history).toEqual({
-      replayMaxMessages: 100,
+      replayMaxMessages: 2000,
       recentMax: 50,
       readConcurrency: 64,
       readTimeoutMs: 5000,
@@ -490,5 +500,43 @@ describe('WEBSOCKET_HISTORY', () => {
         message: 'expected a whole number from 10 to 600000, got "2.5"',
       },
     ]);
+  });
+});
+
+describe('descriptor limits and revocation reads', () => {
+  it('derives both connection caps from the open-file limit, the TCP one above the WebSocket one', () => {
+    const limit = openFileLimit();
+    expect(limit).toBeGreaterThan(0);
+    expect(defaultMaxConnections()).toBe(Math.max(64, limit! - 1024));
+    expect(defaultMaxTcpConnections()).toBe(Math.max(128, limit! - 128));
+    expect(defaultMaxTcpConnections()).toBeGreaterThan(defaultMaxConnections());
+  });
+
+  it('keeps WEBSOCKET_MAX_CONNECTIONS below WEBSOCKET_MAX_TCP_CONNECTIONS', () => {
+    expect(
+      issuesOf({
+        JWT_SECRET_KEY: SECRET,
+        WEBSOCKET_MAX_CONNECTIONS: '500',
+        WEBSOCKET_MAX_TCP_CONNECTIONS: '500',
+      }),
+    ).toEqual([
+      {
+        variable: 'WEBSOCKET_MAX_CONNECTIONS',
+        message: expect.stringContaining(
+          'must be below WEBSOCKET_MAX_TCP_CONNECTIONS (500), got 500',
+        ),
+      },
+    ]);
+  });
+
+  it('bounds the revocation read timeout', () => {
+    expect(issuesOf({ JWT_SECRET_KEY: SECRET, WEBSOCKET_REVOCATION_TIMEOUT_SECONDS: '0' })).toEqual(
+      [
+        {
+          variable: 'WEBSOCKET_REVOCATION_TIMEOUT_SECONDS',
+          message: 'expected a number of seconds from 0.05 to 30, got "0"',
+        },
+      ],
+    );
   });
 });

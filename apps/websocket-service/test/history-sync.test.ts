@@ -9,7 +9,7 @@ import {
   type HistoryReadRequest,
   type HistorySnapshot,
 } from '../src/history-reader.js';
-import { HistorySync } from '../src/history-sync.js';
+import { HistorySync, READ_ATTEMPTS } from '../src/history-sync.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { captureLogger, registryMetrics, socketPairs, textFrames } from './helpers.js';
@@ -228,7 +228,7 @@ describe('HistorySync with the live path', () => {
     expect(history.stats()).toEqual({ syncingSockets: 0, readsInFlight: 0, readsQueued: 0 });
   });
 
-  it('tells a socket history_unavailable when the read times out, then takes up the live stream', async () => {
+  it(`tells a socket history_unavailable when ${READ_ATTEMPTS} reads in a row time out, then takes up the live stream`, async () => {
     const { deliver, admit, metrics } = await setup({ timeoutMs: 100 });
     await publish('paused', 1);
     // Redis answers nothing for a while: the read times out.
@@ -245,8 +245,23 @@ describe('HistorySync with the live path', () => {
     await waitFor(() => tab.frames.length === 3, { message: 'live after the resync' });
     expect(timelineOf(tab.frames)).toEqual(['resync:history_unavailable:0', '2', '3']);
     const { body } = await metrics.render();
-    expect(body).toContain('huleedu_ws_history_read_failures_total{reason="timeout"} 1');
+    expect(body).toContain(
+      `huleedu_ws_history_read_failures_total{reason="timeout"} ${READ_ATTEMPTS}`,
+    );
     expect(body).toContain('huleedu_ws_resyncs_total{reason="history_unavailable"} 1');
+  });
+
+  it('reads again after a timed-out read: a stall shorter than the attempts costs no resync', async () => {
+    const { admit, metrics } = await setup({ timeoutMs: 150 });
+    await publish('stalled', 1);
+    // Redis answers nothing for longer than one read timeout, shorter than three.
+    await publisher.client('PAUSE', 200, 'ALL');
+    const tab = await admit('stalled', { kind: 'first', recent: 5 });
+    await waitFor(() => tab.frames.length === 2, { message: 'replay and ws.synced' });
+    expect(timelineOf(tab.frames)).toEqual(['1', 'synced:1']);
+    const { body } = await metrics.render();
+    expect(body).toMatch(/huleedu_ws_history_read_failures_total\{reason="timeout"\} [12]\n/);
+    expect(body).not.toContain('huleedu_ws_resyncs_total{reason="history_unavailable"} 1');
   });
 
   it('checks stored entries like live payloads: a malformed one is dropped, counted and logged', async () => {

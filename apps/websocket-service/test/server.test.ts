@@ -1,14 +1,17 @@
-import { request } from 'node:http';
+import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { connect } from 'node:net';
+import { waitFor } from '@huleedu/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { Readiness } from '../src/health.js';
 import {
+  ANSWER_LINGER_MS,
   type ClientErrorKind,
   createHttpServer,
   type MetricsExposition,
   pathOf,
+  rejectUpgrade,
 } from '../src/server.js';
 import { captureLogger } from './helpers.js';
 
@@ -175,6 +178,46 @@ describe('createHttpServer', () => {
     }
     expect(clientErrors).toEqual(['request_timeout', 'request_timeout']);
     expect((await get('/healthz')).status).toBe(200);
+  });
+
+  it('closes an answered connection for good, even when the peer never closes its side', async () => {
+    // A peer with allowHalfOpen ignores our FIN: without the close, each such connection would
+    // hold a descriptor forever after its 408 (or after a 429/503 before the upgrade).
+    const refusing = createServer();
+    refusing.on('upgrade', (_request, socket) => rejectUpgrade(socket, 429, 'Too Many Requests'));
+    await new Promise<void>((resolve) => refusing.listen(0, '127.0.0.1', resolve));
+    const refusingPort = (refusing.address() as AddressInfo).port;
+    const open = (target: number, bytes: string) => {
+      const socket = connect({ port: target, host: '127.0.0.1', allowHalfOpen: true });
+      socket.on('error', () => undefined);
+      let reply = '';
+      socket.on('data', (chunk) => (reply += chunk));
+      if (bytes !== '') socket.write(bytes);
+      return { socket, reply: () => reply };
+    };
+    const connections = (target: Server) =>
+      new Promise<number>((resolve) => target.getConnections((_error, count) => resolve(count)));
+    try {
+      const silent = open(port, '');
+      const refused = open(
+        refusingPort,
+        'GET /ws HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n',
+      );
+      await waitFor(() => silent.reply().startsWith('HTTP/1.1 408'), { message: 'the 408' });
+      await waitFor(() => refused.reply().startsWith('HTTP/1.1 429'), { message: 'the 429' });
+      await waitFor(async () => (await connections(server)) === 0, {
+        timeoutMs: ANSWER_LINGER_MS + 2_000,
+        message: 'the 408 connection closed by the server',
+      });
+      await waitFor(async () => (await connections(refusing)) === 0, {
+        timeoutMs: ANSWER_LINGER_MS + 2_000,
+        message: 'the 429 connection closed by the server',
+      });
+      silent.socket.destroy();
+      refused.socket.destroy();
+    } finally {
+      await new Promise<void>((resolve) => refusing.close(() => resolve()));
+    }
   });
 
   it('strips the query (and its token) from paths', () => {

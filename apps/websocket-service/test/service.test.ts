@@ -103,11 +103,13 @@ describe('startService', () => {
       );
       const frames = textFrames(client);
       await new Promise((resolve) => client.once('open', resolve));
-      await waitFor(async () => (await notifier.publish('wired', 'hello', { n: 1 })) === 1, {
-        message: 'published to a subscriber',
+      // History on: a first connect is live from the top it is synced at; publish after that.
+      await waitFor(() => frames.some((frame) => frame.startsWith('{"event":"ws.synced"')), {
+        message: 'synced',
       });
-      await waitFor(() => frames.length >= 1, { message: 'delivered' });
-      expect(JSON.parse(frames[0]!)).toMatchObject({ event: 'hello', data: { n: 1 } });
+      expect((await notifier.publish('wired', 'hello', { n: 1 })).receivers).toBe(1);
+      await waitFor(() => frames.length >= 2, { message: 'delivered' });
+      expect(JSON.parse(frames[1]!)).toMatchObject({ event: 'hello', data: { n: 1 } });
       client.terminate();
     } finally {
       await notifier.close();

@@ -1,4 +1,4 @@
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect as connectTcp } from 'node:net';
 import { createTokenVerifier, signToken } from '@huleedu/auth';
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,6 +29,7 @@ async function start(
     maxBufferedBytes?: number;
     inboundBudget?: InboundBudget;
     origins?: string[];
+    revokedBefore?: (userId: string) => Promise<number | undefined>;
   } = {},
 ) {
   const log = captureLogger();
@@ -71,6 +72,7 @@ async function start(
     dropLog,
     clockToleranceMs: 0,
     onAdmitted: (socket) => admitted.push(socket),
+    ...(options.revokedBefore === undefined ? {} : { revokedBefore: options.revokedBefore }),
   });
   const server = createHttpServer({
     upgrade: (req, socket, head) => sessions.handleUpgrade(req, socket, head),
@@ -102,11 +104,15 @@ async function start(
     });
     return { client, frames, closed, opened };
   };
-  return { sessions, registry, refs, metrics, admitted, connect, log };
+  return { sessions, registry, refs, metrics, admitted, connect, log, port };
 }
 
 const token = (userId: string, expiresInSeconds = 600) =>
   signToken(userId, { secret, expiresInSeconds });
+
+/** A token issued at `iat` (epoch seconds), valid for ten minutes from now. */
+const tokenIssuedAt = (userId: string, iat: number) =>
+  signToken(userId, { secret, claims: { iat, exp: Math.floor(Date.now() / 1000) + 600 } });
 
 describe('Sessions', () => {
   it('admits a valid token into the registry and retains the user channel once per socket', async () => {
@@ -364,5 +370,100 @@ describe('Sessions: inbound traffic is bounded per socket', () => {
     await waitFor(() => registry.size === 0, { message: 'slow reader dropped' });
     const { body } = await metrics.render();
     expect(body).toContain('huleedu_ws_server_closes_total{reason="slow_consumer"} 1');
+  });
+});
+
+describe('Sessions: revoked tokens (disconnectUser)', () => {
+  const now = () => Math.floor(Date.now() / 1000);
+
+  it('refuses a token issued before the revocation with 1008 token_revoked, admits a fresh one', async () => {
+    const revoked = new Map([['teacher-1', now() - 10]]);
+    const asked: string[] = [];
+    const { connect, registry, metrics, admitted } = await start({
+      revokedBefore: async (userId) => {
+        asked.push(userId);
+        return revoked.get(userId);
+      },
+    });
+    const old = connect(tokenIssuedAt('teacher-1', now() - 60));
+    expect(await old.closed).toEqual({ code: 1008, reason: 'token_revoked' });
+    const fresh = connect(tokenIssuedAt('teacher-1', now() - 10));
+    await fresh.opened;
+    const other = connect(tokenIssuedAt('teacher-2', now() - 60));
+    await other.opened;
+    await waitFor(() => registry.size === 2, { message: 'the fresh token and teacher-2 admitted' });
+    expect(admitted.map((s) => [s.userId, s.issuedAt])).toEqual([
+      ['teacher-1', now() - 10],
+      ['teacher-2', now() - 60],
+    ]);
+    expect(asked).toEqual(['teacher-1', 'teacher-1', 'teacher-2']);
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_connections_rejected_total{reason="token_revoked"} 1');
+  });
+
+  it('refuses a token without iat while a revocation is in force', async () => {
+    const { connect } = await start({ revokedBefore: async () => now() - 10 });
+    const noIat = signToken('teacher-1', { secret, claims: { iat: undefined } });
+    expect(await connect(noIat).closed).toEqual({ code: 1008, reason: 'token_revoked' });
+  });
+
+  it('answers 1013 not_ready, counted and logged, when the revocation cannot be read', async () => {
+    const { connect, registry, metrics, log } = await start({
+      revokedBefore: () => Promise.reject(new Error('Command timed out')),
+    });
+    const client = connect(token('teacher-1'));
+    expect(await client.closed).toEqual({ code: 1013, reason: 'not_ready' });
+    expect(registry.size).toBe(0);
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_connections_rejected_total{reason="not_ready"} 1');
+    expect(log.lines).toContainEqual(
+      expect.objectContaining({ kind: 'revocation_unavailable', err: 'Command timed out' }),
+    );
+  });
+
+  it('survives a client that resets its connection while the revocation is being read', async () => {
+    let release: () => void = () => undefined;
+    const { registry, port } = await start({
+      revokedBefore: () =>
+        new Promise((resolve) => {
+          release = () => resolve(undefined);
+        }),
+    });
+    const socket = connectTcp(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET /ws?token=${token('teacher-1')} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    socket.resetAndDestroy();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(registry.size).toBe(0);
+  });
+
+  it('does not ask Redis about a token that failed verification', async () => {
+    let asked = 0;
+    const { connect } = await start({
+      revokedBefore: async () => {
+        asked++;
+        return undefined;
+      },
+    });
+    expect(await connect('not-a-token').closed).toEqual({ code: 1008, reason: 'token_malformed' });
+    expect(asked).toBe(0);
+  });
+
+  it('closes an admitted socket with 1008 token_revoked on request, counted', async () => {
+    const { connect, sessions, admitted, metrics } = await start();
+    const client = connect(token('teacher-1'));
+    await client.opened;
+    await waitFor(() => admitted.length === 1, { message: 'admitted' });
+    sessions.closeRevoked(admitted[0]!);
+    expect(await client.closed).toEqual({ code: 1008, reason: 'token_revoked' });
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_server_closes_total{reason="token_revoked"} 1');
   });
 });

@@ -1,7 +1,7 @@
 import type { AuthFailureReason } from '@huleedu/ws-protocol';
 
 /** Why a token was refused: the same machine-readable reasons the service sends with close 1008. */
-export type AuthErrorCode = Exclude<AuthFailureReason, 'origin_not_allowed'>;
+export type AuthErrorCode = Exclude<AuthFailureReason, 'origin_not_allowed' | 'token_revoked'>;
 
 /** A refused token: `code` for machines (and the close reason), `message` for people. */
 export class AuthError extends Error {

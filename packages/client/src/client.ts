@@ -1,18 +1,29 @@
 import {
   closeActionFor,
+  closeReasons,
+  describeIssues,
   type Envelope,
+  findIssues,
   heartbeat as heartbeatFrames,
   type Notification,
   type NotificationData,
   type NotificationType,
   parseEnvelope,
+  type ResyncData,
   validateNotification,
 } from '@huleedu/ws-protocol';
 import { createBackoff } from './backoff.js';
+import { readControl } from './control.js';
 import type { ClientError, ClientErrorCode } from './errors.js';
 import { createEmitter, type Unsubscribe } from './events.js';
 import { type Heartbeat, startHeartbeat } from './heartbeat.js';
 import { type NetworkWatch, watchNetwork } from './network.js';
+import {
+  createHistoryCursor,
+  type HistoryPosition,
+  positionOf,
+  resumeOptionsSchema,
+} from './position.js';
 import { type ConnectionState, canTransition, type StateInfo } from './state.js';
 
 /** What the client reads and sets on a socket: the browser `WebSocket` and `ws` both fit. */
@@ -65,21 +76,54 @@ export interface NotificationClientOptions {
   connectTimeoutMs?: number;
   /** Source of randomness in [0, 1) for jitter. Default `Math.random`. */
   random?: () => number;
+  /**
+   * While the client knows no position (its first connect), ask the service for the user's last
+   * `recent` notifications (the service caps it); they arrive replayed and marked. Default 0.
+   */
+  recent?: number;
+  /**
+   * A position saved from {@link NotificationClient.position} (e.g. in `sessionStorage` across a
+   * page reload) to resume from on the first connect instead of `recent`.
+   */
+  resumeFrom?: HistoryPosition;
+}
+
+/**
+ * How a notification reached the client: the third argument of `on` handlers, the second of
+ * `onAny`.
+ */
+export interface Delivery {
+  /**
+   * True when the service replayed it from the user's history (missed while the client was away,
+   * or asked for with `recent`) before saying the connection is live (`ws.synced`).
+   */
+  replayed: boolean;
+  /** Its position in the user's history; absent for a message published without one (raw `PUBLISH`). */
+  position?: number;
+  /** The history's epoch `position` belongs to. */
+  epoch?: string;
 }
 
 /** Any valid notification: a known type, checked against its schema, or an unknown type's envelope. */
 export type AnyNotification = Notification | Envelope;
 
-/** Handler for one notification type: its typed `data`, and the whole message. */
+/** Handler for one notification type: its typed `data`, the whole message, and how it came. */
 export type NotificationHandler<T extends NotificationType> = (
   data: NotificationData<T>,
   message: Notification<T>,
+  delivery: Delivery,
 ) => void;
 
 /** The reconnecting notification client. */
 export interface NotificationClient {
   /** The current state; see {@link ConnectionState}. */
   readonly state: ConnectionState;
+  /**
+   * Where the client is in the user's history (it resumes from here on every reconnect), or
+   * undefined before the first positioned message or `ws.synced`. Plain data: save it to pass as
+   * `resumeFrom` later.
+   */
+  readonly position: HistoryPosition | undefined;
   /** Starts connecting (from `idle`, or again after `closed`); otherwise does nothing. */
   connect(): void;
   /** Closes the socket and stops for good: no reconnects until `connect()` is called again. */
@@ -87,7 +131,12 @@ export interface NotificationClient {
   /** Calls `handler` for each valid notification of `type`; returns the unsubscribe function. */
   on<T extends NotificationType>(type: T, handler: NotificationHandler<T>): Unsubscribe;
   /** Calls `handler` for every valid notification, unknown types included. */
-  onAny(handler: (message: AnyNotification) => void): Unsubscribe;
+  onAny(handler: (message: AnyNotification, delivery: Delivery) => void): Unsubscribe;
+  /**
+   * Calls `handler` when the service could not replay what the client missed (`reason`: history
+   * trimmed or lost, too many missed, history unavailable): refetch your list from your own API.
+   */
+  onResync(handler: (resync: ResyncData) => void): Unsubscribe;
   /** Calls `handler` on every state change, with details (attempt, delay, close code, offline). */
   onStateChange(handler: (state: ConnectionState, info: StateInfo) => void): Unsubscribe;
   /** Calls `handler` with every error value; errors are never thrown into app code. */
@@ -95,10 +144,15 @@ export interface NotificationClient {
 }
 
 type NotificationEvents = {
-  [T in NotificationType]: [data: NotificationData<T>, message: Notification<T>];
+  [T in NotificationType]: [
+    data: NotificationData<T>,
+    message: Notification<T>,
+    delivery: Delivery,
+  ];
 };
 type LifecycleEvents = {
-  any: [message: AnyNotification];
+  any: [message: AnyNotification, delivery: Delivery];
+  resync: [resync: ResyncData];
   state: [state: ConnectionState, info: StateInfo];
   error: [error: ClientError];
 };
@@ -143,6 +197,11 @@ export function createNotificationClient(options: NotificationClientOptions): No
   if (!/^wss?:$/.test(endpoint.protocol)) {
     throw new TypeError(`@huleedu/ws-client: url must be ws:// or wss://, got ${options.url}`);
   }
+  const resumeProblems = describeIssues(findIssues(resumeOptionsSchema, options), 'options');
+  if (resumeProblems.length > 0) {
+    throw new TypeError(`@huleedu/ws-client: ${resumeProblems.join('; ')}`);
+  }
+  const history = createHistoryCursor(options.resumeFrom, options.recent ?? 0);
 
   const notifications = createEmitter<NotificationEvents>((thrown, type) =>
     report(clientError('handler_failed', `a ${String(type)} handler threw: ${thrown}`, thrown)),
@@ -170,6 +229,8 @@ export function createNotificationClient(options: NotificationClientOptions): No
   let attempt = 0;
   let authRefusals = 0;
   let refreshToken = false;
+  // True from a connect that asked for a replay until the service's ws.synced / ws.resync.
+  let replaying = false;
   // Bumped whenever an attempt is abandoned, so a late getToken answer is ignored.
   let generation = 0;
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
@@ -225,6 +286,7 @@ export function createNotificationClient(options: NotificationClientOptions): No
     }
     if (current !== generation) return;
     endpoint.searchParams.set('token', token);
+    replaying = history.writeQuery(endpoint.searchParams);
     const ws = new Socket(endpoint.href);
     socket = ws;
     ws.onerror = () => {}; // a close event with the code always follows
@@ -260,20 +322,45 @@ export function createNotificationClient(options: NotificationClientOptions): No
       return;
     }
     const parsed = parseEnvelope(frame);
-    const checked = parsed.ok ? validateNotification(parsed.envelope) : parsed;
+    if (!parsed.ok) {
+      report(clientError('invalid_message', parsed.reason, frame));
+      return;
+    }
+    const { envelope } = parsed;
+    const control = readControl(envelope);
+    if (control) {
+      // The replay is over either way; a malformed one leaves the position as it was.
+      replaying = false;
+      if (control.kind === 'invalid') {
+        report(clientError('invalid_message', control.reason, frame));
+        return;
+      }
+      history.moveTo(control.data);
+      if (control.kind === 'resync') lifecycle.emit('resync', control.data);
+      return;
+    }
+    const at = positionOf(envelope);
+    if (at && history.seen(at)) return; // a duplicate: handed over already
+    // A positioned frame counts as received even when its payload is invalid: it is reported
+    // once, not again after every resume.
+    if (at) history.moveTo(at);
+    const checked = validateNotification(envelope);
     if (!checked.ok) {
       report(clientError('invalid_message', checked.reason, frame));
       return;
     }
+    // Only positioned messages can come from history; a raw PUBLISH is always live.
+    const delivery: Delivery = at ? { replayed: replaying, ...at } : { replayed: false };
     if (checked.known) {
       const { notification } = checked;
       (notifications.emit as (type: string, ...args: unknown[]) => void)(
         notification.event,
         notification.data,
         notification,
+        delivery,
       );
     }
-    lifecycle.emit('any', checked.known ? checked.notification : checked.envelope);
+    lifecycle.emit('any', checked.known ? checked.notification : checked.envelope, delivery);
   }
 
   /**
@@ -282,7 +369,20 @@ export function createNotificationClient(options: NotificationClientOptions): No
    */
   function lost(error: ClientError | undefined, code?: number, reason?: string): void {
     teardown();
-    const action = code === undefined ? 'backoff' : closeActionFor(code);
+    // The service refused the resume parameters (a client older or newer than it): start over
+    // without a position rather than retrying them as a refused token, and say the gap is lost.
+    const resumeRefused = reason === closeReasons.RESUME_INVALID && history.current !== undefined;
+    if (resumeRefused) {
+      const from = history.current;
+      history.forget();
+      error = clientError(
+        'resume_refused',
+        `the service refused to resume from position ${from?.position} (epoch ${from?.epoch}); continuing without a position`,
+        reason,
+      );
+      lifecycle.emit('resync', { reason: 'history_lost', position: 0, epoch: null });
+    }
+    const action = code === undefined || resumeRefused ? 'backoff' : closeActionFor(code);
     const info: StateInfo = { attempt, code, reason };
     if (action === 'stop') {
       stopNetwork();
@@ -336,6 +436,9 @@ export function createNotificationClient(options: NotificationClientOptions): No
     get state() {
       return state;
     },
+    get position() {
+      return history.current;
+    },
     connect() {
       if (state !== 'idle' && state !== 'closed') return;
       attempt = authRefusals = 0;
@@ -352,6 +455,7 @@ export function createNotificationClient(options: NotificationClientOptions): No
     },
     on: (type, handler) => notifications.on(type, handler as never),
     onAny: (handler) => lifecycle.on('any', handler),
+    onResync: (handler) => lifecycle.on('resync', handler),
     onStateChange: (handler) => lifecycle.on('state', handler),
     onError: (handler) => lifecycle.on('error', handler),
   };

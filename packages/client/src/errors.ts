@@ -6,6 +6,9 @@
  * - `connect_timeout`: the socket did not open in time (service frozen or unreachable).
  * - `heartbeat_timeout`: an open socket went silent for too long and was replaced.
  * - `handler_failed`: an app handler threw; the other handlers still ran.
+ * - `resume_refused`: the service refused the client's resume parameters (close reason
+ *   `resume_invalid`); the client dropped its position, reconnects without one and calls the
+ *   `onResync` handlers (`history_lost`).
  */
 export type ClientErrorCode =
   | 'invalid_message'
@@ -13,7 +16,8 @@ export type ClientErrorCode =
   | 'token_unavailable'
   | 'connect_timeout'
   | 'heartbeat_timeout'
-  | 'handler_failed';
+  | 'handler_failed'
+  | 'resume_refused';
 
 /** An error value: a code to branch on and a message a person can act on. */
 export interface ClientError {

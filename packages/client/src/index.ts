@@ -6,11 +6,15 @@ export type {
   NotificationData,
   NotificationType,
   Priority,
+  ResyncData,
+  ResyncReason,
+  SyncedData,
 } from '@huleedu/ws-protocol';
 export { type Backoff, type BackoffOptions, createBackoff } from './backoff.js';
 export {
   type AnyNotification,
   createNotificationClient,
+  type Delivery,
   type NotificationClient,
   type NotificationClientOptions,
   type NotificationHandler,
@@ -19,4 +23,5 @@ export {
 } from './client.js';
 export type { ClientError, ClientErrorCode } from './errors.js';
 export type { Listener, Unsubscribe } from './events.js';
+export type { HistoryPosition } from './position.js';
 export { type ConnectionState, type StateInfo, transitions } from './state.js';

@@ -34,10 +34,12 @@ describe('against the real service (Node)', () => {
     await waitFor(() => client.state === 'open');
     await waitFor(
       async () =>
-        (await notifier.publishUserNotification('node-teacher', 'class_created', {
-          class_id: 'class-9',
-          message: 'Class 9B created',
-        })) > 0,
+        (
+          await notifier.publishUserNotification('node-teacher', 'class_created', {
+            class_id: 'class-9',
+            message: 'Class 9B created',
+          })
+        ).receivers > 0,
     );
     await waitFor(() => received.length === 1);
     expect(received[0]).toMatchObject({
@@ -71,5 +73,67 @@ describe('against the real service (Node)', () => {
       reason: 'token_invalid_signature',
     });
     expect(lastInfo(recording, 'reconnecting')?.error?.code).toBe('auth_failed');
+  });
+});
+
+// disconnectUser as the client sees it: 1008 token_revoked is a close like any 1008, so the
+// client fetches a fresh token and comes back; a revoked token handed out again is refused, and
+// the client reports auth_failed and backs off.
+const now = () => Math.floor(Date.now() / 1000);
+/** A token for `userId` issued `ageSeconds` ago. */
+const issued = (userId: string, ageSeconds: number) =>
+  signToken(userId, { secret: TEST_SECRET, claims: { iat: now() - ageSeconds, exp: now() + 600 } });
+
+describe('a user cut off with disconnectUser', () => {
+  it('fetches a fresh token at once, reconnects with it and keeps receiving', async () => {
+    const refreshes: boolean[] = [];
+    const { client, recording } = testClient(service.url, {
+      // The first token predates the revocation; the identity service hands out a new one.
+      getToken: ({ refresh }) => {
+        refreshes.push(refresh);
+        return issued('revoked-teacher', refreshes.length === 1 ? 120 : 0);
+      },
+    });
+    const received: unknown[] = [];
+    client.on('class_created', (data) => received.push(data));
+    client.connect();
+    await waitFor(() => client.state === 'open');
+    await waitFor(
+      async () =>
+        (await notifier.disconnectUser('revoked-teacher', {
+          reason: 'password_changed',
+          issuedBefore: new Date(),
+        })) > 0,
+    );
+    await waitFor(() => client.state === 'open' && refreshes.length === 2);
+    expect(lastInfo(recording, 'reconnecting')).toMatchObject({
+      code: 1008,
+      reason: 'token_revoked',
+      delayMs: 0,
+    });
+    expect(refreshes).toEqual([false, true]);
+    await waitFor(
+      async () =>
+        (
+          await notifier.publishUserNotification('revoked-teacher', 'class_created', {
+            class_id: 'class-1',
+            message: 'still delivered',
+          })
+        ).receivers > 0,
+    );
+    await waitFor(() => received.length >= 1);
+    expect(received[0]).toMatchObject({ message: 'still delivered' });
+    expect(recording.errors).toEqual([]);
+  });
+
+  it('reports auth_failed when it only has the revoked token', async () => {
+    const stale = issued('stale-teacher', 120);
+    await notifier.disconnectUser('stale-teacher', { reason: 'logout', issuedBefore: new Date() });
+    const { client, recording } = testClient(service.url, { getToken: () => stale });
+    client.connect();
+    await waitFor(() => recording.errors.some((e) => e.code === 'auth_failed'));
+    client.close();
+    const authFailed = recording.errors.find((e) => e.code === 'auth_failed');
+    expect(authFailed).toMatchObject({ detail: 'token_revoked' });
   });
 });

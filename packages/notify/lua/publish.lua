@@ -42,6 +42,11 @@ end
 if string.sub(body, 1, 1) ~= '{' or not string.find(body, '^{%s*"') then
   return redis.error_reply('ERR huleedu publish: the envelope must be a JSON object with fields')
 end
+-- Checked before anything is written: an error after the PUBLISH would make a retry publish twice.
+local idemTtl = tonumber(ARGV[7])
+if idem and (not idemTtl or idemTtl < 1 or idemTtl % 1 ~= 0) then
+  return redis.error_reply('ERR huleedu publish: idempotency TTL must be a whole number of seconds >= 1')
+end
 
 local epoch = redis.call('HGET', meta, 'epoch')
 if not epoch then
@@ -64,12 +69,6 @@ local receivers = 0
 if mode ~= 'sharded' then receivers = receivers + redis.call('PUBLISH', channel, message) end
 if mode ~= 'classic' then receivers = receivers + redis.call('SPUBLISH', channel, message) end
 
-if idem then
-  local idemTtl = tonumber(ARGV[7])
-  if not idemTtl or idemTtl < 1 or idemTtl % 1 ~= 0 then
-    return redis.error_reply('ERR huleedu publish: idempotency TTL must be a whole number of seconds >= 1')
-  end
-  redis.call('SET', idem, position .. ':' .. epoch, 'EX', idemTtl)
-end
+if idem then redis.call('SET', idem, position .. ':' .. epoch, 'EX', idemTtl) end
 
 return {position, epoch, receivers, 0}

@@ -7,13 +7,20 @@ import {
   priorities,
   userChannel,
 } from '@huleedu/ws-protocol';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from './disconnect.js';
 import { NotificationValidationError, NotifierError } from './errors.js';
-import { createNotifier, type PublishMode, publishModes } from './notifier.js';
+import {
+  DEFAULT_HISTORY_MAX_LENGTH,
+  DEFAULT_HISTORY_TTL_SECONDS,
+  DEFAULT_IDEMPOTENCY_TTL_SECONDS,
+  type HistoryOptions,
+} from './history.js';
+import { createNotifier, type PublishMode, type PublishResult, publishModes } from './notifier.js';
 import { userIdProblem } from './user-id.js';
 
 /** Exit codes of `huleedu-notify`. */
 export const exitCodes = {
-  /** Published. */
+  /** Published (or the user disconnected). */
   OK: 0,
   /** Redis failed (unreachable, timed out, refused the command). Retrying later may help. */
   REDIS_ERROR: 1,
@@ -26,8 +33,12 @@ export const DEFAULT_REDIS_URL = 'redis://localhost:6379';
 
 /** Usage text printed by `--help`. */
 export const usage = `Usage: huleedu-notify --user <id> (--type <type> | --raw-event <event>) [options]
+       huleedu-notify --user <id> --disconnect --reason <reason> [--issued-before <time>] [options]
 
-Publishes one notification to a user's Redis channel, as @huleedu/notify does.
+Publishes one notification to a user's Redis channel, as @huleedu/notify does: stored in the
+user's history and published live, in one atomic step (--no-history: a plain PUBLISH only). Or
+cuts the user off (--disconnect): every service instance closes the user's sockets with 1008
+token_revoked.
 
   --user <id>            user id (JWT sub) to notify                        (required)
   --type <type>          catalogue notification type, e.g. batch_results_ready
@@ -37,17 +48,33 @@ Publishes one notification to a user's Redis channel, as @huleedu/notify does.
   --action-required      mark the notification as requiring action
   --deadline <iso>       deadline, ISO 8601 with time zone (default none)
   --correlation-id <id>  correlation id (default a fresh UUID)
+  --disconnect           close every socket of the user now (the client fetches a fresh token)
+  --reason <reason>      with --disconnect: why, for the service's log (logout, password_changed)
+  --issued-before <time> with --disconnect: also refuse tokens issued before <time>: now, an
+                         ISO 8601 time with time zone, or epoch seconds
+  --max-token-lifetime <s>
+                         with --issued-before: the service's JWT_MAX_LIFETIME_SECONDS
+                         (default ${DEFAULT_MAX_TOKEN_LIFETIME_SECONDS}), how long the revocation is kept
   --prefix <prefix>      channel prefix (default ${DEFAULT_CHANNEL_PREFIX})
   --publish-mode <mode>  classic (PUBLISH, default), sharded (SPUBLISH, Redis 7 cluster) or both
   --redis <url>          Redis URL (default $WEBSOCKET_REDIS_URL, $REDIS_URL, ${DEFAULT_REDIS_URL})
   --cluster              --redis is a comma-separated list of Redis Cluster node URLs
+  --idempotency-key <k>  publish at most once per key: a retry with the same key publishes nothing
+  --history-max-length <n>  messages kept per user (default ${DEFAULT_HISTORY_MAX_LENGTH}; use your backends' value)
+  --history-ttl <s>      seconds a user's history lives after its last message (default ${DEFAULT_HISTORY_TTL_SECONDS})
+  --idempotency-ttl <s>  seconds an idempotency key is remembered (default ${DEFAULT_IDEMPOTENCY_TTL_SECONDS})
+  --no-history           plain PUBLISH/SPUBLISH: nothing stored, nothing replayable
+  --json                 print the result as JSON: {"id","position","epoch","receivers","duplicate"}
   -h, --help             show this help
 
-Exit codes: 0 published, 1 Redis error, 2 bad arguments or invalid payload.
+Prints the message's position in the user's history and how many subscribers received it live.
+Exit codes: 0 published (or a duplicate of an earlier publish with the same key), 1 Redis error,
+2 bad arguments or invalid payload.
 
-Example:
+Examples:
   huleedu-notify --user teacher-1 --type batch_results_ready \\
-    --data '{"batch_id":"b1","results_count":3,"message":"Results ready"}'`;
+    --data '{"batch_id":"b1","results_count":3,"message":"Results ready"}'
+  huleedu-notify --user teacher-1 --disconnect --reason password_changed --issued-before now`;
 
 /** A command line that was understood: what to publish, where. */
 export interface PublishCommand {
@@ -65,10 +92,28 @@ export interface PublishCommand {
   actionRequired?: boolean;
   deadline?: string;
   correlationId?: string;
+  /** `false` with `--no-history`. */
+  history: HistoryOptions | false;
+  idempotencyKey?: string;
+  /** Print the result as JSON rather than a sentence. */
+  json: boolean;
+}
+
+/** A `--disconnect` command line: whom to cut off, why, and since when tokens are refused. */
+export interface DisconnectCommand {
+  kind: 'disconnect';
+  redis: string | { cluster: string[] };
+  userId: string;
+  prefix: string;
+  publishMode: PublishMode;
+  reason: string;
+  /** Epoch seconds. */
+  issuedBefore?: number;
+  maxTokenLifetimeSeconds?: number;
 }
 
 /** The result of {@link parseCommand}. */
-export type ParsedCommand = { kind: 'help' } | PublishCommand;
+export type ParsedCommand = { kind: 'help' } | PublishCommand | DisconnectCommand;
 
 /** A command line that cannot run as written. */
 export class UsageError extends Error {
@@ -94,6 +139,10 @@ export function parseCommand(
   if (values.user === undefined) throw new UsageError('--user is required');
   const userProblem = userIdProblem(values.user);
   if (userProblem !== undefined) throw new UsageError(`--user: ${userProblem}`);
+  if (values.disconnect) return parseDisconnect(values, values.user, target(values, env));
+  for (const flag of ['reason', 'issued-before', 'max-token-lifetime'] as const) {
+    if (values[flag] !== undefined) throw new UsageError(`--${flag} only applies to --disconnect`);
+  }
 
   if ((values.type === undefined) === (values['raw-event'] === undefined)) {
     throw new UsageError('give exactly one of --type <notification type> or --raw-event <event>');
@@ -119,16 +168,42 @@ export function parseCommand(
       `--priority: expected one of ${priorities.join(', ')}, got ${JSON.stringify(priority)}`,
     );
   }
+  const history = parseHistory(values);
+  if (history === false && values['idempotency-key'] !== undefined) {
+    throw new UsageError('--idempotency-key needs the history: drop --no-history');
+  }
+  return {
+    kind: 'publish',
+    ...target(values, env),
+    userId: values.user,
+    event,
+    raw,
+    data: parseData(values.data),
+    ...(priority !== undefined ? { priority: priority as Priority } : {}),
+    ...(values['action-required'] ? { actionRequired: true } : {}),
+    ...(values.deadline !== undefined ? { deadline: values.deadline } : {}),
+    ...(values['correlation-id'] !== undefined ? { correlationId: values['correlation-id'] } : {}),
+    history,
+    ...(values['idempotency-key'] !== undefined
+      ? { idempotencyKey: values['idempotency-key'] }
+      : {}),
+    json: values.json === true,
+  };
+}
+
+type Values = ReturnType<typeof parseOptions>['values'];
+type Target = Pick<PublishCommand, 'redis' | 'prefix' | 'publishMode'>;
+
+/** Where a command goes: Redis, channel prefix, publish mode. */
+function target(values: Values, env: Readonly<Record<string, string | undefined>>): Target {
   const publishMode = (values['publish-mode'] ?? 'classic') as PublishMode;
   if (!publishModes.includes(publishMode)) {
     throw new UsageError(
       `--publish-mode: expected one of ${publishModes.join(', ')}, got ${JSON.stringify(publishMode)}`,
     );
   }
-
   const redis = values.redis ?? env['WEBSOCKET_REDIS_URL'] ?? env['REDIS_URL'] ?? DEFAULT_REDIS_URL;
   return {
-    kind: 'publish',
     redis: values.cluster
       ? {
           cluster: redis
@@ -137,17 +212,63 @@ export function parseCommand(
             .filter((url) => url !== ''),
         }
       : redis,
-    userId: values.user,
     prefix: values.prefix ?? DEFAULT_CHANNEL_PREFIX,
     publishMode,
-    event,
-    raw,
-    data: parseData(values.data),
-    ...(priority !== undefined ? { priority: priority as Priority } : {}),
-    ...(values['action-required'] ? { actionRequired: true } : {}),
-    ...(values.deadline !== undefined ? { deadline: values.deadline } : {}),
-    ...(values['correlation-id'] !== undefined ? { correlationId: values['correlation-id'] } : {}),
   };
+}
+
+/** The `--disconnect` form: `--reason` required, `--issued-before` optional, nothing to publish. */
+function parseDisconnect(values: Values, userId: string, where: Target): DisconnectCommand {
+  for (const flag of [
+    'type',
+    'raw-event',
+    'data',
+    'priority',
+    'action-required',
+    'deadline',
+    'correlation-id',
+    'idempotency-key',
+    'history-max-length',
+    'history-ttl',
+    'idempotency-ttl',
+    'no-history',
+    'json',
+  ] as const) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(`--${flag} does not apply to --disconnect`);
+    }
+  }
+  if (values.reason === undefined) {
+    throw new UsageError('--disconnect needs --reason <reason>, e.g. --reason logout');
+  }
+  const lifetime = values['max-token-lifetime'];
+  if (lifetime !== undefined && !/^\d+$/.test(lifetime)) {
+    throw new UsageError(
+      `--max-token-lifetime: expected a whole number of seconds, got ${JSON.stringify(lifetime)}`,
+    );
+  }
+  const issuedBefore = values['issued-before'];
+  return {
+    kind: 'disconnect',
+    ...where,
+    userId,
+    reason: values.reason,
+    ...(issuedBefore === undefined ? {} : { issuedBefore: parseTime(issuedBefore) }),
+    ...(lifetime === undefined ? {} : { maxTokenLifetimeSeconds: Number(lifetime) }),
+  };
+}
+
+/** `now`, epoch seconds, or an ISO 8601 time with a time zone, as epoch seconds. */
+function parseTime(text: string): number {
+  if (text === 'now') return Date.now() / 1000;
+  if (/^\d+(\.\d+)?$/.test(text)) return Number(text);
+  const ms = Date.parse(text);
+  if (!/(Z|[+-]\d\d:?\d\d)$/i.test(text) || Number.isNaN(ms)) {
+    throw new UsageError(
+      `--issued-before: expected now, epoch seconds or an ISO 8601 time with a time zone (2026-11-30T08:00:00Z), got ${JSON.stringify(text)}`,
+    );
+  }
+  return ms / 1000;
 }
 
 /** Where {@link runCommand} writes; the CLI passes the process streams. */
@@ -177,16 +298,20 @@ export async function runCommand(
     output.stdout(usage);
     return exitCodes.OK;
   }
+  if (command.kind === 'disconnect') return runDisconnectCommand(command, output);
 
   try {
     const notifier = createNotifier({
       redis: command.redis,
       channelPrefix: command.prefix,
       publishMode: command.publishMode,
+      history: command.history,
     });
     try {
-      const receivers = command.raw
-        ? await notifier.publish(command.userId, command.event, command.data)
+      const delivery =
+        command.idempotencyKey !== undefined ? { idempotencyKey: command.idempotencyKey } : {};
+      const result = command.raw
+        ? await notifier.publish(command.userId, command.event, command.data, delivery)
         : await notifier.publishUserNotification(
             command.userId,
             command.event as 'batch_results_ready',
@@ -201,21 +326,58 @@ export async function runCommand(
               ...(command.correlationId !== undefined
                 ? { correlationId: command.correlationId }
                 : {}),
+              ...delivery,
             },
           );
-      const channel = userChannel(command.userId, command.prefix);
+      output.stdout(command.json ? JSON.stringify(result) : describeResult(command, result));
+      return exitCodes.OK;
+    } finally {
+      await notifier.close();
+    }
+  } catch (error) {
+    return failed(error, output);
+  }
+}
+
+/** Prints a failure and maps it to an exit code: bad input 2, Redis 1. */
+function failed(error: unknown, output: CommandOutput): number {
+  output.stderr(`huleedu-notify: ${(error as Error).message}`);
+  if (error instanceof NotificationValidationError) return exitCodes.USAGE;
+  if (error instanceof NotifierError && error.code === 'invalid_options') return exitCodes.USAGE;
+  return exitCodes.REDIS_ERROR;
+}
+
+async function runDisconnectCommand(
+  command: DisconnectCommand,
+  output: CommandOutput,
+): Promise<number> {
+  try {
+    const notifier = createNotifier({
+      redis: command.redis,
+      channelPrefix: command.prefix,
+      publishMode: command.publishMode,
+      ...(command.maxTokenLifetimeSeconds === undefined
+        ? {}
+        : { maxTokenLifetimeSeconds: command.maxTokenLifetimeSeconds }),
+    });
+    try {
+      const receivers = await notifier.disconnectUser(command.userId, {
+        reason: command.reason,
+        ...(command.issuedBefore === undefined ? {} : { issuedBefore: command.issuedBefore }),
+      });
+      const since =
+        command.issuedBefore === undefined
+          ? ''
+          : `; tokens issued before ${new Date(Math.floor(command.issuedBefore) * 1000).toISOString()} are refused`;
       output.stdout(
-        `published ${command.event} to ${channel} (${receivers} ${receivers === 1 ? 'receiver' : 'receivers'})`,
+        `disconnected ${command.userId} (${receivers} ${receivers === 1 ? 'service instance' : 'service instances'} held a socket)${since}`,
       );
       return exitCodes.OK;
     } finally {
       await notifier.close();
     }
   } catch (error) {
-    output.stderr(`huleedu-notify: ${(error as Error).message}`);
-    if (error instanceof NotificationValidationError) return exitCodes.USAGE;
-    if (error instanceof NotifierError && error.code === 'invalid_options') return exitCodes.USAGE;
-    return exitCodes.REDIS_ERROR;
+    return failed(error, output);
   }
 }
 
@@ -237,6 +399,16 @@ function parseOptions(argv: readonly string[]) {
       prefix: { type: 'string' },
       'publish-mode': { type: 'string' },
       cluster: { type: 'boolean' },
+      'idempotency-key': { type: 'string' },
+      'history-max-length': { type: 'string' },
+      'history-ttl': { type: 'string' },
+      'idempotency-ttl': { type: 'string' },
+      'no-history': { type: 'boolean' },
+      json: { type: 'boolean' },
+      disconnect: { type: 'boolean' },
+      reason: { type: 'string' },
+      'issued-before': { type: 'string' },
+      'max-token-lifetime': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -256,4 +428,41 @@ function parseData(text: string | undefined): Record<string, unknown> {
     );
   }
   return value as Record<string, unknown>;
+}
+
+const historyFlags = {
+  'history-max-length': 'maxLength',
+  'history-ttl': 'ttlSeconds',
+  'idempotency-ttl': 'idempotencyTtlSeconds',
+} as const;
+
+/** The `history` option from the flags; ranges are checked by createNotifier. */
+function parseHistory(values: ReturnType<typeof parseOptions>['values']): HistoryOptions | false {
+  const history: HistoryOptions = {};
+  for (const [flag, field] of Object.entries(historyFlags) as [
+    keyof typeof historyFlags,
+    keyof HistoryOptions,
+  ][]) {
+    const text = values[flag];
+    if (text === undefined) continue;
+    if (values['no-history'])
+      throw new UsageError(`--${flag} and --no-history contradict each other`);
+    if (!/^\d{1,10}$/.test(text)) {
+      throw new UsageError(`--${flag}: expected a whole number, got ${JSON.stringify(text)}`);
+    }
+    history[field] = Number(text);
+  }
+  return values['no-history'] ? false : history;
+}
+
+/** One line saying what a publish did, e.g. `published x to ws:u at position 3 of epoch E (1 receiver)`. */
+function describeResult(command: PublishCommand, result: PublishResult): string {
+  const channel = userChannel(command.userId, command.prefix);
+  const where =
+    result.position === null ? '' : ` at position ${result.position} of epoch ${result.epoch}`;
+  if (result.duplicate) {
+    return `not published: ${channel} already has the message of idempotency key ${JSON.stringify(command.idempotencyKey)}${where.replace(' at', ',')}`;
+  }
+  const receivers = `${result.receivers} ${result.receivers === 1 ? 'receiver' : 'receivers'}`;
+  return `published ${command.event} to ${channel}${where} (${receivers})`;
 }

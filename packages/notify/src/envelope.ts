@@ -12,11 +12,12 @@ import {
   type Priority,
   parseEnvelope,
   publishedDataSchemas,
+  userCommands,
 } from '@huleedu/ws-protocol';
 import { NotificationValidationError } from './errors.js';
 
 /** Per-message choices for {@link createNotificationEnvelope}; every field has a default. */
-export interface PublishOptions {
+export interface EnvelopeOptions {
   /** Overrides the catalogue's priority for this type. */
   priority?: Priority;
   /** Overrides the catalogue's `action_required` for this type. */
@@ -68,7 +69,7 @@ export interface RawEnvelope {
 export function createNotificationEnvelope<T extends NotificationType>(
   type: T,
   payload: PublishPayload<T>,
-  options: PublishOptions = {},
+  options: EnvelopeOptions = {},
 ): NotificationEnvelope<T> {
   if (!isNotificationType(type)) {
     throw new NotificationValidationError(
@@ -112,6 +113,14 @@ export function createNotificationEnvelope<T extends NotificationType>(
  * Throws {@link NotificationValidationError} (`invalid_payload`).
  */
 export function createRawEnvelope(event: string, data: Record<string, unknown>): RawEnvelope {
+  // A command for the service (`ws.disconnect`) published as a message would be stored in the
+  // history and replayed to browsers; it has its own call.
+  if (event === userCommands.DISCONNECT) {
+    throw new NotificationValidationError(
+      'invalid_payload',
+      `${event}: this event is the service's own command; use disconnectUser(userId, { reason })`,
+    );
+  }
   const envelope = { event, data, id: randomUUID() };
   checkMessage(envelope, '');
   return envelope;

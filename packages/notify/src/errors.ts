@@ -6,8 +6,12 @@ export type NotificationValidationErrorCode =
   | 'invalid_payload'
   /** The notification type is not in the catalogue. */
   | 'unknown_type'
-  /** The user id is empty, too long, or contains whitespace, control or glob characters. */
-  | 'invalid_user_id';
+  /** The user id is empty, too long, or contains whitespace, control, glob or (with history) brace characters. */
+  | 'invalid_user_id'
+  /** The idempotency key is empty, too long, contains whitespace or control characters, or history is off. */
+  | 'invalid_idempotency_key'
+  /** `disconnectUser` got a `reason` or `issuedBefore` it cannot use. */
+  | 'invalid_disconnect';
 
 /**
  * A notification was refused before it reached Redis. `message` names each bad field with what was
@@ -40,7 +44,10 @@ export type NotifierErrorCode =
   | 'redis_unavailable'
   /** Redis did not answer within `publishTimeoutMs`. The message may still arrive later. */
   | 'redis_timeout'
-  /** Redis answered with an error (e.g. NOPERM, or SPUBLISH on a server older than 7). */
+  /**
+   * Redis answered with an error (e.g. NOPERM, SPUBLISH on a server older than 7, or the publish
+   * script's own `ERR huleedu publish: ...`).
+   */
   | 'redis_error'
   /** `close()` was already called on this notifier. */
   | 'notifier_closed';

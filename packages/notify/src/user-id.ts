@@ -46,3 +46,17 @@ function describeValue(value: unknown): string {
   if (Array.isArray(value)) return 'an array';
   return typeof value;
 }
+
+/**
+ * With history on, throws unless `value` (a user id or the channel prefix) is free of `}`. A user's
+ * history keys are `{<prefix>:<userId>}:history` and `:meta`, whose Redis Cluster hash tag is the
+ * text up to the first `}`: with a `}` inside, they would land in another slot than the channel,
+ * and the one atomic publish step could not touch both. A user id gets `invalid_user_id`, the
+ * prefix `invalid_options`.
+ */
+export function assertHashTagSafe(value: string, what: 'userId' | 'channelPrefix'): void {
+  if (!value.includes('}')) return;
+  const message = `${what} contains "}", which would put the user's keys in another Redis Cluster slot than their channel (history and revocation keys are {<prefix>:<userId>}:history, :meta and :revoked_before)`;
+  if (what === 'userId') throw new NotificationValidationError('invalid_user_id', message);
+  throw new NotifierError('invalid_options', message);
+}

@@ -2,6 +2,8 @@ import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { historyKeys } from '@huleedu/ws-protocol';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RecordingSubscriber, recordingSubscriber } from './subscriber.js';
 
@@ -67,7 +69,7 @@ function events(channel: string): Record<string, unknown>[] {
 }
 
 describe('huleedu-notify', () => {
-  it('publishes a typed notification and reports the receivers', async () => {
+  it('publishes a typed notification and reports its position and the receivers', async () => {
     const result = await run([
       '--redis',
       redis.url,
@@ -80,14 +82,14 @@ describe('huleedu-notify', () => {
       '--priority',
       'critical',
     ]);
-    expect(result).toEqual({
-      code: 0,
-      stdout: 'published batch_results_ready to ws:teacher-1 (1 receiver)\n',
-      stderr: '',
-    });
     const message = await waitFor(() =>
       events('ws:teacher-1').find((e) => e.event === 'batch_results_ready'),
     );
+    expect(result).toEqual({
+      code: 0,
+      stdout: `published batch_results_ready to ws:teacher-1 at position 1 of epoch ${message.epoch} (1 receiver)\n`,
+      stderr: '',
+    });
     expect(message.data).toMatchObject({
       batch_id: 'b1',
       results_count: 3,
@@ -110,7 +112,9 @@ describe('huleedu-notify', () => {
       ],
       { WEBSOCKET_REDIS_URL: redis.url, REDIS_URL: 'redis://127.0.0.1:1' },
     );
-    expect(result.stdout).toBe('published essay_annotated to custom:teacher-1 (1 receiver)\n');
+    expect(result.stdout).toMatch(
+      /^published essay_annotated to custom:teacher-1 at position 1 of epoch [\w-]+ \(1 receiver\)\n$/,
+    );
     expect(result.code).toBe(0);
     const message = await waitFor(() =>
       events('custom:teacher-1').find((e) => e.event === 'essay_annotated'),
@@ -129,7 +133,52 @@ describe('huleedu-notify', () => {
       '--data',
       data,
     ]);
-    expect(result.stdout).toBe('published batch_results_ready to ws:nobody (0 receivers)\n');
+    expect(result.stdout).toMatch(/ to ws:nobody at position 1 of epoch [\w-]+ \(0 receivers\)\n$/);
+  });
+
+  it('publishes once per --idempotency-key, prints JSON with --json, and a plain PUBLISH with --no-history', async () => {
+    const once = ['--redis', redis.url, '--user', 'teacher-1', '--raw-event', 'once_only'];
+    const first = await run([...once, '--idempotency-key', 'k-1', '--json']);
+    expect(first.code).toBe(0);
+    const published = JSON.parse(first.stdout);
+    expect(published).toEqual({
+      id: expect.any(String),
+      position: expect.any(Number),
+      epoch: expect.any(String),
+      receivers: 1,
+      duplicate: false,
+    });
+    const retry = await run([...once, '--idempotency-key', 'k-1']);
+    expect(retry).toEqual({
+      code: 0,
+      stdout: `not published: ws:teacher-1 already has the message of idempotency key "k-1", position ${published.position} of epoch ${published.epoch}\n`,
+      stderr: '',
+    });
+    const plain = await run([...once, '--no-history', '--json']);
+    expect(JSON.parse(plain.stdout)).toMatchObject({ position: null, epoch: null, receivers: 1 });
+    await waitFor(
+      () => events('ws:teacher-1').filter((e) => e.event === 'once_only').length === 2,
+      {
+        message: 'two once_only messages',
+      },
+    );
+    // The retry published nothing: the first and the plain one arrived, in that order.
+    const arrived = events('ws:teacher-1').filter((e) => e.event === 'once_only');
+    expect(arrived.map((e) => e.position)).toEqual([published.position, undefined]);
+  });
+
+  it("exits 1 naming Redis's error when the script fails there", async () => {
+    const admin = new Redis(redis.url);
+    try {
+      await admin.set(historyKeys('broken').meta, 'not a hash');
+    } finally {
+      admin.disconnect();
+    }
+    const result = await run(['--redis', redis.url, '--user', 'broken', '--raw-event', 'x']);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain(
+      'huleedu-notify: Redis refused the durable publish (lua/publish.lua, PUBLISH) on ws:broken: WRONGTYPE',
+    );
   });
 
   it('exits 2 naming the bad field of an invalid payload', async () => {
@@ -191,6 +240,8 @@ describe('huleedu-notify', () => {
   it('prints help', async () => {
     const result = await run(['--help']);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain('Exit codes: 0 published, 1 Redis error, 2 bad arguments');
+    expect(result.stdout).toContain(
+      'Exit codes: 0 published (or a duplicate of an earlier publish with the same key), 1 Redis error,\n2 bad arguments',
+    );
   });
 });

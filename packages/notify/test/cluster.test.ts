@@ -7,6 +7,7 @@ import {
   startRedisCluster,
   waitFor,
 } from '@huleedu/test-support';
+import { historyKeys, idempotencyKey } from '@huleedu/ws-protocol';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNotifier, type Notifier, NotifierError } from '../src/index.js';
@@ -27,7 +28,7 @@ async function ownerOf(channel: string): Promise<number> {
   return cluster.nodes.findIndex((node) => node.port === range?.[2]?.[1]);
 }
 
-/** How many times `command` ran on each node (INFO commandstats). */
+/** How many times `command` ran on each node (INFO commandstats; commands a script ran count too). */
 async function callsPerNode(command: string): Promise<number[]> {
   return Promise.all(
     cluster.nodes.map(async (node) => {
@@ -41,6 +42,9 @@ async function callsPerNode(command: string): Promise<number[]> {
     }),
   );
 }
+
+/** The hash slot of `key`, asked of the cluster. */
+const slotOf = (key: string): Promise<number> => admin.cluster('KEYSLOT', key);
 
 beforeAll(async () => {
   cluster = await startRedisCluster({ masters: 3 });
@@ -82,28 +86,51 @@ describe('sharded mode on a Redis Cluster', () => {
     subscriber?.disconnect();
   });
 
-  it('delivers to SSUBSCRIBErs on every shard, and counts them', async () => {
+  it('delivers positioned messages to SSUBSCRIBErs on every shard, and counts them', async () => {
     for (const user of users) {
-      expect(
-        await notifier.publishUserNotification(user, 'class_created', {
-          class_id: 'c1',
-          message: `for ${user}`,
-        }),
-      ).toBe(1);
+      const result = await notifier.publishUserNotification(user, 'class_created', {
+        class_id: 'c1',
+        message: `for ${user}`,
+      });
+      expect(result).toMatchObject({ position: 1, receivers: 1, duplicate: false });
     }
     await waitFor(() => users.every((user) => received.some((m) => m.channel === `ws:${user}`)), {
       message: 'a message on every shard',
     });
     const message = JSON.parse(received.find((m) => m.channel === `ws:${users[0]}`)!.message);
-    expect(message).toMatchObject({ event: 'class_created', data: { message: `for ${users[0]}` } });
+    expect(message).toMatchObject({
+      position: 1,
+      event: 'class_created',
+      data: { message: `for ${users[0]}` },
+    });
   });
 
-  it('sends each SPUBLISH only to the shard that owns the user channel', async () => {
-    const before = await callsPerNode('spublish');
-    for (let round = 0; round < 3; round++) await notifier.publish(users[1]!, 'ping_shard', {});
-    const after = await callsPerNode('spublish');
-    const delta = after.map((calls, index) => calls - before[index]!);
-    expect(delta).toEqual(cluster.nodes.map((_, index) => (index === 1 ? 3 : 0)));
+  it('keeps every key of a user in the slot of the user channel, and runs the script on its shard only', async () => {
+    const user = users[1]!;
+    const keys = { ...historyKeys(user), idem: idempotencyKey(user, 'k') };
+    const slots = await Promise.all([`ws:${user}`, ...Object.values(keys)].map(slotOf));
+    expect(new Set(slots).size).toBe(1);
+
+    const before = await Promise.all([callsPerNode('evalsha'), callsPerNode('spublish')]);
+    for (let round = 0; round < 3; round++) await notifier.publish(user, 'ping_shard', {});
+    const after = await Promise.all([callsPerNode('evalsha'), callsPerNode('spublish')]);
+    const only = (n: number) => cluster.nodes.map((_, index) => (index === 1 ? n : 0));
+    expect(after[0].map((calls, index) => calls - before[0][index]!)).toEqual(only(3));
+    expect(after[1].map((calls, index) => calls - before[1][index]!)).toEqual(only(3));
+    // What the shard stored is what its subscribers got.
+    const reader = new Cluster(seeds());
+    try {
+      const entries = await reader.xrange(keys.stream, '-', '+');
+      expect(entries.map(([id]) => id)).toEqual(['1-0', '2-0', '3-0', '4-0']);
+    } finally {
+      reader.disconnect();
+    }
+  });
+
+  it('an idempotent retry on a cluster publishes once', async () => {
+    const first = await notifier.publish(users[0]!, 'once', {}, { idempotencyKey: 'cluster-k' });
+    const retry = await notifier.publish(users[0]!, 'once', {}, { idempotencyKey: 'cluster-k' });
+    expect(retry).toEqual({ ...first, receivers: 0, duplicate: true });
   });
 
   it('rejects within bounded time while a master is down, and recovers when it is back', async () => {
@@ -113,21 +140,25 @@ describe('sharded mode on a Redis Cluster', () => {
       publishTimeoutMs: 5_000,
     });
     try {
+      const before = await quick.publish(users[2]!, 'before_restart', {});
       await cluster.stopNode(2);
       const error = await quick.publish(users[2]!, 'while_down', {}).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(NotifierError);
       expect(['redis_unavailable', 'redis_timeout']).toContain((error as NotifierError).code);
-      expect((error as Error).message).toContain(`SPUBLISH on ws:${users[2]}`);
+      expect((error as Error).message).toContain(`SPUBLISH) on ws:${users[2]}`);
 
       await cluster.startNode(2);
-      const receivers = await waitFor(
-        () => quick.publish(users[2]!, 'after_restart', {}).catch(() => 0),
+      const after = await waitFor(
+        () => quick.publish(users[2]!, 'after_restart', {}).catch(() => null),
         {
           timeoutMs: 30_000,
           message: 'a sharded publish to succeed after the master restarted',
         },
       );
-      expect(receivers).toBe(1);
+      // The restarted master lost its data (no persistence) and its script cache: the script was
+      // sent again with EVAL, and the user's history started over in a new epoch.
+      expect(after).toMatchObject({ position: 1, receivers: 1 });
+      expect(after.epoch).not.toBe(before.epoch);
       // The subscriber side re-subscribed too (ioredis re-creates the shard's subscriber).
       await waitFor(
         () =>
@@ -170,9 +201,12 @@ describe('huleedu-notify on a Redis Cluster', () => {
         { encoding: 'utf8', timeout: 30_000 },
       );
       expect(result.stderr).toBe('');
-      expect(result.stdout).toBe(`published batch_results_ready to ws:${users[2]} (1 receiver)\n`);
       await waitFor(() => received.length === 1, { message: 'the sharded message from the CLI' });
-      expect(JSON.parse(received[0]!).event).toBe('batch_results_ready');
+      const message = JSON.parse(received[0]!);
+      expect(message.event).toBe('batch_results_ready');
+      expect(result.stdout).toBe(
+        `published batch_results_ready to ws:${users[2]} at position ${message.position} of epoch ${message.epoch} (1 receiver)\n`,
+      );
     } finally {
       subscriber.disconnect();
     }
@@ -180,29 +214,103 @@ describe('huleedu-notify on a Redis Cluster', () => {
 });
 
 describe('classic mode on a Redis Cluster', () => {
-  it('PUBLISH is broadcast to subscribers on every node; the count covers one node only', async () => {
+  /**
+   * One classic subscriber per node on `channel`, each confirmed by its own node (PUBSUB NUMSUB),
+   * so a count or a delivery is never judged before the subscription it depends on exists.
+   */
+  async function subscriberPerNode(channel: string) {
     const perNode = await Promise.all(cluster.urls.map((url) => recordingSubscriber(url)));
+    await Promise.all(perNode.map((subscriber) => subscriber.subscribe(channel)));
+    await Promise.all(
+      cluster.nodes.map(async (node) => {
+        const client = new Redis(node.url);
+        try {
+          const [, count] = (await client.pubsub('NUMSUB', channel)) as [string, number];
+          expect(count, `subscribers of ${channel} on port ${node.port}`).toBe(1);
+        } finally {
+          client.disconnect();
+        }
+      }),
+    );
+    return perNode;
+  }
+
+  /**
+   * Publishes until every node's subscriber has had a message: the bus relays classic messages
+   * best-effort (one sent while a link is being re-established is dropped). Bounded well inside
+   * the test's timeout, so a failure names the nodes that got nothing.
+   */
+  async function untilEveryNodeHears(
+    perNode: Awaited<ReturnType<typeof subscriberPerNode>>,
+    publish: () => Promise<unknown>,
+  ) {
+    await waitFor(
+      async () => perNode.every((s) => s.messages.length > 0) || void (await publish()),
+      {
+        intervalMs: 250,
+        timeoutMs: 20_000,
+        message: 'a PUBLISH to reach the subscriber on every node',
+      },
+    ).catch((error: Error) => {
+      const deaf = perNode.flatMap((s, index) =>
+        s.messages.length === 0 ? [cluster.nodes[index]!.port] : [],
+      );
+      throw new Error(
+        `${error.message}; nothing reached the subscribers on ports ${deaf.join(', ')}`,
+      );
+    });
+  }
+
+  it('the script PUBLISHes on the node owning the user: counted there, broadcast to every node', async () => {
+    const perNode = await subscriberPerNode(`ws:${users[0]}`);
     const notifier = createNotifier({ redis: { cluster: cluster.urls } });
     try {
-      for (const subscriber of perNode) await subscriber.subscribe(`ws:${users[0]}`);
-      // Only the subscriber on the node that took the PUBLISH is counted.
-      expect(await notifier.publish(users[0]!, 'broadcast', {})).toBe(1);
-      // The cluster bus relays classic messages best-effort (a bus link being re-established
-      // drops them), so publish again until every node's subscriber has had one.
-      await waitFor(
-        async () =>
-          perNode.every((subscriber) => subscriber.messages.length > 0) ||
-          void (await notifier.publish(users[0]!, 'broadcast', {})),
-        // Generous: on a loaded machine a bus link can take several seconds to come back.
-        {
-          intervalMs: 250,
-          timeoutMs: 30_000,
-          message: 'a PUBLISH to reach the subscriber on every node',
-        },
-      );
+      const result = await notifier.publish(users[0]!, 'broadcast', {});
+      // EVALSHA is routed by its keys to node 0; its PUBLISH counts node 0's subscriber only.
+      expect(result).toMatchObject({ position: expect.any(Number), receivers: 1 });
+      await untilEveryNodeHears(perNode, () => notifier.publish(users[0]!, 'broadcast', {}));
+      expect(JSON.parse(perNode[0]!.messages[0]!.message).position).toBe(result.position);
     } finally {
       await notifier.close();
       for (const subscriber of perNode) await subscriber.close();
+    }
+  }, 60_000);
+
+  it('history: false PUBLISHes on any node; the count covers that node only', async () => {
+    const perNode = await subscriberPerNode(`ws:${users[1]}`);
+    const notifier = createNotifier({ redis: { cluster: cluster.urls }, history: false });
+    try {
+      // A keyless PUBLISH goes to whichever master ioredis picks; each has one subscriber.
+      expect(await notifier.publish(users[1]!, 'broadcast', {})).toMatchObject({
+        position: null,
+        receivers: 1,
+      });
+      await untilEveryNodeHears(perNode, () => notifier.publish(users[1]!, 'broadcast', {}));
+    } finally {
+      await notifier.close();
+      for (const subscriber of perNode) await subscriber.close();
+    }
+  }, 60_000);
+
+  it('"both" reaches a classic and a sharded subscriber once each, stored once', async () => {
+    const owner = cluster.nodes[2]!;
+    const classic = await recordingSubscriber(owner.url);
+    const sharded = await recordingSubscriber(owner.url);
+    const notifier = createNotifier({ redis: { cluster: cluster.urls }, publishMode: 'both' });
+    try {
+      await classic.subscribe(`ws:${users[2]}`);
+      await sharded.ssubscribe(`ws:${users[2]}`);
+      const result = await notifier.publish(users[2]!, 'migration_probe', {});
+      expect(result.receivers).toBe(2);
+      await waitFor(() => classic.messages.length === 1 && sharded.messages.length === 1, {
+        message: 'one copy on each kind of subscriber',
+      });
+      expect(classic.messages[0]!.message).toBe(sharded.messages[0]!.message);
+      expect(JSON.parse(classic.messages[0]!.message).position).toBe(result.position);
+    } finally {
+      await notifier.close();
+      await classic.close();
+      await sharded.close();
     }
   });
 
@@ -210,10 +318,10 @@ describe('classic mode on a Redis Cluster', () => {
     const client = new Cluster(seeds());
     const subscriber = await recordingSubscriber(cluster.urls[0]!);
     try {
-      await subscriber.subscribe(`ws:${users[1]}`);
+      await subscriber.subscribe(`ws:${users[0]}`);
       const notifier = createNotifier({ redis: client });
-      expect(await notifier.publish(users[1]!, 'via_cluster_client', {})).toBeGreaterThanOrEqual(0);
-      await waitFor(() => subscriber.messages.length === 1, { message: 'the broadcast message' });
+      expect((await notifier.publish(users[0]!, 'via_cluster_client', {})).receivers).toBe(1);
+      await waitFor(() => subscriber.messages.length === 1, { message: 'the message' });
       await notifier.close();
       expect(client.status).toBe('ready');
       expect(await client.ping()).toBe('PONG');
@@ -240,14 +348,17 @@ describe('sharded mode on a single Redis', () => {
     try {
       await sharded.ssubscribe('ws:teacher-1');
       await classic.subscribe('ws:teacher-1');
-      expect(await notifier.publish('teacher-1', 'sharded_only', {})).toBe(1);
+      expect((await notifier.publish('teacher-1', 'sharded_only', {})).receivers).toBe(1);
       await waitFor(() => sharded.messages.length === 1, { message: 'the smessage' });
       // The classic subscriber missed it: a later classic publish is the first thing it sees.
       const classicNotifier = createNotifier({ redis: redis.url });
       await classicNotifier.publish('teacher-1', 'classic', {});
       await classicNotifier.close();
       await waitFor(() => classic.messages.length === 1, { message: 'the classic message' });
-      expect(JSON.parse(classic.messages[0]!.message).event).toBe('classic');
+      expect(JSON.parse(classic.messages[0]!.message)).toMatchObject({
+        position: 2,
+        event: 'classic',
+      });
     } finally {
       await notifier.close();
       await sharded.close();

@@ -38,7 +38,34 @@ describe('parseCommand', () => {
       actionRequired: true,
       deadline: '2030-01-01T00:00:00Z',
       correlationId: 'req-1',
+      history: {},
+      json: false,
     });
+  });
+
+  it('reads the history flags, the idempotency key and --json', () => {
+    expect(
+      parseCommand(
+        [
+          ...base,
+          '--history-max-length',
+          '500',
+          '--history-ttl',
+          '3600',
+          '--idempotency-ttl',
+          '600',
+          '--idempotency-key',
+          'batch-b1:results',
+          '--json',
+        ],
+        {},
+      ),
+    ).toMatchObject({
+      history: { maxLength: 500, ttlSeconds: 3600, idempotencyTtlSeconds: 600 },
+      idempotencyKey: 'batch-b1:results',
+      json: true,
+    });
+    expect(parseCommand([...base, '--no-history'], {})).toMatchObject({ history: false });
   });
 
   it('takes the Redis URL from --redis, then WEBSOCKET_REDIS_URL, then REDIS_URL', () => {
@@ -84,6 +111,13 @@ describe('parseCommand', () => {
       ['--user', 'u1', '--raw-event', 'x', '--priority', 'high'],
       '--priority only applies to --type',
     ],
+    [
+      [...base, '--history-max-length', '1e3'],
+      '--history-max-length: expected a whole number, got "1e3"',
+    ],
+    [[...base, '--history-ttl=-5'], '--history-ttl: expected a whole number, got "-5"'],
+    [[...base, '--no-history', '--history-ttl', '60'], '--history-ttl and --no-history contradict'],
+    [[...base, '--no-history', '--idempotency-key', 'k'], '--idempotency-key needs the history'],
     [[...base, '--colour', 'red'], "Unknown option '--colour'"],
     [[...base, 'stray'], "Unexpected argument 'stray'"],
   ])('refuses %j', (argv, message) => {
@@ -114,6 +148,19 @@ describe('runCommand', () => {
     expect(code).toBe(2);
     expect(err.join('\n')).toBe(
       'huleedu-notify: batch_results_ready: data.results_count: expected a whole number >= 0, got nothing',
+    );
+  });
+
+  it('exits 2 naming the option when a history flag is out of range, without publishing', async () => {
+    const err: string[] = [];
+    const code = await runCommand(
+      [...base, '--redis', 'redis://127.0.0.1:1', '--history-max-length', '0', '--data', '{}'],
+      {},
+      { stdout: () => {}, stderr: (l) => err.push(l) },
+    );
+    expect(code).toBe(2);
+    expect(err.join('\n')).toBe(
+      'huleedu-notify: history.maxLength: expected a whole number from 1 to 10000, got number 0',
     );
   });
 });

@@ -43,7 +43,9 @@ describe('when Redis is down', () => {
     try {
       await expect(notifier.publish('teacher-1', 'x', {})).rejects.toMatchObject({
         code: 'redis_timeout',
-        message: expect.stringContaining('did not answer PUBLISH on ws:teacher-1 within 500 ms'),
+        message: expect.stringContaining(
+          'did not answer the durable publish (lua/publish.lua, PUBLISH) on ws:teacher-1 within 500 ms',
+        ),
       });
     } finally {
       await notifier.close();
@@ -55,7 +57,8 @@ describe('when Redis is down', () => {
     const redis = await startRedis();
     const notifier = createNotifier({ redis: redis.url });
     try {
-      expect(await notifier.publish('teacher-1', 'before', {})).toBe(0);
+      const before = await notifier.publish('teacher-1', 'before', {});
+      expect(before).toMatchObject({ position: 1 });
       await redis.stop();
       await expect(notifier.publish('teacher-1', 'during', {})).rejects.toMatchObject({
         code: 'redis_unavailable',
@@ -65,11 +68,13 @@ describe('when Redis is down', () => {
       try {
         await subscriber.subscribe('ws:teacher-1');
         // The owned client reconnects in the background (backoff capped at 2 s).
-        const receivers = await waitFor(
-          () => notifier.publish('teacher-1', 'after', {}).catch(() => 0),
+        const result = await waitFor(
+          () => notifier.publish('teacher-1', 'after', {}).catch(() => null),
           { timeoutMs: 15_000, message: 'a publish to succeed after the restart' },
         );
-        expect(receivers).toBe(1);
+        // Redis restarted without its data: the history starts over, in a new epoch.
+        expect(result).toMatchObject({ position: 1, receivers: 1 });
+        expect(result.epoch).not.toBe(before.epoch);
         await waitFor(
           () => subscriber.messages.some((m) => JSON.parse(m.message).event === 'after'),
           {

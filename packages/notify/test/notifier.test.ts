@@ -7,6 +7,7 @@ import {
   NotificationValidationError,
   type Notifier,
   NotifierError,
+  type PublishResult,
 } from '../src/index.js';
 import { type RecordingSubscriber, recordingSubscriber } from './subscriber.js';
 
@@ -44,14 +45,23 @@ async function nextOn(channel: string, publish: () => Promise<unknown>) {
 }
 
 describe('publishUserNotification', () => {
-  it('publishes {event, data, id} on ws:<user> with the catalogue defaults filled in', async () => {
+  it('publishes {position, epoch, event, data, id} on ws:<user> with the catalogue defaults filled in', async () => {
     const before = Date.now();
-    const message = await nextOn('ws:teacher-1', () =>
-      notifier.publishUserNotification('teacher-1', 'batch_results_ready', results),
-    );
-    expect(Object.keys(message)).toEqual(['event', 'data', 'id']);
+    let result: PublishResult | undefined;
+    const message = await nextOn('ws:teacher-1', async () => {
+      result = await notifier.publishUserNotification('teacher-1', 'batch_results_ready', results);
+    });
+    expect(Object.keys(message)).toEqual(['position', 'epoch', 'event', 'data', 'id']);
     expect(message.event).toBe('batch_results_ready');
     expect(message.id).toMatch(uuid);
+    // What the call resolved to describes the message that went out.
+    expect(result).toEqual({
+      id: message.id,
+      position: message.position,
+      epoch: message.epoch,
+      receivers: 1,
+      duplicate: false,
+    });
     const data = message.data as Record<string, unknown>;
     expect(data).toEqual({
       batch_id: 'b1',
@@ -117,18 +127,14 @@ describe('publishUserNotification', () => {
   });
 
   it('resolves to the number of subscribers that received the message', async () => {
-    expect(
-      await notifier.publishUserNotification('nobody-listens', 'batch_results_ready', results),
-    ).toBe(0);
-    expect(
-      await notifier.publishUserNotification('teacher-2', 'batch_results_ready', results),
-    ).toBe(1);
+    const receivers = async (userId: string) =>
+      (await notifier.publishUserNotification(userId, 'batch_results_ready', results)).receivers;
+    expect(await receivers('nobody-listens')).toBe(0);
+    expect(await receivers('teacher-2')).toBe(1);
     const second = await recordingSubscriber(redis.url);
     try {
       await second.subscribe('ws:teacher-2');
-      expect(
-        await notifier.publishUserNotification('teacher-2', 'batch_results_ready', results),
-      ).toBe(2);
+      expect(await receivers('teacher-2')).toBe(2);
     } finally {
       await second.close();
     }
@@ -322,14 +328,21 @@ describe('publish (raw)', () => {
       notifier.publish('teacher-1', 'essay_annotated', { essay_id: 'e1', anything: [1, 2] }),
     );
     expect(message).toEqual({
+      position: expect.any(Number),
+      epoch: expect.any(String),
       event: 'essay_annotated',
       data: { essay_id: 'e1', anything: [1, 2] },
       id: expect.stringMatching(uuid),
     });
   });
 
-  it('resolves to the receiver count', async () => {
-    expect(await notifier.publish('teacher-2', 'x', {})).toBe(1);
+  it('resolves to the same kind of result', async () => {
+    expect(await notifier.publish('teacher-2', 'x', {})).toMatchObject({
+      id: expect.stringMatching(uuid),
+      position: expect.any(Number),
+      receivers: 1,
+      duplicate: false,
+    });
   });
 
   it('checks the envelope shape', async () => {
@@ -409,6 +422,8 @@ describe('connection ownership', () => {
       { redis: redis.url, channelPrefix: 'ws*' },
       { redis: redis.url, publishMode: 'fast' },
       { redis: redis.url, publishTimeoutMs: 0 },
+      { redis: redis.url, history: true },
+      { redis: redis.url, history: { maxLength: 0 } },
     ]) {
       expect(() => createNotifier(options as never), JSON.stringify(options)).toThrowError(
         expect.objectContaining({ code: 'invalid_options' }),
@@ -425,12 +440,14 @@ describe('publish modes', () => {
     await sharded.ssubscribe('ws:teacher-both');
     const both = createNotifier({ redis: redis.url, publishMode: 'both' });
     try {
-      expect(await both.publish('teacher-both', 'migration_probe', { n: 1 })).toBe(2);
+      expect((await both.publish('teacher-both', 'migration_probe', { n: 1 })).receivers).toBe(2);
       await waitFor(() => classic.messages.length === 1 && sharded.messages.length === 1, {
         message: 'one copy on each kind of subscriber',
       });
       // Only SPUBLISH reaches an SSUBSCRIBEr: the classic notifier misses the sharded subscriber.
-      expect(await notifier.publish('teacher-both', 'migration_probe', { n: 2 })).toBe(1);
+      expect((await notifier.publish('teacher-both', 'migration_probe', { n: 2 })).receivers).toBe(
+        1,
+      );
       await waitFor(() => classic.messages.length === 2, { message: 'classic copy' });
       expect(sharded.messages).toHaveLength(1);
     } finally {

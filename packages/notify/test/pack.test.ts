@@ -122,34 +122,45 @@ describe('the packed packages installed with npm outside the monorepo', () => {
     ) as { dependencies: Record<string, string> };
     expect(manifest.dependencies['@huleedu/ws-protocol']).toBe('^0.1.0');
     const files = await readdir(join(app, 'node_modules/@huleedu/notify'));
-    expect(files.sort()).toEqual(['README.md', 'bin', 'dist', 'package.json']);
+    expect(files.sort()).toEqual(['README.md', 'bin', 'dist', 'lua', 'package.json']);
+    // The durable publish script ships as a file other languages can load too.
+    expect(await readdir(join(app, 'node_modules/@huleedu/notify/lua'))).toEqual([
+      'disconnect.lua',
+      'publish.lua',
+    ]);
   });
 
-  it('publish a notification that a subscriber receives', async () => {
+  it('publish a notification durably (history and live) that a subscriber receives', async () => {
     await writeFile(
       join(app, 'publish.mjs'),
       `import { createNotifier } from '@huleedu/notify';
 const notifier = createNotifier({ redis: process.argv[2] });
 try {
-  const receivers = await notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
+  const result = await notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
     batch_id: 'from-tarball',
     results_count: 3,
     message: 'Results ready',
   });
-  console.log(JSON.stringify({ receivers }));
+  console.log(JSON.stringify(result));
 } finally {
   await notifier.close();
 }
 `,
     );
     const result = await succeed('node', ['publish.mjs', redis.url], app, 30_000);
-    expect(JSON.parse(result.stdout)).toEqual({ receivers: 1 });
+    const published = JSON.parse(result.stdout);
+    expect(published).toMatchObject({ position: 1, receivers: 1, duplicate: false });
     const message = await waitFor(() =>
       subscriber.messages
         .map((m) => JSON.parse(m.message))
         .find((m) => m.data.batch_id === 'from-tarball'),
     );
-    expect(message).toMatchObject({ event: 'batch_results_ready', data: { priority: 'high' } });
+    expect(message).toMatchObject({
+      position: 1,
+      epoch: published.epoch,
+      event: 'batch_results_ready',
+      data: { priority: 'high' },
+    });
   });
 
   it('install a working huleedu-notify binary', async () => {
@@ -159,7 +170,22 @@ try {
       app,
       30_000,
     );
-    expect(result.stdout).toBe('published from_bin to ws:teacher-1 (1 receiver)\n');
+    expect(result.stdout).toMatch(
+      /^published from_bin to ws:teacher-1 at position 2 of epoch [\w-]+ \(1 receiver\)\n$/,
+    );
+  });
+
+  it('install a binary that cuts a user off with the shipped disconnect script', async () => {
+    const result = await succeed(
+      join(app, 'node_modules/.bin/huleedu-notify'),
+      ['--redis', redis.url, '--user', 'teacher-1', '--disconnect', '--reason', 'from_bin'],
+      app,
+      30_000,
+    );
+    expect(result.stdout).toBe('disconnected teacher-1 (1 service instance held a socket)\n');
+    await waitFor(() =>
+      subscriber.messages.some((m) => m.message.includes('"event":"ws.disconnect"')),
+    );
   });
 
   it('type-check a consumer: a wrong payload fails to compile there too', async () => {
@@ -182,9 +208,9 @@ try {
     );
     await writeFile(
       join(app, 'check.ts'),
-      `import { createNotifier, type NotifierError } from '@huleedu/notify';
-const notifier = createNotifier({ redis: 'redis://127.0.0.1:6379' });
-export const ok: Promise<number> = notifier.publishUserNotification('t', 'class_created', {
+      `import { createNotifier, type NotifierError, type PublishResult } from '@huleedu/notify';
+const notifier = createNotifier({ redis: 'redis://127.0.0.1:6379', history: { maxLength: 50 } });
+export const ok: Promise<PublishResult> = notifier.publishUserNotification('t', 'class_created', {
   class_id: 'c1',
   message: 'Class created',
 });

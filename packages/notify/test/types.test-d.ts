@@ -4,28 +4,56 @@
 import { expectTypeOf, test } from 'vitest';
 import {
   createNotificationEnvelope,
+  createNotifier,
   type NotificationEnvelope,
   type Notifier,
   type PublishPayload,
+  type PublishResult,
 } from '../src/index.js';
 
 declare const notifier: Notifier;
 
-test('a correct payload compiles and resolves to a receiver count', () => {
+test('a correct payload compiles and resolves to a PublishResult', () => {
   expectTypeOf(
     notifier.publishUserNotification('teacher-1', 'batch_results_ready', {
       batch_id: 'b1',
       results_count: 3,
       message: 'Results ready',
     }),
-  ).toEqualTypeOf<Promise<number>>();
+  ).toEqualTypeOf<Promise<PublishResult>>();
   // Optional fields may be given or left out.
   void notifier.publishUserNotification(
     'teacher-1',
     'batch_results_ready',
     { batch_id: 'b1', class_id: null, results_count: 3, message: 'ok' },
-    { priority: 'critical', deadline: new Date(), actionRequired: true, correlationId: 'c-1' },
+    {
+      priority: 'critical',
+      deadline: new Date(),
+      actionRequired: true,
+      correlationId: 'c-1',
+      idempotencyKey: 'batch-b1:results',
+    },
   );
+  void notifier.publish('teacher-1', 'custom', {}, { idempotencyKey: 'k' });
+});
+
+test('the result says where the message went', () => {
+  expectTypeOf<PublishResult>().toEqualTypeOf<{
+    id: string;
+    position: number | null;
+    epoch: string | null;
+    receivers: number;
+    duplicate: boolean;
+  }>();
+});
+
+test('history options are checked by the compiler', () => {
+  void createNotifier({ redis: 'redis://x', history: false });
+  void createNotifier({ redis: 'redis://x', history: { maxLength: 500, ttlSeconds: 3600 } });
+  // @ts-expect-error history is an object or false
+  void createNotifier({ redis: 'redis://x', history: true });
+  // @ts-expect-error maxLen is not a history option
+  void createNotifier({ redis: 'redis://x', history: { maxLen: 5 } });
 });
 
 test('an unknown type does not compile', () => {

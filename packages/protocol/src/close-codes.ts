@@ -9,8 +9,8 @@ export const closeCodes = {
   GOING_AWAY: 1001,
   /**
    * Policy violation: the token is missing, invalid, expired, refused by a token rule (lifetime,
-   * `crit`, future `iat`, `sub`), or the origin is not allowed; or the resume parameters are
-   * malformed (`resume_invalid`).
+   * `crit`, future `iat`, `sub`) or revoked (the platform cut the user off), or the origin is not
+   * allowed; or the resume parameters are malformed (`resume_invalid`).
    */
   AUTH_FAILED: 1008,
   /** The client sent a frame larger than the service accepts. */
@@ -64,7 +64,7 @@ export const closeCodePolicies: Readonly<Record<CloseCode, CloseCodePolicy>> = {
     code: 1008,
     name: 'AUTH_FAILED',
     meaning:
-      'the token was missing, invalid, expired or refused by a token rule, or the origin is not allowed',
+      'the token was missing, invalid, expired, refused by a token rule or revoked, or the origin is not allowed',
     action: 'refresh_token',
   },
   1009: {
@@ -123,6 +123,12 @@ export const closeReasons = {
   TOKEN_ISSUED_IN_FUTURE: 'token_issued_in_future',
   /** `sub` (the user id, later a Redis channel name) is too long or has characters not allowed. */
   TOKEN_SUBJECT_INVALID: 'token_subject_invalid',
+  /**
+   * The platform cut the user off (`disconnectUser` in `@huleedu/notify`): an open socket is
+   * closed with it, and a handshake whose token was issued before the revocation is refused. The
+   * client fetches a fresh token, which works unless the user may no longer have one.
+   */
+  TOKEN_REVOKED: 'token_revoked',
   ORIGIN_NOT_ALLOWED: 'origin_not_allowed',
   /**
    * Sent with 1008: the resume parameters of `GET /ws` (`position`, `epoch`, `recent`, see
@@ -136,6 +142,10 @@ export const closeReasons = {
   SERVER_SHUTDOWN: 'server_shutdown',
   MESSAGE_TOO_BIG: 'message_too_big',
   INTERNAL_ERROR: 'internal_error',
+  /**
+   * Sent with 1013 to a handshake when the service cannot tell whether the token was revoked
+   * (Redis did not answer in time): try again later.
+   */
   NOT_READY: 'not_ready',
   /**
    * Sent with 1013: the socket sent frames (text `ping`, protocol pings, anything) faster than
@@ -160,6 +170,7 @@ export const authFailureReasons = [
   closeReasons.TOKEN_CRIT_UNSUPPORTED,
   closeReasons.TOKEN_ISSUED_IN_FUTURE,
   closeReasons.TOKEN_SUBJECT_INVALID,
+  closeReasons.TOKEN_REVOKED,
   closeReasons.ORIGIN_NOT_ALLOWED,
 ] as const;
 

@@ -74,4 +74,12 @@ export {
   type PublishedDataSchema,
   publishedDataSchemas,
 } from './notifications.js';
+export {
+  DISCONNECT_REASON_PATTERN,
+  type DisconnectData,
+  disconnectDataSchema,
+  isRevoked,
+  revocationKey,
+  userCommands,
+} from './revocation.js';
 export { checkPayload, type ValidateNotificationResult, validateNotification } from './validate.js';

@@ -27,7 +27,12 @@ export interface RedisClusterHandle {
   startNode(index: number): Promise<void>;
   /** Stops and starts one node, then waits until every node reports cluster_state:ok again. */
   restartNode(index: number): Promise<void>;
-  /** Resolves once every running node reports cluster_state:ok with all slots covered. */
+  /**
+   * Resolves once every running node reports cluster_state:ok with all slots covered, and sees
+   * every other running node without a failure flag over a connected bus link. cluster_state:ok
+   * alone does not mean the bus is back: after a restart it can be ok while a node's link to the
+   * restarted one is still down, and classic PUBLISH, relayed over those links, is lost meanwhile.
+   */
   waitUntilHealthy(timeoutMs?: number): Promise<void>;
   /** Stops every node and deletes the cluster's working directory. Safe to call twice. */
   stop(): Promise<void>;
@@ -133,12 +138,20 @@ export async function startRedisCluster(
               `node ${index} (port ${node.port}): cluster_state:${info['cluster_state']} slots_ok:${info['cluster_slots_ok']} known_nodes:${info['cluster_known_nodes']}`,
             );
           }
+          const peers = await redisCli(['-p', String(node.port), 'cluster', 'nodes'], 5_000);
+          const unsettled = unsettledPeers(peers, runningPorts());
+          if (unsettled.length > 0) {
+            throw new Error(`node ${index} (port ${node.port}) sees ${unsettled.join(', ')}`);
+          }
         }
         return true;
       },
       { timeoutMs, intervalMs: 100, message: `a healthy ${masters}-master Redis Cluster` },
     );
   };
+
+  const runningPorts = (): Set<number> =>
+    new Set(nodes.filter((_, index) => !stopped.has(index)).map((node) => node.port));
 
   const nodeHandle = (index: number): RedisHandle => {
     const handle = handles[index];
@@ -204,4 +217,22 @@ function parseInfo(text: string): Record<string, string> {
     if (colon > 0) info[line.slice(0, colon)] = line.slice(colon + 1).trim();
   }
   return info;
+}
+
+/**
+ * The running peers a CLUSTER NODES reply shows as not settled: flagged `fail`/`fail?`, or whose
+ * bus link is not `connected`, e.g. `127.0.0.1:7002 (master,fail? disconnected)`.
+ */
+function unsettledPeers(reply: string, running: ReadonlySet<number>): string[] {
+  const unsettled: string[] = [];
+  for (const line of reply.split(/\r?\n/)) {
+    const [, address, flags, , , , , link] = line.split(' ');
+    if (!address || !flags || !link) continue;
+    const port = Number(/:(\d+)@/.exec(address)?.[1]);
+    if (!running.has(port) || flags.includes('myself')) continue;
+    if (flags.includes('fail') || link !== 'connected') {
+      unsettled.push(`${address.split('@')[0]} (${flags} ${link})`);
+    }
+  }
+  return unsettled;
 }

@@ -5,6 +5,12 @@ export {
   startRedisCluster,
 } from './cluster.js';
 export {
+  createDurablePublisher,
+  type DurablePublisher,
+  type DurablePublisherOptions,
+  type DurablePublishResult,
+} from './durable-publish.js';
+export {
   brokenMarkdownLinks,
   type FencedBlock,
   fencedBlocks,

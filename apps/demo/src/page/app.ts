@@ -1,9 +1,14 @@
 // The demo page: signs in via /api/token, connects with @huleedu/ws-client, shows a live badge
 // and every notification with its category and priority, and publishes samples via /api/publish.
+// Its first paint comes from the history (`recent`), notifications missed while away arrive
+// marked "Caught up", and after a `ws.resync` it refetches its list from /api/notifications.
 import {
   type AnyNotification,
   type ConnectionState,
   createNotificationClient,
+  type Delivery,
+  type NotificationClient,
+  type ResyncData,
   type StateInfo,
 } from '@huleedu/ws-client';
 import { formatNotificationTime, notificationTime } from './when.js';
@@ -63,10 +68,23 @@ function showState(state: ConnectionState, info: StateInfo): void {
 
 // ---- notification list ------------------------------------------------------------------------
 
-/** A notification as the page keeps it: the message and the moment it arrived (set once). */
+/**
+ * How a notification got into the list: live; from the history on the first connect (`recent`);
+ * caught up (replayed after a reconnect); or refetched from the app's API after a resync.
+ */
+type Origin = 'live' | 'history' | 'caught-up' | 'refetched';
+
+const originLabels: Record<Exclude<Origin, 'live'>, string> = {
+  history: 'From history',
+  'caught-up': 'Caught up',
+  refetched: "From the app's API",
+};
+
+/** A notification as the page keeps it: the message, the moment it arrived (set once), its origin. */
 interface Received {
   message: AnyNotification;
   arrivedAt: Date;
+  origin: Origin;
 }
 
 const received: Received[] = [];
@@ -104,12 +122,13 @@ function renderFilters(): void {
   element('filters').replaceChildren(...chips);
 }
 
-function card({ message, arrivedAt }: Received, fresh: boolean): HTMLLIElement {
+function card({ message, arrivedAt, origin }: Received, fresh: boolean): HTMLLIElement {
   const item = document.createElement('li');
   const priority = field(message, 'priority') ?? 'standard';
   item.className = fresh ? 'notification fresh' : 'notification';
   item.dataset.priority = priority;
   item.dataset.event = message.event;
+  item.dataset.origin = origin;
 
   const meta = document.createElement('div');
   meta.className = 'meta';
@@ -123,6 +142,11 @@ function card({ message, arrivedAt }: Received, fresh: boolean): HTMLLIElement {
   meta.append(pill(priority, 'priority'), pill(humanise(categoryOf(message)), 'category'));
   if ((message.data as Record<string, unknown>).action_required === true) {
     meta.append(pill('Action required', 'action'));
+  }
+  if (origin !== 'live') {
+    const label = pill(originLabels[origin], 'origin');
+    label.dataset.origin = origin;
+    meta.append(label);
   }
   const time = document.createElement('time');
   time.className = 'time';
@@ -161,14 +185,94 @@ function render(fresh?: Received): void {
   element('fact-count').textContent = String(received.length);
 }
 
+// ---- nothing lost: replay, caught up, resync ---------------------------------------------------
+
+let opens = 0;
+let caughtUp = 0;
+
+function showNotice(tone: 'caught-up' | 'resync', text: string): void {
+  const notice = element('notice');
+  notice.dataset.tone = tone;
+  notice.textContent = text;
+  notice.hidden = false;
+}
+
+function showPosition(client: NotificationClient): void {
+  const at = client.position;
+  element('fact-position').textContent = at?.epoch ? `${at.position} · epoch ${at.epoch}` : '–';
+}
+
+/** Where a delivered notification came from, judged by how the client says it came. */
+function originOf(delivery: Delivery): Origin {
+  if (!delivery.replayed) return 'live';
+  // Replayed on the first connection: the `recent` first paint; later: missed while away.
+  return opens <= 1 ? 'history' : 'caught-up';
+}
+
+function receive(message: AnyNotification, delivery: Delivery): void {
+  const entry: Received = { message, arrivedAt: new Date(), origin: originOf(delivery) };
+  received.push(entry);
+  if (entry.origin === 'caught-up') {
+    caughtUp++;
+    element('fact-caught-up').textContent = String(caughtUp);
+    showNotice(
+      'caught-up',
+      `Caught up: ${caughtUp} notification${caughtUp === 1 ? '' : 's'} arrived while you were away`,
+    );
+  }
+  render(entry);
+}
+
+/** The service could not replay the gap: take the list from the app's own API instead. */
+async function resync(resync: ResyncData): Promise<void> {
+  showNotice(
+    'resync',
+    `Resync (${resync.reason}): the history could not cover the gap; the list was refetched from the app's API`,
+  );
+  const { notifications } = await api<{ notifications: AnyNotification[] }>(
+    'GET',
+    '/api/notifications',
+  );
+  received.splice(
+    0,
+    received.length,
+    ...notifications.map((message) => ({
+      message,
+      arrivedAt: new Date(),
+      origin: 'refetched' as const,
+    })),
+  );
+  render();
+}
+
+function setUpForgetting(client: NotificationClient): void {
+  element('forget-history').addEventListener('click', async () => {
+    const status = element('publish-status');
+    try {
+      await api('POST', '/api/history/forget');
+      status.textContent = 'History deleted; reconnecting';
+      // A reconnect resumes from the client's position, which the history no longer covers.
+      client.close();
+      client.connect();
+    } catch (error) {
+      status.textContent = `Could not delete the history: ${(error as Error).message}`;
+    }
+  });
+}
+
 // ---- publishing -------------------------------------------------------------------------------
 
 async function publish(type?: string): Promise<void> {
   const status = element('publish-status');
   try {
-    const result = await api<{ type: string; receivers: number }>('POST', '/api/publish', { type });
+    const result = await api<{ type: string; receivers: number; position: number | null }>(
+      'POST',
+      '/api/publish',
+      { type },
+    );
     const listeners = `${result.receivers} service instance${result.receivers === 1 ? '' : 's'}`;
-    status.textContent = `Published ${humanise(result.type).toLowerCase()} to ${listeners}`;
+    const stored = result.position === null ? '' : ` (history position ${result.position})`;
+    status.textContent = `Published ${humanise(result.type).toLowerCase()} to ${listeners}${stored}`;
   } catch (error) {
     status.textContent = `Publish failed: ${(error as Error).message}`;
   }
@@ -201,15 +305,26 @@ async function main(): Promise<void> {
     url: session.url,
     // A fresh token for every connect; the demo server signs one for the demo user.
     getToken: async () => (await api<Session>('POST', '/api/token')).token,
+    // The notification centre's first paint: the last 20 from the user's history.
+    recent: 20,
   });
-  client.onStateChange(showState);
-  client.onAny((message) => {
-    const entry = { message, arrivedAt: new Date() };
-    received.push(entry);
-    render(entry);
+  client.onStateChange((state, info) => {
+    if (state === 'open') opens++;
+    showState(state, info);
+  });
+  client.onAny((message, delivery) => {
+    receive(message, delivery);
+    showPosition(client);
+  });
+  client.onResync((data) => {
+    showPosition(client);
+    resync(data).catch((error: Error) => {
+      element('publish-status').textContent = `Refetch failed: ${error.message}`;
+    });
   });
   client.onError((error) => console.warn(`[ws-client] ${error.code}: ${error.message}`));
   client.connect();
+  setUpForgetting(client);
   // For tests and curious developers.
   Object.assign(window, { notificationClient: client });
   render();

@@ -1,8 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createNotifier, type Notifier } from '@huleedu/notify';
-import { freePort, type RedisHandle, startRedis } from '@huleedu/test-support';
+import { createNotificationEnvelope, createNotifier, type Notifier } from '@huleedu/notify';
+import {
+  createDurablePublisher,
+  type DurablePublisher,
+  freePort,
+  type RedisHandle,
+  startRedis,
+} from '@huleedu/test-support';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -24,9 +30,11 @@ let demo: NodeProcess;
 let browser: Browser;
 let demoUrl: string;
 let serviceEnv: Record<string, string>;
+let durable: DurablePublisher;
 
 beforeAll(async () => {
   redis = await startRedis();
+  durable = createDurablePublisher(redis.url);
   const servicePort = await freePort();
   serviceEnv = {
     WEBSOCKET_SERVICE_PORT: String(servicePort),
@@ -63,6 +71,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await browser?.close();
+  await durable?.close();
   await demo?.stop();
   await service?.stop();
   await redis?.stop();
@@ -91,8 +100,8 @@ describe('the demo page', () => {
     expect(await first.textContent()).toContain(
       'Results for "Week 12: persuasive writing" are ready',
     );
-    expect(await page.textContent('#publish-status')).toBe(
-      'Published batch results ready to 1 service instance',
+    expect(await page.textContent('#publish-status')).toMatch(
+      /^Published batch results ready to 1 service instance \(history position \d+\)$/,
     );
 
     for (const type of [
@@ -127,7 +136,9 @@ describe('the demo page', () => {
 
       // A raw event outside the catalogue: valid for the client, and it carries no timestamp.
       await notifier.publish('demo-teacher', 'system_notice', { message: 'Maintenance at 18:00' });
-      const notice = page.locator('.notification[data-event="system_notice"] .time');
+      const notice = page.locator(
+        '.notification[data-event="system_notice"][data-origin="live"] .time',
+      );
       await notice.waitFor({ timeout: 20_000 });
       const stamped = {
         text: await notice.textContent(),
@@ -145,7 +156,9 @@ describe('the demo page', () => {
         { batch_id: 'b-old', results_count: 3, message: 'Results from January' },
         { timestamp: '2026-01-15T08:30:00Z' },
       );
-      const old = page.locator('.notification[data-event="batch_results_ready"] .time');
+      const old = page.locator(
+        '.notification[data-event="batch_results_ready"][data-origin="live"] .time',
+      );
       await old.waitFor({ timeout: 20_000 });
       expect({
         text: await notice.textContent(),
@@ -173,4 +186,90 @@ describe('the demo page', () => {
     await publish(page, 'class_created');
     await page.close();
   });
+
+  it('paints the notification centre from the history on load (recent), marked "From history"', async () => {
+    await fetch(`${demoUrl}api/history/forget`, { method: 'POST' }); // start from an empty history
+    for (const batch of ['h-1', 'h-2', 'h-3']) await publishDurably(batch);
+    const page = await browser.newPage();
+    await page.goto(demoUrl);
+    await page.locator('.notification[data-origin="history"]').nth(2).waitFor({ timeout: 30_000 });
+    expect(await batchesShown(page)).toEqual(['h-3', 'h-2', 'h-1']); // newest first
+    expect(await page.locator('.pill.origin').first().textContent()).toBe('From history');
+    expect(await page.locator('#notice').isHidden()).toBe(true); // nothing was missed
+    await page.close();
+  });
+
+  it('stop the service, publish a few, start it again: they appear marked "Caught up"', async () => {
+    await fetch(`${demoUrl}api/history/forget`, { method: 'POST' });
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.goto(demoUrl);
+    await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    await publishDurably('live-1');
+    await page.locator('.notification[data-origin="live"]').waitFor({ timeout: 20_000 });
+
+    await service.stop();
+    await page.locator('#badge[data-tone="reconnecting"]').waitFor({ timeout: 30_000 });
+    for (const batch of ['away-1', 'away-2', 'away-3']) await publishDurably(batch);
+    service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+    await page
+      .locator('.notification[data-origin="caught-up"]')
+      .nth(2)
+      .waitFor({ timeout: 30_000 });
+
+    expect(await batchesShown(page)).toEqual(['away-3', 'away-2', 'away-1', 'live-1']);
+    expect(await page.locator('.pill.origin[data-origin="caught-up"]').count()).toBe(3);
+    expect(await page.textContent('#notice')).toBe(
+      'Caught up: 3 notifications arrived while you were away',
+    );
+    expect(await page.textContent('#fact-caught-up')).toBe('3');
+    await page.screenshot({
+      path: join(repoRoot, '.tmp/demo-caught-up.png'),
+      animations: 'disabled',
+    });
+    await page.close();
+  });
+
+  it("shows a resync when the history is lost, and refetches the list from the app's API", async () => {
+    const page = await browser.newPage();
+    await page.goto(demoUrl);
+    await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    await publishDurably('before-loss'); // the page now has a position in this history
+    await page.locator('.notification[data-origin="live"]').first().waitFor({ timeout: 20_000 });
+    expect(await page.textContent('#fact-position')).toMatch(/^\d+ · epoch /);
+
+    await page.click('#forget-history');
+    await page.locator('#notice[data-tone="resync"]').waitFor({ timeout: 30_000 });
+    expect(await page.textContent('#notice')).toBe(
+      "Resync (history_lost): the history could not cover the gap; the list was refetched from the app's API",
+    );
+    const { notifications } = (await (await fetch(`${demoUrl}api/notifications`)).json()) as {
+      notifications: unknown[];
+    };
+    await page.waitForFunction(
+      (count) =>
+        document.querySelectorAll('.notification').length === count &&
+        document.querySelectorAll('.notification:not([data-origin="refetched"])').length === 0,
+      notifications.length,
+      { timeout: 10_000 },
+    );
+    await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    await page.close();
+  });
 });
+
+/** Publishes a batch_results_ready for the demo user durably (the publish script, as notify does). */
+async function publishDurably(batchId: string): Promise<void> {
+  const envelope = createNotificationEnvelope('batch_results_ready', {
+    batch_id: batchId,
+    results_count: 5,
+    message: `Results for ${batchId} are ready`,
+  });
+  await durable.publish('demo-teacher', envelope);
+}
+
+/** The batch ids of the cards shown, top to bottom. */
+function batchesShown(page: Page): Promise<string[]> {
+  return page.$$eval('.notification .ids', (lines) =>
+    lines.map((line) => /batch_id=(\S+)/.exec(line.textContent ?? '')?.[1] ?? ''),
+  );
+}

@@ -57,12 +57,16 @@ describe('delivery through the service process', () => {
     await Promise.all(tabs.map((t) => t.opened));
     await subscribed('teacher-e2e');
 
-    const receivers = await notifier.publishUserNotification('teacher-e2e', 'batch_results_ready', {
-      batch_id: 'batch-42',
-      class_id: null,
-      results_count: 28,
-      message: 'Results for batch 42 are ready',
-    });
+    const { receivers } = await notifier.publishUserNotification(
+      'teacher-e2e',
+      'batch_results_ready',
+      {
+        batch_id: 'batch-42',
+        class_id: null,
+        results_count: 28,
+        message: 'Results for batch 42 are ready',
+      },
+    );
     expect(receivers).toBe(1); // one service instance, however many tabs
 
     await waitFor(() => tabs.every((t) => t.frames.length === 1), { message: 'all tabs received' });

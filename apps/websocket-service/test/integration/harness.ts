@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@huleedu/test-support';
@@ -39,14 +39,20 @@ export interface ServiceProcess {
 
 /**
  * Spawns the built service with `env` on a free loopback port and resolves once it logged
- * `listening` (as `uid`/`gid` when given). Rejects with the process output if it exits or stays silent for 20 s.
+ * `listening` (as `uid`/`gid` when given; with `openFiles`, under that open-file limit, set by
+ * `prlimit`). Rejects with the process output if it exits or stays silent for 20 s.
  */
 export async function startServiceProcess(
   env: Record<string, string>,
-  options: { main?: string; cwd?: string; uid?: number; gid?: number } = {},
+  options: { main?: string; cwd?: string; uid?: number; gid?: number; openFiles?: number } = {},
 ): Promise<ServiceProcess> {
   const port = await freePort();
-  const child = spawn(process.execPath, [options.main ?? MAIN], {
+  const command = [process.execPath, options.main ?? MAIN];
+  // prlimit execs the command: the child's pid is the service's.
+  if (options.openFiles !== undefined) {
+    command.unshift('prlimit', `--nofile=${options.openFiles}:${options.openFiles}`);
+  }
+  const child = spawn(command[0]!, command.slice(1), {
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     ...(options.uid === undefined ? {} : { uid: options.uid }),
     ...(options.gid === undefined ? {} : { gid: options.gid }),
@@ -212,6 +218,11 @@ export function waitUntilReady(service: ServiceProcess, timeoutMs = 20_000): Pro
     timeoutMs,
     message: 'the service to become ready',
   });
+}
+
+/** Open file descriptors of a process (sockets included), from /proc. */
+export function openDescriptors(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }
 
 /** Resident memory of a process, MB (from /proc, as `ps -o rss` reads it). */

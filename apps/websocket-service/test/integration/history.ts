@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { historyKeys, userChannel } from '@huleedu/ws-protocol';
+import { historyKeys, idempotencyKey, userChannel } from '@huleedu/ws-protocol';
 import type { Cluster, Redis } from 'ioredis';
 import { type ControlMessage, controlMessageOf, type TestClient } from './harness.js';
 
@@ -11,7 +11,7 @@ import { type ControlMessage, controlMessageOf, type TestClient } from './harnes
  * EVALSHA (EVAL when Redis does not know the script yet), no `@huleedu/notify` code. Tests use it
  * to publish positioned messages exactly as the contract says.
  */
-const PUBLISH_LUA = readFileSync(
+export const PUBLISH_LUA = readFileSync(
   join(
     dirname(fileURLToPath(import.meta.url)),
     '..',
@@ -25,7 +25,8 @@ const PUBLISH_LUA = readFileSync(
   ),
   'utf8',
 );
-const PUBLISH_SHA = createHash('sha1').update(PUBLISH_LUA).digest('hex');
+/** The script's SHA1, its name for EVALSHA. */
+export const PUBLISH_SHA = createHash('sha1').update(PUBLISH_LUA).digest('hex');
 
 /** Options of {@link publishPositioned}. */
 export interface PublishOptions {
@@ -37,13 +38,21 @@ export interface PublishOptions {
   readonly ttlSeconds?: number;
   /** Channel prefix (default `ws`). */
   readonly prefix?: string;
+  /** This publish's idempotency key (KEYS[3]): a retry with the same key publishes nothing. */
+  readonly idempotencyKey?: string;
+  /** Seconds the idempotency key is remembered (default 3600). */
+  readonly idempotencyTtlSeconds?: number;
 }
 
-/** What the script returned: the message's position, the history's epoch, live receivers. */
+/**
+ * What the script returned: the message's position, the history's epoch, live receivers, and
+ * whether the idempotency key had been used already (then nothing was published now).
+ */
 export interface Published {
   readonly position: number;
   readonly epoch: string;
   readonly receivers: number;
+  readonly duplicate: boolean;
 }
 
 /** Publishes `envelope` for `userId` durably (history + live) with the shared Lua script. */
@@ -53,27 +62,51 @@ export async function publishPositioned(
   envelope: { event: string; data: Record<string, unknown> },
   options: PublishOptions = {},
 ): Promise<Published> {
+  const args = publishArguments(userId, envelope, options);
+  let reply: PublishReply;
+  try {
+    reply = (await redis.evalsha(PUBLISH_SHA, ...args)) as PublishReply;
+  } catch (error) {
+    if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
+    reply = (await redis.eval(PUBLISH_LUA, ...args)) as PublishReply;
+  }
+  return publishedOf(reply);
+}
+
+/** The script's reply: position, epoch, receivers, duplicate (1 or 0). */
+export type PublishReply = [number, string, number, number];
+
+/** EVALSHA's (or EVAL's) arguments after the script: the key count, the keys, then ARGV. */
+export function publishArguments(
+  userId: string,
+  envelope: { event: string; data: Record<string, unknown> },
+  options: PublishOptions = {},
+): [number, ...(string | number)[]] {
   const prefix = options.prefix ?? 'ws';
   const { stream, meta } = historyKeys(userId, prefix);
-  const args = [
-    2,
-    stream,
-    meta,
+  const idem = options.idempotencyKey;
+  return [
+    ...(idem === undefined
+      ? [2, stream, meta]
+      : [3, stream, meta, idempotencyKey(userId, idem, prefix)]),
     userChannel(userId, prefix),
     JSON.stringify(envelope),
     options.mode ?? 'classic',
     options.length ?? 1000,
     options.ttlSeconds ?? 3600,
     randomBytes(9).toString('base64url'),
-  ] as const;
-  let reply: [number, string, number, number];
-  try {
-    reply = (await redis.evalsha(PUBLISH_SHA, ...args)) as typeof reply;
-  } catch (error) {
-    if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
-    reply = (await redis.eval(PUBLISH_LUA, ...args)) as typeof reply;
-  }
-  return { position: Number(reply[0]), epoch: String(reply[1]), receivers: Number(reply[2]) };
+    ...(idem === undefined ? [] : [options.idempotencyTtlSeconds ?? 3600]),
+  ] as [number, ...(string | number)[]];
+}
+
+/** The script's reply as a {@link Published}. */
+export function publishedOf(reply: PublishReply): Published {
+  return {
+    position: Number(reply[0]),
+    epoch: String(reply[1]),
+    receivers: Number(reply[2]),
+    duplicate: Number(reply[3]) === 1,
+  };
 }
 
 /** Publishes `count` numbered messages (`data.n`) for a user, one after another. */

@@ -180,12 +180,13 @@ describe('WEBSOCKET_WORKERS=3', () => {
     await subscriptionsSettled();
     let receivers = 0;
     for (let u = 0; u < USERS; u++) {
-      receivers += await notifier.publishUserNotification(userId(u), 'batch_results_ready', {
+      const published = await notifier.publishUserNotification(userId(u), 'batch_results_ready', {
         batch_id: `batch-${u}`,
         class_id: null,
         results_count: u,
         message: `Results for batch ${u} are ready`,
       });
+      receivers += published.receivers;
     }
     // One receiver per worker holding a tab of the user: each worker has its own subscriber.
     expect(receivers).toBeGreaterThanOrEqual(USERS);

@@ -2,14 +2,22 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '@huleedu/auth';
-import { createNotifier, type Notifier } from '@huleedu/notify';
-import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { createNotificationEnvelope, createNotifier, type Notifier } from '@huleedu/notify';
+import {
+  createDurablePublisher,
+  type DurablePublisher,
+  type RedisHandle,
+  startRedis,
+  waitFor,
+} from '@huleedu/test-support';
 import type { NotificationData } from '@huleedu/ws-protocol';
 import { build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
 import type {
   ConnectionState,
+  Delivery,
   NotificationClientOptions,
+  ResyncData,
   StateInfo,
   TokenContext,
 } from '../../src/index.js';
@@ -72,6 +80,8 @@ export interface BrowserStack {
   redis: RedisHandle;
   service: ServiceHandle;
   notifier: Notifier;
+  /** Publishes positioned messages (the durable publish script), as the delivery guarantee does. */
+  durable: DurablePublisher;
   browser: Browser;
   pageUrl: string;
   close(): Promise<void>;
@@ -84,18 +94,21 @@ export async function startBrowserStack(
   const redis = await startRedis();
   const service = await startService({ redisUrl: redis.url, env: serviceEnv });
   const notifier = createNotifier({ redis: redis.url });
+  const durable = createDurablePublisher(redis.url);
   const { url: pageUrl, server } = await servePage();
   const browser = await launchChromium();
   return {
     redis,
     service,
     notifier,
+    durable,
     browser,
     pageUrl,
     async close() {
       await browser.close();
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await notifier.close();
+      await durable.close();
       await service.stop();
       await redis.stop();
     },
@@ -107,6 +120,9 @@ export interface PageLog {
   states: { state: ConnectionState; info: StateInfo; at: number }[];
   errors: { code: string; message: string; at: number }[];
   messages: { event: string; data: Record<string, unknown> }[];
+  /** How each of `messages` came (same index). */
+  deliveries: Delivery[];
+  resyncs: ResyncData[];
   typed: { event: string; data: NotificationData<'batch_results_ready'> }[];
   tokenRequests: (TokenContext & { at: number })[];
 }
@@ -178,11 +194,13 @@ export async function publishResults(
 ): Promise<void> {
   await waitFor(
     async () =>
-      (await stack.notifier.publishUserNotification(userId, 'batch_results_ready', {
-        batch_id: batchId,
-        results_count: 12,
-        message: `Results for ${batchId} are ready`,
-      })) > 0,
+      (
+        await stack.notifier.publishUserNotification(userId, 'batch_results_ready', {
+          batch_id: batchId,
+          results_count: 12,
+          message: `Results for ${batchId} are ready`,
+        })
+      ).receivers > 0,
     { timeoutMs: 20_000, intervalMs: 100, message: `a subscriber for ${userId}` },
   );
 }
@@ -193,4 +211,21 @@ export async function waitForResults(tab: Tab, batchId: string, timeoutMs = 20_0
     async () => (await tab.log()).typed.find((entry) => entry.data.batch_id === batchId),
     { timeoutMs, intervalMs: 100, message: `batch_results_ready ${batchId} in the page` },
   );
+}
+
+/**
+ * Publishes a `batch_results_ready` for `userId` durably (history and live, with its position):
+ * it is delivered live, or replayed when the tab comes back. Resolves to its position.
+ */
+export async function publishResultsDurably(
+  stack: BrowserStack,
+  userId: string,
+  batchId: string,
+): Promise<number> {
+  const envelope = createNotificationEnvelope('batch_results_ready', {
+    batch_id: batchId,
+    results_count: 12,
+    message: `Results for ${batchId} are ready`,
+  });
+  return (await stack.durable.publish(userId, envelope)).position;
 }

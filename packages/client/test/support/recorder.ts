@@ -2,7 +2,9 @@ import type {
   AnyNotification,
   ClientError,
   ConnectionState,
+  Delivery,
   NotificationClient,
+  ResyncData,
   StateInfo,
 } from '../../src/index.js';
 
@@ -11,14 +13,27 @@ export interface Recording {
   states: { state: ConnectionState; info: StateInfo }[];
   errors: ClientError[];
   messages: AnyNotification[];
+  /** How each of `messages` came (same index). */
+  deliveries: Delivery[];
+  resyncs: ResyncData[];
 }
 
 /** Subscribes to every client event and keeps what arrived. */
 export function record(client: NotificationClient): Recording {
-  const recording: Recording = { states: [], errors: [], messages: [] };
+  const recording: Recording = {
+    states: [],
+    errors: [],
+    messages: [],
+    deliveries: [],
+    resyncs: [],
+  };
   client.onStateChange((state, info) => recording.states.push({ state, info }));
   client.onError((error) => recording.errors.push(error));
-  client.onAny((message) => recording.messages.push(message));
+  client.onAny((message, delivery) => {
+    recording.messages.push(message);
+    recording.deliveries.push(delivery);
+  });
+  client.onResync((resync) => recording.resyncs.push(resync));
   return recording;
 }
 

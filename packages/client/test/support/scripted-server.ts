@@ -5,6 +5,8 @@ import { type WebSocket, WebSocketServer } from 'ws';
 export interface ServerConnection {
   /** The `token` query parameter the client connected with. */
   token: string | null;
+  /** Every query parameter the client connected with (`position`, `epoch`, `recent`, ...). */
+  query: URLSearchParams;
   socket: WebSocket;
   /** Text frames received, `ping`s included. */
   received: string[];
@@ -47,8 +49,8 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
       }),
   };
   wss.on('connection', (socket, request) => {
-    const token = new URL(request.url ?? '/', 'http://localhost').searchParams.get('token');
-    const connection: ServerConnection = { token, socket, received: [] };
+    const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
+    const connection: ServerConnection = { token: query.get('token'), query, socket, received: [] };
     server.connections.push(connection);
     socket.on('message', (data, isBinary) => {
       if (isBinary) return;

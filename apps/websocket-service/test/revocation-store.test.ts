@@ -1,0 +1,85 @@
+import { DEFAULT_MAX_LIFETIME_SECONDS } from '@huleedu/auth';
+import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '@huleedu/notify';
+import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RevocationStore } from '../src/revocation-store.js';
+import { captureLogger } from './helpers.js';
+
+let redis: RedisHandle;
+let writer: Redis;
+let store: RevocationStore;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  writer = new Redis(redis.url);
+  store = new RevocationStore({
+    redis: { mode: 'standalone', url: redis.url },
+    channelPrefix: 'ws',
+    timeoutMs: 300,
+    logger: captureLogger().logger,
+  });
+  store.start();
+  await waitFor(
+    async () =>
+      await store.revokedBefore('nobody').then(
+        () => true,
+        () => false,
+      ),
+    {
+      message: 'the revocation reader connected',
+    },
+  );
+});
+
+afterAll(async () => {
+  await store?.close();
+  writer?.disconnect();
+  await redis?.stop();
+});
+
+describe('RevocationStore', () => {
+  it("reads the user's revocation key, undefined when there is none", async () => {
+    await writer.set('{ws:teacher-1}:revoked_before', '1800000000');
+    expect(await store.revokedBefore('teacher-1')).toBe(1_800_000_000);
+    expect(await store.revokedBefore('teacher-2')).toBeUndefined();
+  });
+
+  it('refuses to guess when the key holds something else', async () => {
+    await writer.set('{ws:teacher-3}:revoked_before', 'soon');
+    await expect(store.revokedBefore('teacher-3')).rejects.toThrow('holds "soon"');
+  });
+
+  it('gives up within the timeout when Redis does not answer', async () => {
+    // CLIENT PAUSE holds every client's commands: the read waits, then fails after timeoutMs.
+    await writer.call('CLIENT', 'PAUSE', '1000', 'ALL');
+    const started = performance.now();
+    await expect(store.revokedBefore('teacher-1')).rejects.toThrow(/timed out/i);
+    expect(performance.now() - started).toBeLessThan(900);
+    await writer.call('CLIENT', 'UNPAUSE');
+  });
+
+  it('keeps the service default and notify default of the token lifetime equal', () => {
+    // notify keeps revocations this long; the service accepts tokens this long. See the READMEs.
+    expect(DEFAULT_MAX_TOKEN_LIFETIME_SECONDS).toBe(DEFAULT_MAX_LIFETIME_SECONDS);
+  });
+});
+
+describe('RevocationStore without Redis', () => {
+  it('fails a read at once instead of queueing it', async () => {
+    const offline = new RevocationStore({
+      redis: { mode: 'standalone', url: 'redis://127.0.0.1:1' },
+      channelPrefix: 'ws',
+      timeoutMs: 5_000,
+      logger: captureLogger().logger,
+    });
+    offline.start();
+    try {
+      const started = performance.now();
+      await expect(offline.revokedBefore('teacher-1')).rejects.toThrow();
+      expect(performance.now() - started).toBeLessThan(1_000);
+    } finally {
+      await offline.close();
+    }
+  });
+});
