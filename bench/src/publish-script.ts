@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { DEFAULT_HISTORY_MAX_LENGTH, DEFAULT_HISTORY_TTL_SECONDS } from '@huleedu/notify';
 import { DEFAULT_CHANNEL_PREFIX, historyKeys, userChannel } from '@huleedu/ws-protocol';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { BenchError } from './errors.js';
@@ -23,10 +24,13 @@ export interface HistoryRetention {
 }
 
 /**
- * The retention the bench measures with unless told otherwise: `@huleedu/notify`'s defaults
- * (100 entries, 24 hours), so the memory figures are those of a deployment that changes nothing.
+ * The retention the bench measures with unless told otherwise: `@huleedu/notify`'s defaults, so
+ * the memory figures are those of a deployment that changes nothing.
  */
-export const DEFAULT_RETENTION: HistoryRetention = { length: 100, ttlSeconds: 86_400 };
+export const DEFAULT_RETENTION: HistoryRetention = {
+  length: DEFAULT_HISTORY_MAX_LENGTH,
+  ttlSeconds: DEFAULT_HISTORY_TTL_SECONDS,
+};
 
 /** What the script answered for one message. */
 export interface PublishReply {
