@@ -1,4 +1,6 @@
+import type { Socket } from 'node:net';
 import { WebSocket } from 'ws';
+import { PING_FRAME } from './frames.js';
 import type { InboundBucket } from './inbound-budget.js';
 
 /**
@@ -19,6 +21,11 @@ export type SyncState = (typeof syncStates)[keyof typeof syncStates];
  * socket, no copy of the request or the token.
  */
 export class ClientSocket extends WebSocket implements InboundBucket {
+  /**
+   * The TCP connection under this WebSocket, for prebuilt frames (`frames.ts`): written to only
+   * while the socket is OPEN, after ws's own writes, so frames never interleave.
+   */
+  transport: Socket | undefined = undefined;
   /** The authenticated user (the token's `sub`); empty until the socket is admitted. */
   userId = '';
   /** Epoch ms after which the token is no longer accepted (`exp` plus clock tolerance). */
@@ -47,4 +54,13 @@ export class ClientSocket extends WebSocket implements InboundBucket {
   resumed = false;
   /** History, while syncing a first connect: how many recent messages to replay. */
   recent = 0;
+
+  /**
+   * Sends an empty protocol ping: the prebuilt frame written to the TCP connection (one shared
+   * two-byte buffer for every socket), or ws's `ping()` before the transport is known.
+   */
+  sendPing(): void {
+    if (this.transport === undefined) this.ping();
+    else this.transport.write(PING_FRAME);
+  }
 }

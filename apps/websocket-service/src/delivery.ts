@@ -3,6 +3,7 @@ import { envelopeSchema, type ParseEnvelopeResult, parseEnvelope } from '@huleed
 import { WebSocket } from 'ws';
 import { z } from 'zod';
 import { type ClientSocket, syncStates } from './client-socket.js';
+import { textFrame } from './frames.js';
 import type { LiveHistory } from './history-sync.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
@@ -50,15 +51,14 @@ export function parsePayload(payload: Buffer): ParseEnvelopeResult {
     : { ok: false, reason: 'not UTF-8' };
 }
 
-// Shared by every send: ws frames a Buffer as binary unless told otherwise.
-const TEXT_FRAME = { binary: false } as const;
 const OPEN = WebSocket.OPEN;
 const LIVE = syncStates.LIVE;
 const SYNCING = syncStates.SYNCING;
 
 /**
- * The fan-out step. Each payload is validated once per instance (not once per socket), copied
- * once, and the same Buffer is written to every socket of the user as a text frame, so the bytes
+ * The fan-out step. Each payload is validated once per instance (not once per socket), framed
+ * once (`frames.ts`: header and payload in one new Buffer), and that same frame is written to the
+ * TCP connection of every socket of the user, so the bytes
  * a backend published (legacy Python `{"event","data"}` included) reach the browser unchanged.
  * Payloads that are not UTF-8 (a browser fails the connection on such a text frame) or not a
  * `{event, data}` envelope (the shared zod `envelopeSchema`, loose: extra fields pass) are dropped
@@ -116,9 +116,9 @@ export function createDelivery({
       deliverInOrder(sockets, payload, position, epoch, history, userId);
       return;
     }
-    // One copy for all sockets: ioredis may reuse the memory behind `payload` for later replies
-    // while a slow socket still has this frame queued.
-    send(sockets, Buffer.from(payload));
+    // One frame (a copy) for all sockets: ioredis may reuse the memory behind `payload` for later
+    // replies while a slow socket still has this frame queued.
+    send(sockets, textFrame(payload));
   };
 
   /** Sends `frame` to every open socket of a user. */
@@ -172,7 +172,7 @@ export function createDelivery({
       socket.position = position;
       socket.epoch = epoch;
       socket.syncState = LIVE;
-      frame ??= Buffer.from(payload);
+      frame ??= textFrame(payload);
       if (write(socket, frame)) delivered++;
     }
     metrics.framesDelivered += delivered;
@@ -185,7 +185,7 @@ export function createDelivery({
       dropSlowConsumer(socket, maxBufferedBytes, metrics, dropLog, 'dropped slow consumer');
       return false;
     }
-    socket.send(frame, TEXT_FRAME);
+    socket.transport!.write(frame);
     return true;
   }
 }

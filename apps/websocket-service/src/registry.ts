@@ -85,6 +85,29 @@ export class ConnectionRegistry<Socket> {
     return all;
   }
 
+  /**
+   * A cursor that walks every socket a slice at a time, resuming where it stopped (the keepalive
+   * sweep). Users added meanwhile are visited in this pass or the next; users removed are skipped.
+   * Returns how many sockets it visited: fewer than asked when it reached the end (and starts
+   * over on the next call).
+   */
+  cursor(): (max: number, visit: (socket: Socket) => void) => number {
+    let users = this.#byUser.values();
+    return (max, visit) => {
+      let visited = 0;
+      while (visited < max) {
+        const next = users.next();
+        if (next.done === true) {
+          users = this.#byUser.values();
+          break;
+        }
+        for (const socket of next.value) visit(socket);
+        visited += next.value.length;
+      }
+      return visited;
+    };
+  }
+
   /** Calls `visit` for every socket; `visit` must not add or remove sockets. */
   forEachSocket(visit: (socket: Socket) => void): void {
     for (const sockets of this.#byUser.values()) {

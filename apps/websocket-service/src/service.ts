@@ -226,7 +226,8 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
   expiry.start();
   const stopKeepalive = startKeepalive<ClientSocket>({
     intervalMs: settings.pingIntervalMs,
-    forEachSocket,
+    count: () => registry.size,
+    cursor: registry.cursor(),
     onDeadPeer: (socket) => {
       metrics.serverClosed('dead_peer');
       logger.debug({ userId: socket.userId }, 'peer did not answer ping; terminated');

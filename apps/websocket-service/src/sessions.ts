@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import {
   type CloseReason,
@@ -253,7 +254,9 @@ export class Sessions {
       // ws listens for errors from here on.
       socket.off('error', destroyOnError);
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
-        this.#start(ws as ClientSocket, verdict, resume);
+        const client = ws as ClientSocket;
+        client.transport = socket as Socket;
+        this.#start(client, verdict, resume);
       });
     };
     const { revokedBefore } = this.#options;

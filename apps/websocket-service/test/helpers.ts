@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { WebSocket, WebSocketServer } from 'ws';
 import { ClientSocket } from '../src/client-socket.js';
 import { createLogger, type Logger } from '../src/logger.js';
@@ -49,6 +49,8 @@ export async function socketPairs(options: { maxPayload?: number } = {}): Promis
   const http: Server = createServer();
   http.on('upgrade', (request, socket, head) => {
     wss.handleUpgrade(request, socket, head, (ws) => {
+      // As Sessions does: prebuilt frames are written to the TCP connection.
+      (ws as ClientSocket).transport = socket as Socket;
       all.push(ws as ClientSocket);
       pending.shift()?.(ws as ClientSocket);
     });

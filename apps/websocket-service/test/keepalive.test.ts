@@ -1,7 +1,8 @@
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientSocket } from '../src/client-socket.js';
-import { startKeepalive } from '../src/keepalive.js';
+import { type KeepaliveSocket, type SocketCursor, startKeepalive } from '../src/keepalive.js';
+import { ConnectionRegistry } from '../src/registry.js';
 import { closeOf, socketPairs } from './helpers.js';
 
 let teardown: Array<() => unknown> = [];
@@ -19,10 +20,15 @@ describe('startKeepalive', () => {
     const sockets: ClientSocket[] = [answering.server, silent.server];
     // The server-side sockets mark themselves alive on pong, as Sessions does.
     for (const socket of sockets) socket.on('pong', () => (socket.alive = true));
+    const registry = new ConnectionRegistry<ClientSocket>(5);
+    registry.add('answering', answering.server);
+    registry.add('silent', silent.server);
     const dead: ClientSocket[] = [];
     const stop = startKeepalive<ClientSocket>({
-      intervalMs: 100,
-      forEachSocket: (visit) => sockets.forEach(visit),
+      intervalMs: 200,
+      tickMs: 50,
+      count: () => registry.size,
+      cursor: registry.cursor(),
       onDeadPeer: (socket) => dead.push(socket),
     });
     teardown.push(stop);
@@ -47,7 +53,8 @@ describe('startKeepalive', () => {
     let sweeps = 0;
     const stop = startKeepalive<ClientSocket>({
       intervalMs: 100,
-      forEachSocket: (visit) => {
+      count: () => 1,
+      cursor: (_max, visit) => {
         visit(answering.server);
         // Right after the first ping, the process stalls for three intervals: the peer's pong
         // cannot be read before the next sweep is due.
@@ -55,6 +62,7 @@ describe('startKeepalive', () => {
           const until = Date.now() + 350;
           while (Date.now() < until);
         }
+        return 1;
       },
       onDeadPeer: (socket) => dead.push(socket),
     });
@@ -70,10 +78,53 @@ describe('startKeepalive', () => {
     const silent = await pairs.open({ autoPong: false });
     const stop = startKeepalive<ClientSocket>({
       intervalMs: 50,
-      forEachSocket: (visit) => visit(silent.server),
+      count: () => 1,
+      cursor: (_max, visit) => {
+        visit(silent.server);
+        return 1;
+      },
     });
     stop();
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(silent.client.readyState).toBe(silent.client.OPEN);
+  });
+
+  it('spreads the pings over the interval, each socket once per interval', async () => {
+    // Counting only: what a ping does on the wire is covered by the real sockets above.
+    const pings: number[] = [];
+    const sockets = Array.from({ length: 100 }, (_, i) => ({
+      alive: true,
+      readyState: 1,
+      sendPing() {
+        pings.push(i);
+        this.alive = true; // answered at once
+      },
+      terminate() {
+        throw new Error(`socket ${i} terminated`);
+      },
+    }));
+    let next = 0;
+    const slices: number[] = [];
+    const cursor: SocketCursor<KeepaliveSocket> = (max, visit) => {
+      slices.push(max);
+      let visited = 0;
+      while (visited < max && next < sockets.length) {
+        visit(sockets[next++]!);
+        visited++;
+      }
+      if (visited < max) next = 0;
+      return visited;
+    };
+    const stop = startKeepalive<KeepaliveSocket>({
+      intervalMs: 1_000,
+      tickMs: 100,
+      count: () => sockets.length,
+      cursor,
+    });
+    teardown.push(stop);
+    await waitFor(() => pings.length >= 100, { message: 'a whole interval', timeoutMs: 5_000 });
+    // Ten ticks of a tenth each, not one sweep of all: every socket pinged exactly once.
+    expect(slices.slice(0, 10)).toEqual(Array(10).fill(10));
+    expect(pings.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => i));
   });
 });

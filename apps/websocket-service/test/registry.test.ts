@@ -56,6 +56,29 @@ describe('ConnectionRegistry', () => {
     expect(registry.userCount).toBe(0);
   });
 
+  it('walks every socket a slice at a time with a cursor that resumes where it stopped', () => {
+    const registry = new ConnectionRegistry<string>(5);
+    for (const [user, socket] of [
+      ['u1', 'a'],
+      ['u1', 'b'],
+      ['u2', 'c'],
+      ['u3', 'd'],
+    ] as const)
+      registry.add(user, socket);
+    const cursor = registry.cursor();
+    const visited: string[] = [];
+    const visit = (socket: string) => visited.push(socket);
+    expect(cursor(1, visit)).toBe(2); // a user's sockets come together
+    expect(cursor(1, visit)).toBe(1);
+    registry.remove('u3', 'd'); // gone before its turn: skipped
+    registry.add('u4', 'e'); // new: visited in this pass
+    expect(cursor(5, visit)).toBe(1); // the end of the pass: fewer than asked
+    expect(visited).toEqual(['a', 'b', 'c', 'e']);
+    expect(cursor(2, visit)).toBe(2); // the next pass starts over
+    expect(visited.slice(4)).toEqual(['a', 'b']);
+    expect(new ConnectionRegistry<string>(1).cursor()(10, visit)).toBe(0);
+  });
+
   it('rejects a nonsensical limit', () => {
     expect(() => new ConnectionRegistry(0)).toThrow(/maxPerUser must be a whole number >= 1/);
   });
