@@ -14,6 +14,7 @@ import {
   metricRows,
 } from '../src/report.js';
 import type { TargetResult } from '../src/scenario.js';
+import { deliveryRound } from './delivery-round.js';
 
 interface Figures {
   connectsPerCpu: number;
@@ -25,22 +26,13 @@ interface Figures {
 
 /** A target's result with the figures the goals read; everything else plausible. */
 function result(kind: TargetKind, f: Figures): TargetResult {
-  const delivery = {
-    published: 500,
-    expected: 1000,
-    delivered: 1000,
-    lost: 0,
-    extra: 0,
-    duplicates: 0,
+  const delivery = deliveryRound({
     durationMs: 1000,
     deliveredPerSecond: f.deliveredPerSecond,
     cpuSeconds: 1,
-    clientCpuSeconds: 1,
-    p50Ms: 1,
     p99Ms: f.p99Ms,
     maxMs: f.p99Ms * 2,
-    meanMs: 1,
-  };
+  });
   return {
     kind,
     label: kind,

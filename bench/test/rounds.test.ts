@@ -6,27 +6,7 @@ import {
   summarizeFixedRate,
 } from '../src/rounds.js';
 import type { DeliverySummary } from '../src/scenario.js';
-
-/** One round's summary: 1,000 deliveries unless told otherwise. */
-function round(fields: Partial<DeliverySummary>): DeliverySummary {
-  return {
-    published: 500,
-    expected: 1000,
-    delivered: 1000,
-    lost: 0,
-    extra: 0,
-    duplicates: 0,
-    durationMs: 100,
-    deliveredPerSecond: 10_000,
-    cpuSeconds: 0.1,
-    clientCpuSeconds: 0.1,
-    p50Ms: 1,
-    p99Ms: 5,
-    maxMs: 9,
-    meanMs: 2,
-    ...fields,
-  };
-}
+import { deliveryRound } from './delivery-round.js';
 
 describe('medianRound', () => {
   it('picks the middle round, the lower middle of an even count', () => {
@@ -40,11 +20,11 @@ describe('summarizeBurst', () => {
   // Delivered/s median: round b (20,000/s), which spent 0.2 CPU-s: 5,000 per CPU-second. The
   // rounds' own per-CPU-second figures are 10,000 / 5,000 / 8,000 / 12,500 / 4,000: median 8,000.
   const rounds = [
-    round({ deliveredPerSecond: 10_000, cpuSeconds: 0.1 }),
-    round({ deliveredPerSecond: 20_000, cpuSeconds: 0.2 }),
-    round({ deliveredPerSecond: 30_000, cpuSeconds: 0.125 }),
-    round({ deliveredPerSecond: 25_000, cpuSeconds: 0.08 }),
-    round({ deliveredPerSecond: 15_000, cpuSeconds: 0.25, lost: 3, delivered: 997 }),
+    deliveryRound({ deliveredPerSecond: 10_000, cpuSeconds: 0.1 }),
+    deliveryRound({ deliveredPerSecond: 20_000, cpuSeconds: 0.2 }),
+    deliveryRound({ deliveredPerSecond: 30_000, cpuSeconds: 0.125 }),
+    deliveryRound({ deliveredPerSecond: 25_000, cpuSeconds: 0.08 }),
+    deliveryRound({ deliveredPerSecond: 15_000, cpuSeconds: 0.25, lost: 3, delivered: 997 }),
   ];
 
   it('takes deliveries per CPU-second as the median of each round own, not the median round', () => {
@@ -59,7 +39,12 @@ describe('summarizeBurst', () => {
   });
 
   it('keeps the warm-up out of every median but counts what it lost', () => {
-    const warmup = round({ deliveredPerSecond: 1000, cpuSeconds: 5, lost: 2, delivered: 998 });
+    const warmup = deliveryRound({
+      deliveredPerSecond: 1000,
+      cpuSeconds: 5,
+      lost: 2,
+      delivered: 998,
+    });
     const burst = summarizeBurst(rounds, warmup);
     expect(burst.deliveredPerSecond).toBe(20_000);
     expect(burst.deliveriesPerCpuSecond).toBe(8000);
@@ -69,17 +54,20 @@ describe('summarizeBurst', () => {
   });
 
   it('leaves out rounds whose CPU did not register, and says so when none did', () => {
-    const some = summarizeBurst([round({ cpuSeconds: 0 }), round({ cpuSeconds: 0.5 })], null);
+    const some = summarizeBurst(
+      [deliveryRound({ cpuSeconds: 0 }), deliveryRound({ cpuSeconds: 0.5 })],
+      null,
+    );
     expect(some.cpuRounds).toEqual([null, 2000]);
     expect(some.deliveriesPerCpuSecond).toBe(2000);
-    const none = summarizeBurst([round({ cpuSeconds: 0 })], null);
+    const none = summarizeBurst([deliveryRound({ cpuSeconds: 0 })], null);
     expect(none.deliveriesPerCpuSecond).toBeNull();
   });
 });
 
 describe('summarizeFixedRate', () => {
   const rate = (fields: Partial<DeliverySummary>, publishMs = 1000): FixedRateRound => ({
-    ...round({ durationMs: 1000, deliveredPerSecond: 1000, ...fields }),
+    ...deliveryRound({ durationMs: 1000, deliveredPerSecond: 1000, ...fields }),
     publishMs,
   });
 
