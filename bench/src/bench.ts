@@ -1,5 +1,4 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { startRedis } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
@@ -7,7 +6,7 @@ import { renderChart } from './chart.js';
 import { addressesForTarget, type BenchConfig } from './config.js';
 import { renderLatestSection, updateMarkedFile } from './docs.js';
 import { historyDeliveryCost, measureHistoryCost } from './history-cost.js';
-import { describeMachine } from './machine.js';
+import { describeMachine, oneMinuteLoad } from './machine.js';
 import { type ProfileSummary, summarizeProfiles } from './profile.js';
 import { type BenchReport, compare, evaluateGoals } from './report.js';
 import { benchTarget, type TargetResult } from './scenario.js';
@@ -31,7 +30,7 @@ export async function runBench(
   options: RunBenchOptions = {},
 ): Promise<BenchReport> {
   const log = options.log ?? (() => undefined);
-  const loadAtStart = loadavg()[0] ?? 0;
+  const loadAtStart = oneMinuteLoad();
   const redisServer = await startRedis();
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   try {
@@ -46,7 +45,8 @@ export async function runBench(
       const profileDir = index === 0 && config.profileDir ? config.profileDir : undefined;
       const since = Date.now();
       await redis.flushall(); // every target starts with no history in Redis
-      const result = await benchTarget(
+      const loadAtTargetStart = oneMinuteLoad();
+      const measured = await benchTarget(
         kind,
         config,
         { redisUrl: redisServer.url, redis, log },
@@ -54,6 +54,11 @@ export async function runBench(
           ...(profileDir ? { profileDir } : {}),
           sourceAddresses: addressesForTarget(config, index),
         },
+      );
+      const loadAverage = { start: loadAtTargetStart, end: oneMinuteLoad() };
+      const result: TargetResult = { ...measured, loadAverage };
+      log(
+        `${result.label}: 1-minute load average ${loadAverage.start.toFixed(1)} -> ${loadAverage.end.toFixed(1)}`,
       );
       results.push(result);
       if (profileDir) profiles.push(...summarizeProfiles(profileDir, result.windows, since));
@@ -65,7 +70,7 @@ export async function runBench(
       command: options.command ?? 'pnpm bench',
       note: options.note ?? '',
       machine,
-      loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+      loadAverage: { start: loadAtStart, end: oneMinuteLoad() },
       config: {
         users: config.users,
         tabs: config.tabs,
@@ -77,6 +82,7 @@ export async function runBench(
         burstRounds: config.burstRounds,
         rate: config.rate,
         durationMs: config.durationMs,
+        rateRounds: config.rateRounds,
         drainTimeoutMs: config.drainTimeoutMs,
         serviceWorkers: config.serviceWorkers,
         retention: config.retention,

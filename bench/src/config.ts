@@ -39,12 +39,14 @@ export interface BenchConfig {
   concurrency: number;
   /** Messages published back to back in the burst phase (each to one user: `tabs` deliveries). */
   burst: number;
-  /** Burst repetitions; the median one is reported. */
+  /** Measured burst repetitions after the one warm-up burst; medians are reported. */
   burstRounds: number;
   /** Messages per second in the fixed-rate phase. */
   rate: number;
-  /** Length of the fixed-rate phase, ms. */
+  /** Length of one fixed-rate round, ms. */
   durationMs: number;
+  /** Fixed-rate rounds; latency is the median round's by p99. */
+  rateRounds: number;
   /** How long to wait for the last deliveries once publishing stops, ms. */
   drainTimeoutMs: number;
   /** Pause before an idle memory sample, ms. */
@@ -119,10 +121,10 @@ export const benchOptions: readonly OptionSpec[] = [
   {
     name: 'burst-rounds',
     kind: 'int',
-    default: 3,
+    default: 5,
     min: 1,
     max: 20,
-    description: 'bursts per target, the median is reported',
+    description: 'measured bursts per target after one warm-up burst, the medians are reported',
   },
   {
     name: 'rate',
@@ -138,7 +140,15 @@ export const benchOptions: readonly OptionSpec[] = [
     default: 10,
     min: 0,
     max: 3600,
-    description: 'seconds of the fixed-rate phase',
+    description: 'seconds of one fixed-rate round',
+  },
+  {
+    name: 'rate-rounds',
+    kind: 'int',
+    default: 3,
+    min: 1,
+    max: 20,
+    description: 'fixed-rate rounds per target, latency of the median round by p99',
   },
   {
     name: 'drain-timeout',
@@ -332,6 +342,7 @@ export function parseBenchConfig(
     burstRounds: v['burst-rounds'] as number,
     rate: v.rate as number,
     durationMs: Math.round((v.duration as number) * 1000),
+    rateRounds: v['rate-rounds'] as number,
     drainTimeoutMs: Math.round((v['drain-timeout'] as number) * 1000),
     settleMs: Math.round((v.settle as number) * 1000),
     connectTimeoutMs: Math.round((v['connect-timeout'] as number) * 1000),

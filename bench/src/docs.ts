@@ -1,7 +1,14 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BenchError } from './errors.js';
 import { historyMarkdown } from './history-cost.js';
-import { type BenchReport, formatGoalValue, goalMark, markdownTable } from './report.js';
+import {
+  type BenchReport,
+  formatGoalValue,
+  goalMark,
+  markdownTable,
+  type ReportConfig,
+} from './report.js';
+import type { LoadAverage, TargetResult } from './scenario.js';
 import type { Bench100kReport } from './scenario-100k.js';
 
 function markers(name: string): { start: string; end: string } {
@@ -36,8 +43,49 @@ export function updateMarkedFile(path: string, name: string, content: string): v
 }
 
 /** How busy the machine was: above the core count, other work competed with the run. */
-function loadLine(load: { start: number; end: number }, cores: number): string {
+function loadLine(load: LoadAverage, cores: number): string {
   return `1-minute load average: ${load.start.toFixed(1)} at the start, ${load.end.toFixed(1)} at the end (${cores} cores).`;
+}
+
+/** Each target's own load average, start -> end ('' for reports from before they were kept). */
+function targetLoadLine(results: readonly TargetResult[]): string {
+  const measured = results.flatMap((r) =>
+    r.loadAverage
+      ? [`${r.label} ${r.loadAverage.start.toFixed(1)} -> ${r.loadAverage.end.toFixed(1)}`]
+      : [],
+  );
+  return measured.length > 0 ? `Per target, start -> end: ${measured.join('; ')}.` : '';
+}
+
+/** What one run did: sockets, clients, burst and fixed-rate rounds. */
+function loadDescription(c: ReportConfig): string {
+  const n = (value: number): string => value.toLocaleString('en-US');
+  // Reports from before issue 11 have no rateRounds: no warm-up burst, one fixed-rate round.
+  const steady = c.rateRounds !== undefined;
+  const burst = `burst of ${n(c.burst)} messages (${n(c.burst * c.tabs)} deliveries), median of ${c.burstRounds} rounds${steady ? ' after one warm-up round' : ''}`;
+  const fixed = `fixed rate ${n(c.rate)} msg/s for ${c.durationMs / 1000} s${steady ? ` x ${c.rateRounds} rounds, latency of the median round by p99` : ''}`;
+  return `Load: ${n(c.sockets)} sockets (${n(c.users)} users x ${c.tabs} tabs) from ${c.processes} load-generator processes over ${c.sourceAddresses.length} source address(es); ${burst}; ${fixed}.`;
+}
+
+/** Every round's figure per target, so the spread behind each median shows ('' when unknown). */
+function roundsTable(results: readonly TargetResult[]): string {
+  const join = (values: ReadonlyArray<number | null> | undefined, format: (v: number) => string) =>
+    values && values.length > 0
+      ? values.map((v) => (v === null ? '-' : format(v))).join(' / ')
+      : '-';
+  const int = (v: number): string => Math.round(v).toLocaleString('en-US');
+  const rows = results
+    .filter((r) => r.burst?.cpuRounds || r.fixedRate?.roundsP99Ms)
+    .map((r) => {
+      const warmup = r.burst?.warmupDeliveredPerSecond;
+      return `| ${r.label} | ${join(r.burst?.cpuRounds, int)} | ${join(r.burst?.rounds, int)} | ${warmup == null ? '-' : int(warmup)} | ${join(r.fixedRate?.roundsP99Ms, (v) => v.toFixed(v < 10 ? 2 : 1))} |`;
+    });
+  if (rows.length === 0) return '';
+  return [
+    '| rounds | burst deliveries per server CPU-second | burst delivered/s | warm-up burst delivered/s (not counted) | fixed-rate p99 (ms) |',
+    '| --- | ---: | ---: | ---: | ---: |',
+    ...rows,
+  ].join('\n');
 }
 
 /** The generated part of docs/benchmarks.md: machine, command, table, targets, chart. */
@@ -49,9 +97,12 @@ export function renderLatestSection(report: BenchReport, chartPath: string): str
     '',
     `Command: \`${report.command}\``,
     '',
-    `Load: ${c.sockets.toLocaleString('en-US')} sockets (${c.users.toLocaleString('en-US')} users x ${c.tabs} tabs) from ${c.processes} load-generator processes over ${c.sourceAddresses.length} source address(es); burst of ${c.burst.toLocaleString('en-US')} messages (${(c.burst * c.tabs).toLocaleString('en-US')} deliveries), median of ${c.burstRounds} rounds; fixed rate ${c.rate.toLocaleString('en-US')} msg/s for ${c.durationMs / 1000} s.`,
+    loadDescription(c),
   ];
-  if (report.loadAverage) lines.push('', loadLine(report.loadAverage, m.cores));
+  if (report.loadAverage) {
+    const perTarget = targetLoadLine(report.results);
+    lines.push('', `${loadLine(report.loadAverage, m.cores)}${perTarget ? ` ${perTarget}` : ''}`);
+  }
   if (report.note) lines.push('', `Note: ${report.note}`);
   lines.push('', markdownTable(report));
   if (report.goals.length > 0) {
@@ -59,6 +110,8 @@ export function renderLatestSection(report: BenchReport, chartPath: string): str
     for (const g of report.goals)
       lines.push(`| ${g.name} | ${formatGoalValue(g)} | ${goalMark(g)} |`);
   }
+  const rounds = roundsTable(report.results);
+  if (rounds) lines.push('', rounds);
   const history = historyMarkdown(report.history);
   if (history) lines.push('', history);
   lines.push('', `![benchmark chart](${chartPath})`);

@@ -3,6 +3,7 @@ import type { BenchConfig } from './config.js';
 import { type HistoryMemory, measureHistoryMemory } from './history-memory.js';
 import type { HistoryRetention } from './publish-script.js';
 import { measurePublishThroughput, type PublishThroughput } from './publish-throughput.js';
+import { burstDeliveriesPerCpuSecond } from './report.js';
 import type { TargetResult } from './scenario.js';
 
 /**
@@ -74,8 +75,7 @@ export async function measureHistoryCost(
 }
 
 function perCpuSecond(result: TargetResult | undefined): number | null {
-  const burst = result?.burst;
-  return burst && burst.cpuSeconds > 0 ? burst.delivered / burst.cpuSeconds : null;
+  return result ? burstDeliveriesPerCpuSecond(result) : null;
 }
 
 /** The service's delivery cost with history on vs off, when both variants ran. */

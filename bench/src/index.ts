@@ -23,4 +23,10 @@ export {
   type Goal,
   markdownTable,
 } from './report.js';
-export type { DeliverySummary, TargetResult } from './scenario.js';
+export type {
+  BurstResult,
+  DeliverySummary,
+  FixedRateResult,
+  LoadAverage,
+  TargetResult,
+} from './scenario.js';

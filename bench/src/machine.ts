@@ -1,4 +1,4 @@
-import { cpus, release, totalmem } from 'node:os';
+import { cpus, loadavg, release, totalmem } from 'node:os';
 import type { Redis } from 'ioredis';
 
 /** The machine a result was measured on: numbers mean little without it. */
@@ -23,4 +23,9 @@ export async function describeMachine(redis: Redis): Promise<MachineInfo> {
     kernel: `Linux ${release()}`,
     redis: info.match(/redis_version:(\S+)/)?.[1] ?? 'unknown',
   };
+}
+
+/** The machine's 1-minute load average now: above the core count, other work competes. */
+export function oneMinuteLoad(): number {
+  return loadavg()[0] ?? 0;
 }

@@ -5,7 +5,12 @@ import { waitForDeliveries } from './drain.js';
 import { type ConnectSummary, type Loadgen, startLoadgen } from './loadgen.js';
 import { createPublisher, type Publisher } from './publisher.js';
 import { waitForChannelSubscribers, waitForPatternSubscriber } from './readiness.js';
-import { medianRound } from './rounds.js';
+import {
+  type FixedRateRound,
+  roundDeliveriesPerCpuSecond,
+  summarizeBurst,
+  summarizeFixedRate,
+} from './rounds.js';
 import { type RunningTarget, startTarget } from './targets.js';
 
 /** A phase of a run in the monotonic clock (µs), for cutting CPU profiles into phases. */
@@ -45,6 +50,40 @@ export interface DeliverySummary extends LatencySummary {
   clientCpuSeconds: number;
 }
 
+/**
+ * The burst phase: the measured round that is the median by delivered/s, with every measured
+ * round's figures. The fields marked optional are absent in reports from before issue 11.
+ */
+export type BurstResult = DeliverySummary & {
+  /** Delivered/s of each measured round (the warm-up round is not among them). */
+  rounds: number[];
+  /** Deliveries per server CPU-second of each measured round (null: no CPU registered). */
+  cpuRounds?: Array<number | null>;
+  /** The median of `cpuRounds`: the headline figure (null when no round registered CPU). */
+  deliveriesPerCpuSecond?: number | null;
+  /** Delivered/s of the warm-up round, logged and kept but never counted. */
+  warmupDeliveredPerSecond?: number | null;
+  /** Deliveries lost over every round, the warm-up included. */
+  lostAllRounds: number;
+};
+
+/**
+ * The fixed-rate phase: latency from the round that is the median by p99; published, delivered,
+ * lost, durations and CPU summed over all rounds.
+ */
+export type FixedRateResult = DeliverySummary & {
+  rate: number;
+  achievedRate: number;
+  /** p99 of each round, ms (absent in reports from before issue 11: one round). */
+  roundsP99Ms?: number[];
+};
+
+/** 1-minute load average when a target's measurement started and ended. */
+export interface LoadAverage {
+  start: number;
+  end: number;
+}
+
 /** Everything measured on one server. */
 export interface TargetResult {
   kind: TargetKind;
@@ -72,11 +111,12 @@ export interface TargetResult {
     /** (idle - half) / (sockets in the second half): what one more socket costs. */
     marginalPerSocketBytes?: number;
   };
-  /** The median burst round by delivered/s, with every round's rate and the loss over all. */
-  burst: (DeliverySummary & { rounds: number[]; lostAllRounds: number }) | null;
-  fixedRate: (DeliverySummary & { rate: number; achievedRate: number }) | null;
+  burst: BurstResult | null;
+  fixedRate: FixedRateResult | null;
   /** Deliveries lost over all phases. */
   lost: number;
+  /** The machine's load around this target (absent in reports from before issue 11). */
+  loadAverage?: LoadAverage;
   /** Close reasons of sockets the server closed during the run. */
   unexpectedCloses: Record<string, number>;
   windows: PhaseWindow[];
@@ -137,10 +177,16 @@ export async function publishAndMeasure(
   };
 }
 
+function perCpuSecondText(round: DeliverySummary): string {
+  const value = roundDeliveriesPerCpuSecond(round);
+  return value === null ? 'no server CPU registered' : `${Math.round(value)} per CPU-second`;
+}
+
 /**
  * Measures one server: start it, connect every socket (connect rate), wait until it is
- * subscribed for every user, sample idle memory, publish a burst (delivered/s), publish at a
- * fixed rate (latency), and stop everything, even on error.
+ * subscribed for every user, sample idle memory, publish a warm-up burst and then the measured
+ * ones (delivered/s, deliveries per CPU-second), publish at a fixed rate for a few rounds
+ * (latency), and stop everything, even on error.
  */
 export async function benchTarget(
   kind: TargetKind,
@@ -223,58 +269,61 @@ export async function benchTarget(
     const closes: Record<string, number> = {};
     const stallMs = config.drainTimeoutMs;
 
-    let burst: TargetResult['burst'] = null;
+    let burst: BurstResult | null = null;
     if (config.burst > 0 && users.length > 0) {
       const pub = publisher;
-      const rounds: DeliverySummary[] = [];
-      const startUs = monotonicUs();
-      for (let round = 1; round <= config.burstRounds; round++) {
+      const clients = loadgen;
+      const runRound = async (name: string): Promise<DeliverySummary> => {
         const { publishMs, ...summary } = await publishAndMeasure(
           target,
-          loadgen,
+          clients,
           config.tabs,
           stallMs,
           () => pub.burst(config.burst, users),
           closes,
         );
-        rounds.push(summary);
         log(
-          `${target.profile.label}: burst ${round}/${config.burstRounds}: ${summary.delivered}/${summary.expected} delivered, ` +
-            `${Math.round(summary.deliveredPerSecond)}/s (published in ${Math.round(publishMs)} ms)`,
+          `${target.profile.label}: burst ${name}: ${summary.delivered}/${summary.expected} delivered, ` +
+            `${Math.round(summary.deliveredPerSecond)}/s, ${perCpuSecondText(summary)} ` +
+            `(published in ${Math.round(publishMs)} ms)`,
         );
+        return summary;
+      };
+      // The first burst is always slower (JIT, TCP buffers growing): it runs, but is not counted,
+      // and stays out of the profile's burst phase.
+      const warmup = await runRound('warm-up (not counted)');
+      const startUs = monotonicUs();
+      const rounds: DeliverySummary[] = [];
+      for (let round = 1; round <= config.burstRounds; round++) {
+        rounds.push(await runRound(`${round}/${config.burstRounds}`));
       }
       windows.push({ name: 'burst', startUs, endUs: monotonicUs() });
-      const median = medianRound(rounds, (r) => r.deliveredPerSecond);
-      burst = {
-        ...median,
-        rounds: rounds.map((r) => Math.round(r.deliveredPerSecond)),
-        lostAllRounds: rounds.reduce((sum, r) => sum + r.lost, 0),
-      };
+      burst = summarizeBurst(rounds, warmup);
     }
 
-    let fixedRate: TargetResult['fixedRate'] = null;
+    let fixedRate: FixedRateResult | null = null;
     if (config.rate > 0 && config.durationMs > 0 && users.length > 0) {
       const pub = publisher;
       const startUs = monotonicUs();
-      const measured = await publishAndMeasure(
-        target,
-        loadgen,
-        config.tabs,
-        stallMs,
-        () => pub.fixedRate(config.rate, config.durationMs, users),
-        closes,
-      );
+      const rounds: FixedRateRound[] = [];
+      for (let round = 1; round <= config.rateRounds; round++) {
+        const summary = await publishAndMeasure(
+          target,
+          loadgen,
+          config.tabs,
+          stallMs,
+          () => pub.fixedRate(config.rate, config.durationMs, users),
+          closes,
+        );
+        rounds.push(summary);
+        log(
+          `${target.profile.label}: ${config.rate} msg/s, round ${round}/${config.rateRounds}: ` +
+            `p50 ${summary.p50Ms.toFixed(2)} ms, p99 ${summary.p99Ms.toFixed(2)} ms, ` +
+            `max ${summary.maxMs.toFixed(2)} ms, lost ${summary.lost}`,
+        );
+      }
       windows.push({ name: 'fixed-rate', startUs, endUs: monotonicUs() });
-      const { publishMs, ...summary } = measured;
-      fixedRate = {
-        ...summary,
-        rate: config.rate,
-        achievedRate: summary.published / (Math.max(publishMs, 1) / 1000),
-      };
-      log(
-        `${target.profile.label}: ${config.rate} msg/s: p50 ${summary.p50Ms.toFixed(2)} ms, ` +
-          `p99 ${summary.p99Ms.toFixed(2)} ms, max ${summary.maxMs.toFixed(2)} ms, lost ${summary.lost}`,
-      );
+      fixedRate = summarizeFixedRate(rounds, config.rate);
     }
 
     return {

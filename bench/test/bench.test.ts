@@ -31,7 +31,8 @@ describe('pnpm bench at tiny scale', () => {
     const config = parseBenchConfig(
       [
         ...['--targets', targets.join(','), '--users', '25', '--tabs', '2', '--processes', '2'],
-        ...['--burst', '500', '--rate', '500', '--duration', '1', '--settle', '0.2'],
+        ...['--burst', '500', '--burst-rounds', '3', '--settle', '0.2'],
+        ...['--rate', '500', '--duration', '1', '--rate-rounds', '2'],
         ...['--drain-timeout', '30', '--out', out, '--docs', ''],
         ...['--publish-messages', '500', '--publish-rounds', '3'],
         ...['--memory-entries', '10,100', '--memory-users', '5'],
@@ -51,12 +52,22 @@ describe('pnpm bench at tiny scale', () => {
         delivered: 1000,
         lost: 0,
       });
+      // Two fixed-rate rounds: the counts are both rounds', the latency one round's.
       expect(result.fixedRate, result.label).toMatchObject({
-        published: 500,
-        expected: 1000,
-        delivered: 1000,
+        published: 1000,
+        expected: 2000,
+        delivered: 2000,
         lost: 0,
       });
+      expect(result.fixedRate!.roundsP99Ms, result.label).toHaveLength(2);
+      expect(result.fixedRate!.roundsP99Ms).toContain(result.fixedRate!.p99Ms);
+      // Three measured bursts after a warm-up that is kept but not among them.
+      expect(result.burst!.rounds, result.label).toHaveLength(3);
+      expect(result.burst!.cpuRounds, result.label).toHaveLength(3);
+      expect(result.burst!.rounds).toContain(Math.round(result.burst!.deliveredPerSecond));
+      expect(result.burst!.warmupDeliveredPerSecond).toBeGreaterThan(0);
+      expect(result.burst!.lostAllRounds, result.label).toBe(0);
+      expect(result.loadAverage!.start, result.label).toBeGreaterThanOrEqual(0);
       expect(result.lost, result.label).toBe(0);
       expect(result.burst!.deliveredPerSecond).toBeGreaterThan(0);
       expect(result.fixedRate!.p99Ms).toBeGreaterThan(0);
@@ -69,7 +80,7 @@ describe('pnpm bench at tiny scale', () => {
     // Ratios against the two baselines; the service with history on has its own comparison.
     expect(report.comparisons.map((c) => c.baseline)).toEqual(['relay', 'socketio']);
     expect(report.comparisons[0]?.burstDeliveredPerSecond).toBeGreaterThan(0);
-    expect(report.goals.length).toBe(targets[0] === 'service' ? 5 : 0);
+    expect(report.goals.length).toBe(targets[0] === 'service' ? 6 : 0);
     expect(liveChildren()).toBe(0);
   });
 
@@ -118,6 +129,8 @@ describe('pnpm bench at tiny scale', () => {
     expect(text).toContain('prose\n<!-- bench:latest:start -->');
     expect(text).toContain('more prose');
     expect(text).toContain('| burst delivered/s |');
+    expect(text).toContain('median of 3 rounds after one warm-up round');
+    expect(text).toContain('| rounds | burst deliveries per server CPU-second |');
     expect(text).toContain(
       '| delivery guarantee, same run | history off | history on | on / off |',
     );

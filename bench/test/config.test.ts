@@ -23,6 +23,9 @@ describe('pnpm bench options', () => {
     expect(config.processes).toBeGreaterThanOrEqual(2);
     expect(config.sourceAddresses).toEqual(['127.0.0.2']);
     expect(config.rate).toBe(5000);
+    // Five measured bursts after the warm-up, three fixed-rate rounds of 10 s.
+    expect(config.burstRounds).toBe(5);
+    expect([config.rateRounds, config.durationMs]).toEqual([3, 10_000]);
   });
 
   it('takes flags over BENCH_* variables over defaults', () => {
@@ -48,6 +51,9 @@ describe('pnpm bench options', () => {
     );
     expect(errorOf(() => parseBenchConfig(['--memory-entries', '10,ten'], {})).message).toMatch(
       /--memory-entries.*"ten"/,
+    );
+    expect(errorOf(() => parseBenchConfig(['--rate-rounds', '0'], {})).message).toMatch(
+      /--rate-rounds.*>= 1/,
     );
     expect(errorOf(() => parseBenchConfig(['--history-length', '0'], {})).message).toMatch(
       /--history-length.*>= 1/,

@@ -1,0 +1,209 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import type { TargetKind } from '../src/config.js';
+import { renderLatestSection } from '../src/docs.js';
+import { historyDeliveryCost } from '../src/history-cost.js';
+import { repoRoot } from '../src/paths.js';
+import {
+  type BenchReport,
+  burstDeliveriesPerCpuSecond,
+  compare,
+  evaluateGoals,
+  markdownTable,
+  metricRows,
+} from '../src/report.js';
+import type { TargetResult } from '../src/scenario.js';
+import { deliveryRound } from './delivery-round.js';
+
+interface Figures {
+  connectsPerCpu: number;
+  burstPerCpu: number;
+  deliveredPerSecond: number;
+  p99Ms: number;
+  perSocketBytes?: number;
+}
+
+/** A target's result with the figures the goals read; everything else plausible. */
+function result(kind: TargetKind, f: Figures): TargetResult {
+  const delivery = deliveryRound({
+    durationMs: 1000,
+    deliveredPerSecond: f.deliveredPerSecond,
+    cpuSeconds: 1,
+    p99Ms: f.p99Ms,
+    maxMs: f.p99Ms * 2,
+  });
+  return {
+    kind,
+    label: kind,
+    sockets: 1000,
+    connect: {
+      opened: 1000,
+      failed: 0,
+      failures: {},
+      durationMs: 1000,
+      perSecond: 1000,
+      cpuSeconds: 1000 / f.connectsPerCpu,
+    },
+    readiness: { ready: true, missing: 0, waitedMs: 1 },
+    memory: {
+      baselineRssBytes: 0,
+      idleRssBytes: 0,
+      perSocketBytes: f.perSocketBytes ?? 4000,
+    },
+    burst: {
+      ...delivery,
+      rounds: [f.deliveredPerSecond],
+      cpuRounds: [f.burstPerCpu],
+      deliveriesPerCpuSecond: f.burstPerCpu,
+      warmupDeliveredPerSecond: 1,
+      lostAllRounds: 0,
+    },
+    fixedRate: { ...delivery, rate: 500, achievedRate: 500, roundsP99Ms: [f.p99Ms] },
+    lost: 0,
+    unexpectedCloses: {},
+    windows: [],
+    loadAverage: { start: 1.5, end: 2.25 },
+  };
+}
+
+const relay = result('relay', {
+  connectsPerCpu: 2000,
+  burstPerCpu: 40_000,
+  deliveredPerSecond: 30_000,
+  p99Ms: 8,
+});
+const socketio = result('socketio', {
+  connectsPerCpu: 1000,
+  burstPerCpu: 15_000,
+  deliveredPerSecond: 12_000,
+  p99Ms: 300,
+});
+
+function goalsOf(service: TargetResult, others = [relay, socketio]) {
+  const results = [service, ...others];
+  return evaluateGoals(results, compare(results));
+}
+
+describe("issue 11's targets", () => {
+  it('holds the service to the relay per CPU-second and in p99, to Socket.IO in delivered/s', () => {
+    const service = result('service', {
+      connectsPerCpu: 2000, // 1.0x: met exactly at the bound
+      burstPerCpu: 48_000, // 1.2x: met, the 1.3x stretch missed
+      deliveredPerSecond: 30_000, // 2.5x Socket.IO
+      p99Ms: 8.8, // 1.1x the relay: missed
+      perSocketBytes: 4097,
+    });
+    const goals = goalsOf(service);
+    expect(goals.map((g) => [g.name, g.met])).toEqual([
+      ['burst deliveries per server CPU-second >= 1.0x reference relay', true],
+      ['burst deliveries per server CPU-second >= 1.3x reference relay (stretch)', false],
+      ['connects per server CPU-second >= 1.0x reference relay', true],
+      ['fixed-rate p99 <= 1.0x reference relay', false],
+      ['burst delivered/s >= 2.5x Socket.IO', true],
+      ['RSS per idle socket <= 4 KiB (at 1000 sockets)', false],
+    ]);
+    const values = goals.map((g) => g.value!);
+    for (const [index, expected] of [1.2, 1.2, 1, 1.1, 2.5, 4097].entries()) {
+      expect(values[index]).toBeCloseTo(expected);
+    }
+  });
+
+  it('marks a target unmeasured when its baseline did not run', () => {
+    const service = result('service', {
+      connectsPerCpu: 3000,
+      burstPerCpu: 60_000,
+      deliveredPerSecond: 40_000,
+      p99Ms: 4,
+    });
+    const goals = goalsOf(service, [relay]);
+    expect(goals.map((g) => g.met)).toEqual([true, true, true, true, null, true]);
+    expect(goalsOf(relay, [socketio])).toEqual([]);
+  });
+
+  it('compares CPU-seconds as well as rates', () => {
+    const service = result('service', {
+      connectsPerCpu: 1000,
+      burstPerCpu: 20_000,
+      deliveredPerSecond: 15_000,
+      p99Ms: 4,
+    });
+    const [vsRelay] = compare([service, relay]);
+    expect(vsRelay).toMatchObject({
+      baseline: 'relay',
+      connectsPerCpuSecond: 0.5,
+      burstDeliveriesPerCpuSecond: 0.5,
+      burstDeliveredPerSecond: 0.5,
+      fixedRateP99: 0.5,
+    });
+  });
+});
+
+describe('the results table', () => {
+  it('puts the per-CPU-second figure first in its group', () => {
+    const labels = metricRows.map((row) => row.label);
+    const before = (a: string, b: string) => labels.indexOf(a) < labels.indexOf(b);
+    expect(before('connects per server CPU-second', 'connect rate (sockets/s)')).toBe(true);
+    expect(before('burst deliveries per server CPU-second', 'burst delivered/s')).toBe(true);
+    expect(before('connect rate (sockets/s)', 'RSS idle, all sockets (MiB)')).toBe(true);
+  });
+});
+
+describe('reports from before issue 11 (docs/bench/latest.json as committed)', () => {
+  const old = JSON.parse(
+    readFileSync(join(repoRoot, 'docs/bench/latest.json'), 'utf8'),
+  ) as BenchReport;
+
+  it('reads burst deliveries per CPU-second off the median round', () => {
+    const service = old.results[0]!;
+    expect(service.burst?.deliveriesPerCpuSecond).toBeUndefined();
+    expect(burstDeliveriesPerCpuSecond(service)).toBeCloseTo(
+      service.burst!.delivered / service.burst!.cpuSeconds,
+    );
+    expect(historyDeliveryCost(old.results)?.offPerCpuSecond).toBeCloseTo(
+      burstDeliveriesPerCpuSecond(service)!,
+    );
+  });
+
+  it('renders without the newer lines', () => {
+    const section = renderLatestSection(old, 'bench/latest.svg');
+    expect(section).toContain('| burst deliveries per server CPU-second |');
+    expect(section).toContain(`median of ${old.config.burstRounds} rounds;`);
+    expect(section).not.toContain('warm-up');
+    expect(section).not.toContain('Per target');
+    expect(section).not.toContain('| rounds |');
+  });
+});
+
+describe('the docs section of a report with rounds', () => {
+  it('shows each target load, the warm-up and every round behind the medians', () => {
+    const service = result('service', {
+      connectsPerCpu: 2000,
+      burstPerCpu: 45_000,
+      deliveredPerSecond: 31_000,
+      p99Ms: 7.5,
+    });
+    const results = [service, relay];
+    const comparisons = compare(results);
+    const old = JSON.parse(
+      readFileSync(join(repoRoot, 'docs/bench/latest.json'), 'utf8'),
+    ) as BenchReport;
+    const report: BenchReport = {
+      ...old,
+      config: { ...old.config, burstRounds: 5, rateRounds: 3 },
+      results,
+      comparisons,
+      goals: evaluateGoals(results, comparisons),
+      loadAverage: { start: 1, end: 3 },
+    };
+    const section = renderLatestSection(report, 'bench/latest.svg');
+    expect(section).toContain('median of 5 rounds after one warm-up round');
+    expect(section).toContain('x 3 rounds, latency of the median round by p99');
+    expect(section).toContain('Per target, start -> end: service 1.5 -> 2.3; relay 1.5 -> 2.3.');
+    expect(section).toContain('| service | 45,000 | 31,000 | 1 | 7.50 |');
+    const table = markdownTable(report);
+    expect(table).toMatch(
+      /\| burst deliveries per server CPU-second \| 45,000 \| 40,000 \| 1\.13x \|/,
+    );
+  });
+});
