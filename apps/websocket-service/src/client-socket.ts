@@ -54,6 +54,28 @@ export class ClientSocket extends WebSocket implements InboundBucket {
   resumed = false;
   /** History, while syncing a first connect: how many recent messages to replay. */
   recent = 0;
+  /**
+   * History, while syncing a first connect: the position of the first positioned live message
+   * held back from it (0: none yet). It was published after the socket was admitted, so the
+   * socket gets it (and what followed) from the history although a first connect replays only
+   * `recent` otherwise.
+   */
+  syncFrom = 0;
+  /** History: the epoch of {@link syncFrom}. */
+  syncFromEpoch = '';
+  /** History: whether the read in flight asked for the entries from {@link syncFrom}. */
+  syncFromAsked = false;
+
+  /**
+   * History: a positioned live message is being held back from this socket while it syncs. A
+   * first connect notes the first one: it was published after the socket was admitted, so it
+   * must reach the socket from the history (see {@link syncFrom}).
+   */
+  noteHeldBack(position: number, epoch: string): void {
+    if (this.syncState !== syncStates.SYNCING || this.resumed || this.syncFrom !== 0) return;
+    this.syncFrom = position;
+    this.syncFromEpoch = epoch;
+  }
 
   /**
    * Sends an empty protocol ping: the prebuilt frame written to the TCP connection (one shared

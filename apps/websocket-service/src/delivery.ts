@@ -166,6 +166,7 @@ export function createDelivery({
         }
       } else if (state === SYNCING) {
         // Its history read (sent once the channel is subscribed) covers this message.
+        socket.noteHeldBack(position, epoch);
         continue;
       }
       // Next in order, or an ADOPT socket (its history could not be read) taking up the stream.

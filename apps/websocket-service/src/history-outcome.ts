@@ -9,6 +9,9 @@ export interface SocketMark {
   readonly recent: number;
   readonly position: number;
   readonly epoch: string;
+  /** A first connect: the first live position held back from it while it synced (0: none). */
+  readonly syncFrom: number;
+  readonly syncFromEpoch: string;
 }
 
 /**
@@ -22,7 +25,9 @@ export type SyncOutcome =
 
 /**
  * Decides what one socket gets from `snapshot` (read after its channel was subscribed):
- * - a first connect: the last `recent` entries still stored;
+ * - a first connect: the last `recent` entries still stored, and every entry from the first live
+ *   message held back from it while it synced (published after it was admitted), when that is
+ *   in this history (a resync when those can no longer be covered);
  * - a socket that could not be read for before (`ADOPT`): nothing, it just stands at the top;
  * - a resume, or a live socket catching up: the entries after its position, when the history
  *   covers them: same epoch (a socket without one, at position 0, takes any epoch: its history
@@ -38,7 +43,14 @@ export function syncOutcome(
   const { epoch, top } = snapshot;
   if (socket.syncState === syncStates.ADOPT) return { kind: 'replay', after: top };
   if (socket.syncState === syncStates.SYNCING && !socket.resumed) {
-    return { kind: 'replay', after: Math.max(0, top - socket.recent) };
+    const recentAfter = Math.max(0, top - socket.recent);
+    const from = socket.syncFrom;
+    if (from === 0 || socket.syncFromEpoch !== epoch || from > top) {
+      return { kind: 'replay', after: recentAfter };
+    }
+    if (top - from + 1 > replayMax) return { kind: 'resync', reason: 'replay_limit' };
+    if (!covers(snapshot.entries, from, top)) return { kind: 'resync', reason: 'history_trimmed' };
+    return { kind: 'replay', after: Math.min(from - 1, recentAfter) };
   }
   if (epoch === null) {
     return socket.epoch === ''

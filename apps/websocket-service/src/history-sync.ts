@@ -150,6 +150,9 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   hold(userId: string, position: number, epoch: string): boolean {
     const pending = this.#pending.get(userId);
     if (pending === undefined) return false;
+    for (const socket of this.#options.registry.socketsOf(userId) ?? []) {
+      socket.noteHeldBack(position, epoch);
+    }
     if (pending.reading) {
       // Messages of one channel arrive in publish order: the last one held is the newest.
       pending.held = true;
@@ -234,6 +237,10 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
       if (socket.syncState === syncStates.ADOPT) continue;
       if (socket.syncState === syncStates.SYNCING && !socket.resumed) {
         recent = Math.max(recent, socket.recent);
+        if (socket.syncFrom > 0) {
+          marks.push(socket.syncFrom - 1, socket.syncFromEpoch);
+          socket.syncFromAsked = true;
+        }
       } else {
         marks.push(socket.position, socket.epoch);
       }
@@ -272,13 +279,21 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     if (this.#closed || this.#pending.get(userId) !== pending) return;
     pending.failures = 0;
     const sendable = this.#sendable(userId, snapshot);
+    let unasked = false;
     for (const socket of targets) {
-      if (socket.readyState === OPEN) this.#sync(socket, snapshot, sendable);
+      if (socket.readyState !== OPEN) continue;
+      if (needsEntriesNotAsked(socket, snapshot)) {
+        // A first connect that had a message held back while this read was in flight, and the
+        // read was sent before: it waits for the next read, which asks from that message on.
+        unasked = true;
+        continue;
+      }
+      this.#sync(socket, snapshot, sendable);
     }
     const overtaken =
       pending.held &&
       (pending.heldEpoch !== (snapshot.epoch ?? '') || pending.heldPosition > snapshot.top);
-    this.#settle(userId, pending, pending.again || overtaken);
+    this.#settle(userId, pending, pending.again || overtaken || unasked);
   }
 
   #fail(
@@ -356,6 +371,8 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     socket.position = top;
     socket.epoch = epoch ?? '';
     socket.syncState = syncStates.LIVE;
+    socket.syncFrom = 0;
+    socket.syncFromAsked = false;
     if (outcome.kind === 'resync') {
       this.#resync(socket, outcome.reason, top, epoch, wasSyncing);
       return;
@@ -400,6 +417,18 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     socket.send(frame, TEXT_FRAME);
     return true;
   }
+}
+
+/** Whether a first connect needs entries from its held-back message that this read did not ask for. */
+function needsEntriesNotAsked(socket: ClientSocket, snapshot: HistorySnapshot): boolean {
+  return (
+    socket.syncState === syncStates.SYNCING &&
+    !socket.resumed &&
+    socket.syncFrom > 0 &&
+    !socket.syncFromAsked &&
+    socket.syncFromEpoch === snapshot.epoch &&
+    socket.syncFrom <= snapshot.top
+  );
 }
 
 /** A control message (`ws.synced`, `ws.resync`) as the text frame it is sent as. */

@@ -20,6 +20,8 @@ const resume = (position: number, epoch: string): SocketMark => ({
   recent: 0,
   position,
   epoch,
+  syncFrom: 0,
+  syncFromEpoch: '',
 });
 const live = (position: number, epoch: string): SocketMark => ({
   ...resume(position, epoch),
@@ -31,9 +33,44 @@ const first = (recent: number): SocketMark => ({
   recent,
   position: 0,
   epoch: '',
+  syncFrom: 0,
+  syncFromEpoch: '',
 });
 
 describe('syncOutcome', () => {
+  it('gives a first connect what was published after it was admitted, with its recent ones', () => {
+    // Position 6 was held back from it while its read was in flight; the read saw up to 8.
+    const heldFrom6 = { ...first(0), syncFrom: 6, syncFromEpoch: 'E' };
+    expect(syncOutcome(heldFrom6, snapshot('E', 8), REPLAY_MAX)).toEqual({
+      kind: 'replay',
+      after: 5,
+    });
+    // `recent` reaches further back than the held message: the recent ones, which include it.
+    expect(syncOutcome({ ...heldFrom6, recent: 5 }, snapshot('E', 8), REPLAY_MAX)).toEqual({
+      kind: 'replay',
+      after: 3,
+    });
+    // The held message is newer than the read (the next read brings it) or of another history:
+    // a plain first connect.
+    expect(syncOutcome({ ...heldFrom6, syncFrom: 9 }, snapshot('E', 8), REPLAY_MAX)).toEqual({
+      kind: 'replay',
+      after: 8,
+    });
+    expect(syncOutcome(heldFrom6, snapshot('F', 8), REPLAY_MAX)).toEqual({
+      kind: 'replay',
+      after: 8,
+    });
+    // Held entries no longer stored, or more than the replay limit: said, not silently skipped.
+    expect(syncOutcome(heldFrom6, snapshot('E', 8, 7), REPLAY_MAX)).toEqual({
+      kind: 'resync',
+      reason: 'history_trimmed',
+    });
+    expect(syncOutcome(heldFrom6, snapshot('E', 16), REPLAY_MAX)).toEqual({
+      kind: 'resync',
+      reason: 'replay_limit',
+    });
+  });
+
   it('replays what a resume missed when the history covers it', () => {
     expect(syncOutcome(resume(3, 'E'), snapshot('E', 8), REPLAY_MAX)).toEqual({
       kind: 'replay',

@@ -44,7 +44,10 @@ class GatedReader {
   readonly requests: HistoryReadRequest[] = [];
   /** Answers Redis gave that wait at the closed gate. */
   held = 0;
+  /** Reads waiting at the closed gate before they are sent to Redis. */
+  unsent = 0;
   #closed = false;
+  #beforeSend = false;
   #waiting: Array<() => void> = [];
 
   constructor(timeoutMs: number) {
@@ -63,13 +66,23 @@ class GatedReader {
     this.#closed = true;
   }
 
+  /** Closes the gate in front of Redis: reads are not sent until {@link open}. */
+  holdBeforeSend(): void {
+    this.#beforeSend = true;
+  }
+
   open(): void {
     this.#closed = false;
+    this.#beforeSend = false;
     for (const release of this.#waiting.splice(0)) release();
   }
 
   async read(userId: string, request: HistoryReadRequest): Promise<HistorySnapshot> {
     this.requests.push(request);
+    if (this.#beforeSend) {
+      this.unsent++;
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    }
     const snapshot = await this.reader.read(userId, request);
     if (this.#closed) {
       this.held++;
@@ -173,6 +186,23 @@ describe('HistorySync with the live path', () => {
     deliver('overtaken', await publish('overtaken', 3));
     await waitFor(() => tab.frames.length === 4, { message: 'live 3' });
     expect(timelineOf(tab.frames)).toEqual(['synced:0', '1', '2', '3']);
+  });
+
+  it('gives a first connect what was published after it was admitted and stored before its read ran', async () => {
+    const { source, deliver, admit } = await setup();
+    source.holdBeforeSend();
+    const tab = await admit('newcomer');
+    await waitFor(() => source.unsent === 1, { message: 'the read waits to be sent' });
+    // Published after the socket was admitted: held back from it (its read is in flight), and
+    // already stored when Redis runs the read, which therefore starts the socket above it.
+    deliver('newcomer', await publish('newcomer', 1));
+    source.open();
+    await waitFor(() => tab.frames.length === 2, { message: '1, then synced' });
+    expect(timelineOf(tab.frames)).toEqual(['1', 'synced:1']);
+    expect(source.requests).toHaveLength(2); // read again, from the held message on
+    deliver('newcomer', await publish('newcomer', 2));
+    await waitFor(() => tab.frames.length === 3, { message: 'live 2' });
+    expect(timelineOf(tab.frames)).toEqual(['1', 'synced:1', '2']);
   });
 
   it('fills a gap on the live path from history, and drops a duplicate', async () => {
