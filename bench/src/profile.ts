@@ -20,6 +20,8 @@ export interface HotSpot {
   selfMs: number;
   /** Share of the busy (non-idle) time of the phase, percent. */
   percent: number;
+  /** Self time per unit of the phase's work (µs per socket opened or frame delivered). */
+  usPerUnit?: number;
 }
 
 /** Where one process spent its CPU during one phase. */
@@ -28,6 +30,10 @@ export interface ProfileSummary {
   phase: PhaseWindow['name'];
   busyMs: number;
   idleMs: number;
+  /** Sockets opened (connect) or frames delivered (burst, fixed rate) in the phase. */
+  units?: number;
+  /** Busy time per unit, µs: what one connect or one delivered frame cost this process. */
+  busyUsPerUnit?: number;
   /** Top functions by self time. */
   functions: HotSpot[];
   /** Self time by module: a package, a service source file, Node internals, GC. */
@@ -56,7 +62,12 @@ function moduleOf(url: string, functionName: string): string {
   return shortPath(url);
 }
 
-function top(map: Map<string, number>, busyUs: number, count: number): HotSpot[] {
+function top(
+  map: Map<string, number>,
+  busyUs: number,
+  count: number,
+  units: number | undefined,
+): HotSpot[] {
   return [...map.entries()]
     .sort((a, b) => b[1] - a[1])
     .slice(0, count)
@@ -64,6 +75,7 @@ function top(map: Map<string, number>, busyUs: number, count: number): HotSpot[]
       name,
       selfMs: Math.round(us / 100) / 10,
       percent: busyUs > 0 ? Math.round((us / busyUs) * 1000) / 10 : 0,
+      ...(units ? { usPerUnit: Math.round((us / units) * 100) / 100 } : {}),
     }));
 }
 
@@ -76,13 +88,17 @@ export function summarizeProfile(
   profile: CpuProfile,
   window: PhaseWindow | readonly PhaseWindow[],
   file: string,
-  count = 12,
+  count = 16,
 ): ProfileSummary {
   // A phase may come in several pieces (the connect phase runs in two halves).
   const pieces: readonly PhaseWindow[] = Array.isArray(window) ? window : [window as PhaseWindow];
   const inPhase = (time: number): boolean =>
     pieces.some((piece) => time >= piece.startUs && time <= piece.endUs);
   const frames = new Map(profile.nodes.map((node) => [node.id, node.callFrame]));
+  const units = pieces.reduce<number | undefined>(
+    (sum, piece) => (piece.units === undefined ? sum : (sum ?? 0) + piece.units),
+    undefined,
+  );
   const functions = new Map<string, number>();
   const modules = new Map<string, number>();
   let busyUs = 0;
@@ -109,8 +125,9 @@ export function summarizeProfile(
     phase: pieces[0]?.name ?? 'connect',
     busyMs: Math.round(busyUs / 1000),
     idleMs: Math.round(idleUs / 1000),
-    functions: top(functions, busyUs, count),
-    modules: top(modules, busyUs, count),
+    ...(units ? { units, busyUsPerUnit: Math.round((busyUs / units) * 100) / 100 } : {}),
+    functions: top(functions, busyUs, count, units),
+    modules: top(modules, busyUs, count, units),
   };
 }
 
@@ -137,14 +154,25 @@ export function summarizeProfiles(
   return summaries;
 }
 
+function perUnitText(summary: ProfileSummary): string {
+  if (summary.busyUsPerUnit === undefined || summary.units === undefined) return '';
+  const unit = summary.phase === 'connect' ? 'socket opened' : 'frame delivered';
+  return `; ${summary.busyUsPerUnit.toFixed(2)} µs per ${unit} (${summary.units})`;
+}
+
+function hotSpotLine(spot: HotSpot): string {
+  const us = spot.usPerUnit === undefined ? '' : `${spot.usPerUnit.toFixed(2).padStart(8)} µs`;
+  return `    ${spot.percent.toFixed(1).padStart(5)}%${us}  ${spot.name}`;
+}
+
 /** A profile summary as indented text for the terminal. */
 export function formatProfileSummary(summary: ProfileSummary): string {
   const lines = [
-    `${summary.phase}: ${summary.busyMs} ms busy, ${summary.idleMs} ms idle (${summary.file})`,
+    `${summary.phase}: ${summary.busyMs} ms busy, ${summary.idleMs} ms idle${perUnitText(summary)} (${summary.file})`,
     '  by module:',
-    ...summary.modules.map((m) => `    ${m.percent.toFixed(1).padStart(5)}%  ${m.name}`),
+    ...summary.modules.map(hotSpotLine),
     '  by function (self time):',
-    ...summary.functions.map((f) => `    ${f.percent.toFixed(1).padStart(5)}%  ${f.name}`),
+    ...summary.functions.map(hotSpotLine),
   ];
   return lines.join('\n');
 }

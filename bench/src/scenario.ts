@@ -18,6 +18,8 @@ export interface PhaseWindow {
   name: 'connect' | 'burst' | 'fixed-rate';
   startUs: number;
   endUs: number;
+  /** Work done in the window: sockets opened (connect) or frames delivered (burst, fixed rate). */
+  units?: number;
 }
 
 /** Latency percentiles in ms. */
@@ -233,8 +235,14 @@ export async function benchTarget(
     for (const share of [0.5, 1]) {
       const cpuBefore = target.cpuSeconds();
       const startUs = monotonicUs();
+      const openedBefore = connect?.opened ?? 0;
       connect = await loadgen.connect(share);
-      windows.push({ name: 'connect', startUs, endUs: monotonicUs() });
+      windows.push({
+        name: 'connect',
+        startUs,
+        endUs: monotonicUs(),
+        units: connect.opened - openedBefore,
+      });
       connectCpu += target.cpuSeconds() - cpuBefore;
       connectMs += connect.durationMs;
       addCounts(failures, connect.failures);
@@ -297,7 +305,12 @@ export async function benchTarget(
       for (let round = 1; round <= config.burstRounds; round++) {
         rounds.push(await runRound(`${round}/${config.burstRounds}`));
       }
-      windows.push({ name: 'burst', startUs, endUs: monotonicUs() });
+      windows.push({
+        name: 'burst',
+        startUs,
+        endUs: monotonicUs(),
+        units: rounds.reduce((sum, r) => sum + r.delivered, 0),
+      });
       burst = summarizeBurst(rounds, warmup);
     }
 
@@ -322,7 +335,12 @@ export async function benchTarget(
             `max ${summary.maxMs.toFixed(2)} ms, lost ${summary.lost}`,
         );
       }
-      windows.push({ name: 'fixed-rate', startUs, endUs: monotonicUs() });
+      windows.push({
+        name: 'fixed-rate',
+        startUs,
+        endUs: monotonicUs(),
+        units: rounds.reduce((sum, r) => sum + r.delivered, 0),
+      });
       fixedRate = summarizeFixedRate(rounds, config.rate);
     }
 

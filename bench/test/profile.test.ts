@@ -65,4 +65,37 @@ describe('CPU profile summary', () => {
     ]);
     expect(summary.modules.map((m) => m.name)).toEqual(['ws', 'node internals']);
   });
+
+  it('says what each unit of the phase work cost: µs per socket opened or frame delivered', () => {
+    const profile: CpuProfile = {
+      nodes: [
+        { id: 1, callFrame: { functionName: 'writev', url: '', lineNumber: -1 } },
+        { id: 2, callFrame: { functionName: 'parse', url: 'node:internal/json', lineNumber: 0 } },
+      ],
+      startTime: 0,
+      endTime: 1000,
+      samples: [1, 1, 2, 1],
+      timeDeltas: [0, 300, 300, 100],
+    };
+    // Two pieces of one phase (the connect halves): their units add up. Weights (the time to
+    // the next sample): writev 300 + 300 (the last sample has none), parse 100.
+    const summary = summarizeProfile(
+      profile,
+      [
+        { name: 'burst', startUs: 0, endUs: 350, units: 40 },
+        { name: 'burst', startUs: 351, endUs: 1000, units: 60 },
+      ],
+      'p',
+    );
+    expect(summary.units).toBe(100);
+    expect(summary.busyUsPerUnit).toBe(7);
+    expect(summary.modules.map((m) => [m.name, m.usPerUnit])).toEqual([
+      ['(native)', 6],
+      ['node internals', 1],
+    ]);
+    // Without units (older windows) there is no per-unit figure.
+    const plain = summarizeProfile(profile, { name: 'burst', startUs: 0, endUs: 1000 }, 'p');
+    expect(plain.busyUsPerUnit).toBeUndefined();
+    expect(plain.modules[0]?.usPerUnit).toBeUndefined();
+  });
 });
