@@ -35,8 +35,10 @@ export class ClientSocket extends WebSocket implements InboundBucket {
    * before a time can find this socket (see `revocation-sweep.ts`).
    */
   issuedAt: number | undefined = undefined;
-  /** Whether the peer showed a sign of life since the last keepalive sweep. */
+  /** Whether the peer showed a sign of life since the last keepalive ping. */
   alive = true;
+  /** When the keepalive last pinged this socket (`Date.now()`). */
+  pingedAt = 0;
   /** Inbound frames this socket may still send now (its token bucket, see `inbound-budget.ts`). */
   inboundTokens = 0;
   /** When {@link inboundTokens} was last counted (`performance.now()`). */

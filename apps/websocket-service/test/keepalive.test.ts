@@ -94,6 +94,7 @@ describe('startKeepalive', () => {
     const pings: number[] = [];
     const sockets = Array.from({ length: 100 }, (_, i) => ({
       alive: true,
+      pingedAt: 0,
       readyState: 1,
       sendPing() {
         pings.push(i);
@@ -126,5 +127,67 @@ describe('startKeepalive', () => {
     // Ten ticks of a tenth each, not one sweep of all: every socket pinged exactly once.
     expect(slices.slice(0, 10)).toEqual(Array(10).fill(10));
     expect(pings.slice(0, 100)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+  });
+
+  it('pings a few sockets once per interval, not once per tick', async () => {
+    const pings: number[] = [];
+    const sockets = [0, 1].map((i) => ({
+      alive: true,
+      pingedAt: 0,
+      readyState: 1,
+      sendPing() {
+        pings.push(i);
+        this.alive = true;
+      },
+      terminate() {
+        throw new Error(`socket ${i} terminated`);
+      },
+    }));
+    const registry = new ConnectionRegistry<KeepaliveSocket>(1);
+    registry.add('a', sockets[0]!);
+    registry.add('b', sockets[1]!);
+    const stop = startKeepalive<KeepaliveSocket>({
+      intervalMs: 600,
+      tickMs: 50,
+      count: () => registry.size,
+      cursor: registry.cursor(),
+    });
+    teardown.push(stop);
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    // Two passes at most (one at the start, one 600 ms later); one per tick would be ~20 pings.
+    expect(pings.length).toBeGreaterThanOrEqual(2);
+    expect(pings.length).toBeLessThanOrEqual(4);
+    expect(pings.slice(0, 2)).toEqual([0, 1]);
+  });
+
+  it('does not judge a socket visited again too soon after its ping', async () => {
+    // A socket that never answers, visited on every tick (its place in the walk keeps moving
+    // forward as users before it leave): it is terminated only once half an interval passed.
+    const silent = {
+      alive: true,
+      pingedAt: 0,
+      readyState: 1,
+      pings: 0,
+      terminatedAfterMs: -1,
+      sendPing() {
+        this.pings++;
+      },
+      terminate() {
+        this.terminatedAfterMs = Date.now() - this.pingedAt;
+      },
+    };
+    const stop = startKeepalive<KeepaliveSocket>({
+      intervalMs: 400,
+      tickMs: 20,
+      count: () => 1,
+      cursor: (_max, visit) => {
+        visit(silent);
+        return 1;
+      },
+    });
+    teardown.push(stop);
+    await waitFor(() => silent.terminatedAfterMs >= 0, { message: 'silent peer terminated' });
+    expect(silent.pings).toBe(1);
+    expect(silent.terminatedAfterMs).toBeGreaterThanOrEqual(200);
   });
 });
