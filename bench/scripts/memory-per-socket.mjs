@@ -4,7 +4,7 @@
 // reads RSS and the V8 heap again; with --snapshots it also writes a heap snapshot at each
 // sample and prints the per-constructor growth per socket between the two halves.
 //   node bench/scripts/memory-per-socket.mjs [--targets service,relay] [--sockets 10000]
-//     [--snapshots [--top 25] [--keep]] [--settle 2]                          (after pnpm build)
+//     [--snapshots [--top 25] [--keep]] [--spaces] [--settle 2]                          (after pnpm build)
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +24,8 @@ const { values } = parseArgs({
     settle: { type: 'string', default: '2' },
     top: { type: 'string', default: '25' },
     keep: { type: 'boolean', default: false },
+    spaces: { type: 'boolean', default: false },
+    allocations: { type: 'boolean', default: false },
   },
 });
 const sockets = Number(values.sockets);
@@ -33,6 +35,7 @@ const secret = 'memory-per-socket';
 const work = join(tmpdir(), `memory-probe-${process.pid}`);
 mkdirSync(work, { recursive: true });
 if (values.snapshots) writeFileSync(join(work, 'snapshots'), '');
+if (values.allocations) writeFileSync(join(work, 'allocations'), '');
 const probe = new URL('./memory-probe.cjs', import.meta.url).pathname;
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 const kib = (bytes) => (bytes / 1024).toFixed(2);
@@ -156,6 +159,23 @@ try {
       console.log(
         `  new space at the end: ${kib(end.spaces.new_space?.size ?? 0)} KiB reserved; RSS total ${(end.rssNoGc / 2 ** 20).toFixed(1)} MiB`,
       );
+      if (values.spaces) {
+        const mib = (bytes) => (bytes / 2 ** 20).toFixed(1).padStart(7);
+        const names = Object.keys(end.spaces);
+        console.log(
+          '  growth in MiB (base->middle, middle->end), committed size / used, before GC:',
+        );
+        for (const name of names) {
+          const at = (s, key) => s.spaces[name]?.[key] ?? 0;
+          console.log(
+            `  ${name.padEnd(26)} ${mib(at(mid, 'size') - at(base, 'size'))} ${mib(at(end, 'size') - at(mid, 'size'))}   ${mib(at(mid, 'used') - at(base, 'used'))} ${mib(at(end, 'used') - at(mid, 'used'))}`,
+          );
+        }
+        const native = (s) => s.rssNoGc - s.before.heapTotal;
+        console.log(
+          `  ${'RSS - V8 heap (native)'.padEnd(26)} ${mib(native(mid) - native(base))} ${mib(native(end) - native(mid))}`,
+        );
+      }
       if (values.snapshots) printGrowth(kind, mid.snapshot, end.snapshot, m);
     } finally {
       await loadgen?.close().catch(() => undefined);

@@ -16,7 +16,29 @@ const folder = join(tmpdir(), `memory-probe-${process.ppid}`);
 const out = join(folder, `${process.pid}.jsonl`);
 let taken = 0;
 
+// With a file named `allocations` in the folder: sample allocations from the start, keeping
+// objects that minor and major GCs collected, so promoted garbage shows where it was allocated.
+let session;
+if (existsSync(join(folder, 'allocations'))) {
+  const { Session } = require('node:inspector');
+  session = new Session();
+  session.connect();
+  session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: false,
+  });
+}
+
 process.on('SIGUSR2', () => {
+  if (session) {
+    session.post('HeapProfiler.getSamplingProfile', (error, result) => {
+      if (!error) {
+        const file = join(folder, `${process.pid}-${Date.now()}.heapprofile`);
+        require('node:fs').writeFileSync(file, JSON.stringify(result.profile));
+      }
+    });
+  }
   const before = process.memoryUsage();
   gc();
   gc();
