@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { request } from 'node:http';
 import { freePort, waitFor } from '@huleedu/test-support';
+import { withServiceV8Flags } from '@huleedu/websocket-service';
 import { killChild, track } from './children.js';
 import { sleep } from './clock.js';
 import { isService, type TargetKind } from './config.js';
@@ -170,7 +171,11 @@ export async function startTarget(
     // tuning run stays a like-for-like comparison.
     ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
   };
-  const execArgv: string[] = [];
+  // The service starts as it ships: with its own V8 flags (as in its image), unless NODE_OPTIONS
+  // already sets one of them for every target.
+  const execArgv: string[] = isService(kind)
+    ? withServiceV8Flags([], process.env.NODE_OPTIONS)
+    : [];
   if (options.profileDir) {
     mkdirSync(options.profileDir, { recursive: true });
     // Cluster workers inherit the primary's execArgv, so each process writes its own profile.

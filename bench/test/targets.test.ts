@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { signToken } from '@huleedu/auth';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import { serviceV8Flags } from '@huleedu/websocket-service';
 import { userChannel } from '@huleedu/ws-protocol';
 import { Emitter } from '@socket.io/redis-emitter';
 import { Redis } from 'ioredis';
@@ -7,6 +9,7 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { benchEnvelope, benchEnvelopeJson } from '../src/message.js';
+import { defaultServiceEntry } from '../src/paths.js';
 import { type RunningTarget, startTarget } from '../src/targets.js';
 
 // The baselines must do the work the service does (check the token, deliver to the right
@@ -128,5 +131,40 @@ describe('Socket.IO server', () => {
     emitter.to(userChannel('bob')).emit('notification', benchEnvelope(2, 2000));
     await waitFor(() => received.length >= 2);
     expect(received.sort()).toEqual(['alice:1', 'bob:2']);
+  });
+});
+
+describe('service', () => {
+  const argvOf = (target: RunningTarget) =>
+    readFileSync(`/proc/${target.pid()}/cmdline`, 'utf8').split('\0');
+  const start = () =>
+    startTarget('service', {
+      redisUrl: redis.url,
+      secret,
+      maxConnectionsPerUser: 5,
+      serviceEntry: defaultServiceEntry,
+    });
+
+  it('runs with the V8 flags it ships with, as in its image', async () => {
+    const service = await start();
+    try {
+      expect(argvOf(service)).toEqual(expect.arrayContaining([...serviceV8Flags]));
+    } finally {
+      await service.stop();
+    }
+  });
+
+  it('leaves a flag set in NODE_OPTIONS to NODE_OPTIONS (every target gets the same)', async () => {
+    const saved = process.env.NODE_OPTIONS;
+    process.env.NODE_OPTIONS = '--max-semi-space-size=16';
+    const service = await start().finally(() => {
+      if (saved === undefined) delete process.env.NODE_OPTIONS;
+      else process.env.NODE_OPTIONS = saved;
+    });
+    try {
+      expect(argvOf(service).filter((arg) => arg.startsWith('--max-semi-space-size'))).toEqual([]);
+    } finally {
+      await service.stop();
+    }
   });
 });

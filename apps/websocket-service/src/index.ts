@@ -79,4 +79,5 @@ export {
 export type { MetricsExposition } from './server.js';
 export { type ServiceDeps, type ServiceHandle, startService } from './service.js';
 export { SubscriberLink, type SubscriberLinkOptions } from './subscriber-link.js';
+export { serviceV8Flags, withServiceV8Flags } from './v8-flags.js';
 export { type ClusterView, WorkerLink, type WorkerLinkOptions } from './worker-link.js';

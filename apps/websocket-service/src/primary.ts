@@ -9,6 +9,7 @@ import { ClusterMetrics, metricsUnavailable } from './cluster-metrics.js';
 import type { ClusterState } from './health.js';
 import type { Logger } from './logger.js';
 import type { MetricsExposition } from './server.js';
+import { withServiceV8Flags } from './v8-flags.js';
 
 /** What {@link startPrimary} needs. */
 export interface PrimaryOptions {
@@ -87,6 +88,10 @@ export function startPrimary(options: PrimaryOptions): PrimaryHandle {
   // Round-robin in the primary is the default on Linux; said explicitly because the design relies
   // on it (Node 20 has no reusePort), and it must be set before the first fork.
   cluster.schedulingPolicy = cluster.SCHED_RR;
+  // Every worker runs with the service's V8 flags, however the primary itself was started.
+  cluster.setupPrimary({
+    execArgv: withServiceV8Flags(process.execArgv, process.env.NODE_OPTIONS),
+  });
 
   const slots: Slot[] = Array.from({ length: options.workers }, (_, index) => ({
     index,

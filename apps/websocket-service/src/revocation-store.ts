@@ -19,20 +19,37 @@ export const DEFAULT_REVOCATION_TIMEOUT_MS = 1_000;
 /** Longest pause between reconnect attempts while Redis is down. */
 const MAX_RECONNECT_DELAY_MS = 2_000;
 
+/** Most keys one MGET carries; a bigger batch is sent in several. */
+const MAX_KEYS_PER_READ = 1_000;
+
+/** A read waiting for its batch's MGET. */
+interface PendingRead {
+  readonly userId: string;
+  readonly resolve: (seconds: number | undefined) => void;
+  readonly reject: (error: unknown) => void;
+}
+
 /**
  * Reads whether a user's older tokens were revoked (`{<channel>}:revoked_before`, written by
  * `disconnectUser` in `@huleedu/notify`), for every handshake and for the revocation sweep.
  *
  * One connection of its own (a cluster client in cluster mode), never the subscriber: a
- * subscribed connection cannot GET. Auto-pipelining sends the reads of a reconnect storm as a
- * few round trips. Nothing is queued while Redis is away and every read is bounded by
- * `timeoutMs`, so a handshake is never held longer than that: the caller refuses it instead.
+ * subscribed connection cannot GET. The reads asked for in one turn of the event loop (a
+ * reconnect storm's handshakes) go to Redis as one MGET on a standalone Redis, and as
+ * auto-pipelined GETs on a cluster (the keys live in different slots). One command per batch
+ * instead of one per handshake also keeps the handshake's garbage small: each ioredis command
+ * (its promise, timeout and pipeline) outlives a young-generation collection while it waits for
+ * Redis, so V8 promotes it, and the old generation keeps it until its next full collection.
+ * Nothing is queued while Redis is away and every read is bounded by `timeoutMs`, so a handshake
+ * is never held longer than that: the caller refuses it instead.
  */
 export class RevocationStore {
   readonly #options: RevocationStoreOptions;
   readonly #redis: Redis | Cluster;
   #errorLogged = false;
   #closed = false;
+  /** Standalone: the reads of this turn of the event loop, sent together by {@link #readBatch}. */
+  #batch: PendingRead[] = [];
 
   constructor(options: RevocationStoreOptions) {
     this.#options = options;
@@ -47,7 +64,6 @@ export class RevocationStore {
       this.#redis = new Redis(options.redis.url, {
         ...common,
         lazyConnect: true,
-        enableAutoPipelining: true,
         retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
       });
     } else {
@@ -91,15 +107,42 @@ export class RevocationStore {
    * Rejects when Redis cannot answer within the timeout (or holds something that is not a
    * number there).
    */
-  async revokedBefore(userId: string): Promise<number | undefined> {
-    const value = await this.#redis.get(revocationKey(userId, this.#options.channelPrefix));
-    if (value === null) return undefined;
-    const seconds = Number(value);
-    if (value === '' || !Number.isFinite(seconds)) {
-      throw new Error(`revocation key of ${userId} holds ${JSON.stringify(value.slice(0, 40))}`);
+  revokedBefore(userId: string): Promise<number | undefined> {
+    if (this.#redis instanceof Cluster) {
+      return this.#redis
+        .get(revocationKey(userId, this.#options.channelPrefix))
+        .then((value) => revocationSeconds(userId, value));
     }
-    return seconds;
+    return new Promise((resolve, reject) => {
+      if (this.#batch.length === 0) setImmediate(this.#readBatch);
+      this.#batch.push({ userId, resolve, reject });
+    });
   }
+
+  /** Sends the waiting reads as MGETs of at most {@link MAX_KEYS_PER_READ} keys. */
+  readonly #readBatch = (): void => {
+    const waiting = this.#batch;
+    this.#batch = [];
+    const prefix = this.#options.channelPrefix;
+    for (let start = 0; start < waiting.length; start += MAX_KEYS_PER_READ) {
+      const reads = waiting.slice(start, start + MAX_KEYS_PER_READ);
+      (this.#redis as Redis).mget(reads.map((read) => revocationKey(read.userId, prefix))).then(
+        (values) => {
+          for (let i = 0; i < reads.length; i++) {
+            const read = reads[i]!;
+            try {
+              read.resolve(revocationSeconds(read.userId, values[i] ?? null));
+            } catch (error) {
+              read.reject(error);
+            }
+          }
+        },
+        (error: unknown) => {
+          for (const read of reads) read.reject(error);
+        },
+      );
+    }
+  };
 
   /** Closes the connection (QUIT, or dropped when Redis does not answer). */
   async close(): Promise<void> {
@@ -113,4 +156,14 @@ export class RevocationStore {
     }
     this.#redis.disconnect();
   }
+}
+
+/** The epoch seconds a revocation key holds; `undefined` for none; throws for anything else. */
+function revocationSeconds(userId: string, value: string | null): number | undefined {
+  if (value === null) return undefined;
+  const seconds = Number(value);
+  if (value === '' || !Number.isFinite(seconds)) {
+    throw new Error(`revocation key of ${userId} holds ${JSON.stringify(value.slice(0, 40))}`);
+  }
+  return seconds;
 }

@@ -243,7 +243,7 @@ export class Sessions {
         return;
       }
       // The TCP connection, not the WebSocket: it closes whether or not the upgrade completes.
-      socket.once('close', () => budget.release(address));
+      budget.releaseOnClose(socket, address);
     }
     const admission = this.#draining
       ? undefined

@@ -78,7 +78,8 @@ export class TcpConnectionCap {
       }
       open.add(socket);
       idle.add(socket);
-      socket.once('close', onClose);
+      // `on`, not `once`: a socket closes once, and `once` would add a wrapper per socket.
+      socket.on('close', onClose);
     });
     server.on('request', (request: IncomingMessage, response: ServerResponse) => {
       idle.delete(request.socket);

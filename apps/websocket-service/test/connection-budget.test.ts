@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import {
   ConnectionBudget,
@@ -37,6 +38,27 @@ describe('ConnectionBudget', () => {
     budget.release('10.0.0.2');
     expect(budget.open).toBe(2);
     expect(budget.admit('10.0.0.4')).toBeUndefined();
+  });
+
+  it('releases the place of a socket when it closes, once, whatever the address', () => {
+    const { budget } = budgetAt({ maxConnectionsPerAddress: 1 });
+    const sockets = ['10.0.0.1', '10.0.0.2'].map((address) => {
+      expect(budget.admit(address)).toBeUndefined();
+      const socket = new PassThrough();
+      budget.releaseOnClose(socket, address);
+      return socket;
+    });
+    expect(budget.admit('10.0.0.1')).toMatchObject({ reason: 'address_connections' });
+    sockets[0]!.destroy();
+    return new Promise<void>((resolve) => {
+      sockets[0]!.once('close', () => {
+        expect(budget.open).toBe(1);
+        expect(budget.admit('10.0.0.1')).toBeUndefined();
+        expect(budget.admit('10.0.0.2')).toMatchObject({ reason: 'address_connections' });
+        expect(budget.open).toBe(2);
+        resolve();
+      });
+    });
   });
 
   it('caps the sockets of one address with 429, leaving other addresses alone', () => {

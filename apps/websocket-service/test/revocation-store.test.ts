@@ -45,6 +45,25 @@ describe('RevocationStore', () => {
     expect(await store.revokedBefore('teacher-2')).toBeUndefined();
   });
 
+  it('answers the reads of one turn of the event loop with one MGET, each with its own value', async () => {
+    await writer.set('{ws:storm-7}:revoked_before', '1700000000');
+    await writer.set('{ws:storm-8}:revoked_before', 'later');
+    await writer.call('CONFIG', 'RESETSTAT');
+    const reads = Array.from({ length: 50 }, (_, i) =>
+      store.revokedBefore(`storm-${i}`).then(
+        (seconds) => seconds,
+        (error: Error) => error.message,
+      ),
+    );
+    const answers = await Promise.all(reads);
+    expect(answers[7]).toBe(1_700_000_000);
+    expect(answers[8]).toMatch(/revocation key of storm-8 holds "later"/);
+    expect(answers.filter((answer) => answer === undefined)).toHaveLength(48);
+    const stats = String(await writer.call('INFO', 'commandstats'));
+    expect(stats).toMatch(/cmdstat_mget:calls=1,/);
+    expect(stats).not.toMatch(/cmdstat_get:/);
+  });
+
   it('refuses to guess when the key holds something else', async () => {
     await writer.set('{ws:teacher-3}:revoked_before', 'soon');
     await expect(store.revokedBefore('teacher-3')).rejects.toThrow('holds "soon"');

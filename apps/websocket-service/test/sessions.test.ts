@@ -1,10 +1,14 @@
+import type { IncomingMessage } from 'node:http';
 import { type AddressInfo, connect as connectTcp } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createTokenVerifier, signToken } from '@huleedu/auth';
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createHandshakeAuth } from '../src/auth.js';
 import type { ClientSocket } from '../src/client-socket.js';
+import { ConnectionBudget } from '../src/connection-budget.js';
 import { checkReadiness } from '../src/health.js';
 import type { InboundBudget } from '../src/inbound-budget.js';
 import { ServiceMetrics } from '../src/metrics.js';
@@ -30,6 +34,9 @@ async function start(
     inboundBudget?: InboundBudget;
     origins?: string[];
     revokedBefore?: (userId: string) => Promise<number | undefined>;
+    budget?: ConnectionBudget;
+    /** Sees every upgrade request before the sessions do. */
+    onUpgradeRequest?: (request: IncomingMessage) => void;
   } = {},
 ) {
   const log = captureLogger();
@@ -73,9 +80,13 @@ async function start(
     clockToleranceMs: 0,
     onAdmitted: (socket) => admitted.push(socket),
     ...(options.revokedBefore === undefined ? {} : { revokedBefore: options.revokedBefore }),
+    ...(options.budget === undefined ? {} : { budget: options.budget }),
   });
   const server = createHttpServer({
-    upgrade: (req, socket, head) => sessions.handleUpgrade(req, socket, head),
+    upgrade: (req, socket, head) => {
+      options.onUpgradeRequest?.(req);
+      sessions.handleUpgrade(req, socket, head);
+    },
     readiness: () =>
       checkReadiness({ redisConnected: () => true, draining: () => sessions.draining }),
     metrics: () => metrics.render(),
@@ -465,5 +476,35 @@ describe('Sessions: revoked tokens (disconnectUser)', () => {
     expect(await client.closed).toEqual({ code: 1008, reason: 'token_revoked' });
     const { body } = await metrics.render();
     expect(body).toContain('huleedu_ws_server_closes_total{reason="token_revoked"} 1');
+  });
+});
+
+describe('Sessions: what an idle socket keeps', () => {
+  it('keeps neither the upgrade request nor its read buffer once the socket is admitted', async () => {
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const budget = new ConnectionBudget({
+      maxConnections: 100,
+      maxConnectionsPerAddress: 100,
+      handshakes: { burst: 100, perSecond: 100 },
+    });
+    const requests: Array<WeakRef<IncomingMessage>> = [];
+    const { connect, admitted } = await start({
+      budget,
+      onUpgradeRequest: (request) => requests.push(new WeakRef(request)),
+    });
+    const clients = [connect(token('teacher-1')), connect(token('teacher-2'))];
+    for (const client of clients) await client.opened;
+    await waitFor(() => admitted.length === 2, { message: 'admitted' });
+    for (let round = 0; round < 5 && requests.some((r) => r.deref() !== undefined); round++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      gc();
+    }
+    // A request held per socket (its headers, the URL with the token, the read buffer behind
+    // `head`) was 2 KiB of every idle socket's memory.
+    expect(requests.map((r) => r.deref() === undefined)).toEqual([true, true]);
+    expect(budget.open).toBe(2);
+    for (const client of clients) client.client.close();
+    await waitFor(() => budget.open === 0, { message: 'budget released on close' });
   });
 });

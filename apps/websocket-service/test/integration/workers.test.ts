@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { get as httpRequest } from 'node:http';
 import { createServer, type Server } from 'node:net';
 import { signToken } from '@huleedu/auth';
@@ -5,6 +6,7 @@ import { createNotifier, type Notifier } from '@huleedu/notify';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { serviceV8Flags } from '../../src/v8-flags.js';
 import {
   connectClient,
   SECRET,
@@ -153,6 +155,16 @@ describe('WEBSOCKET_WORKERS=3', () => {
     expect(new Set(workers.map((l) => l.worker))).toEqual(new Set([0, 1, 2]));
     expect(new Set(workers.map((l) => l.pid)).size).toBe(WORKERS);
     expect(workers.every((l) => l.pid !== service.pid && l.port === service.port)).toBe(true);
+  });
+
+  it("runs every worker with the service's V8 flags, though the primary was started without", () => {
+    const argv = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
+    for (const flag of serviceV8Flags) expect(argv(service.pid)).not.toContain(flag);
+    for (const slot of [0, 1, 2]) {
+      expect(argv(workerPid(slot)), `worker ${slot}`).toEqual(
+        expect.arrayContaining([...serviceV8Flags]),
+      );
+    }
   });
 
   it('spreads sockets over the workers and delivers every user its notification', async () => {

@@ -1,0 +1,30 @@
+/**
+ * The V8 flags the service runs with, wherever it ships: the image's `CMD` (Dockerfile), the
+ * package's `start` script, every worker the cluster primary forks, and `pnpm bench`'s service
+ * targets. `test/v8-flags.test.ts` keeps the Dockerfile and the `start` script equal to this list.
+ *
+ * `--max-semi-space-size=4`: V8 grows its young generation to 16 MiB per semi-space while
+ * thousands of handshakes allocate, and keeps those pages resident; at 10,000 idle sockets that
+ * reads as 2-3 KiB of RSS per socket on top of the live objects. A 4 MiB cap keeps the RSS per
+ * idle socket under 4 KiB with no measurable cost to the connect rate or the fixed-rate p99
+ * (docs/benchmarks.md, "Memory per socket: where it goes").
+ */
+export const serviceV8Flags: readonly string[] = ['--max-semi-space-size=4'];
+
+/**
+ * `execArgv` plus each of {@link serviceV8Flags} that the operator did not set already, on the
+ * command line (`execArgv`) or in `NODE_OPTIONS`: an explicit choice wins (Node gives the command
+ * line precedence over `NODE_OPTIONS`, so appending ours would silently override theirs).
+ */
+export function withServiceV8Flags(execArgv: readonly string[], nodeOptions = ''): string[] {
+  const given = new Set(
+    [...execArgv, ...nodeOptions.split(/\s+/)].filter((arg) => arg !== '').map(flagName),
+  );
+  return [...execArgv, ...serviceV8Flags.filter((flag) => !given.has(flagName(flag)))];
+}
+
+/** `--max_semi_space_size=8` -> `--max-semi-space-size` (V8 takes either spelling). */
+function flagName(arg: string): string {
+  const equals = arg.indexOf('=');
+  return (equals < 0 ? arg : arg.slice(0, equals)).replaceAll('_', '-');
+}
