@@ -88,7 +88,8 @@ wait_listening() { # <pid> <host> <port> <path> <variable> <what>
   exit 1
 }
 
-node apps/websocket-service/dist/main.js &
+# The service's V8 flags (apps/websocket-service/src/v8-flags.ts), as its image and start script run it.
+node --max-semi-space-size=4 apps/websocket-service/dist/main.js &
 service_pid=$!
 children+=("$service_pid")
 node apps/demo/dist/server.js &

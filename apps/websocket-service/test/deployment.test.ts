@@ -81,7 +81,8 @@ describe('Dockerfile', () => {
     expect(runtime).toMatch(/^HEALTHCHECK .*\n\s+CMD \["node", "-e", ".*\/healthz/m);
     const instructions = runtime.split('\n').filter((l) => !l.trimStart().startsWith('#'));
     expect(instructions.join('\n')).not.toContain('curl');
-    expect(runtime).toMatch(/^CMD \["node", "dist\/main.js"\]$/m);
+    // With the service's V8 flags (src/v8-flags.ts; test/v8-flags.test.ts checks the list).
+    expect(runtime).toMatch(/^CMD \["node", ("--[^"]+", )*"dist\/main.js"\]$/m);
     // Exec-form healthcheck: check that its JSON array parses.
     const line = runtime.match(/CMD (\["node", "-e".*\])$/m)?.[1];
     expect(JSON.parse(line!)).toHaveLength(3);

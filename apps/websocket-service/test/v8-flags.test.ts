@@ -18,6 +18,15 @@ describe('serviceV8Flags: one list, wherever the service starts', () => {
     expect(scripts.start).toBe(['node', ...serviceV8Flags, 'dist/main.js'].join(' '));
   });
 
+  it("is what the repository's scripts/start.sh runs", () => {
+    const line = read('../../../scripts/start.sh')
+      .split('\n')
+      .filter((l) => l.includes('apps/websocket-service/dist/main.js'));
+    expect(line).toEqual([
+      ['node', ...serviceV8Flags, 'apps/websocket-service/dist/main.js', '&'].join(' '),
+    ]);
+  });
+
   it('caps the young generation', () => {
     expect(serviceV8Flags).toContain('--max-semi-space-size=4');
   });
