@@ -64,8 +64,8 @@ export async function runBench(
     }
     // After the targets, not before: the publish-throughput rounds fill Redis with some 250,000
     // stream entries, and the first target measured after they were flushed was slowed by the
-    // clean-up (its fixed-rate p99 about 1.5-2x, whichever server went first).
-    await redis.flushall();
+    // clean-up (its fixed-rate p99 about 1.5-2x, whichever server went first). It flushes Redis
+    // before each of its measurements itself.
     const history = await measureHistoryCost(config, redis, redisServer.url, log);
     const comparisons = compare(results);
     return {
