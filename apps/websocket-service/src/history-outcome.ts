@@ -44,10 +44,8 @@ export function syncOutcome(
   if (socket.syncState === syncStates.ADOPT) return { kind: 'replay', after: top };
   if (socket.syncState === syncStates.SYNCING && !socket.resumed) {
     const recentAfter = Math.max(0, top - socket.recent);
+    if (!heldBackWithin(socket, snapshot)) return { kind: 'replay', after: recentAfter };
     const from = socket.syncFrom;
-    if (from === 0 || socket.syncFromEpoch !== epoch || from > top) {
-      return { kind: 'replay', after: recentAfter };
-    }
     if (top - from + 1 > replayMax) return { kind: 'resync', reason: 'replay_limit' };
     if (!covers(snapshot.entries, from, top)) return { kind: 'resync', reason: 'history_trimmed' };
     return { kind: 'replay', after: Math.min(from - 1, recentAfter) };
@@ -67,6 +65,18 @@ export function syncOutcome(
     return { kind: 'resync', reason: 'history_trimmed' };
   }
   return { kind: 'replay', after: position };
+}
+
+/**
+ * Whether the first live message held back from a syncing first connect (`syncFrom`) is at or
+ * below the top of `snapshot`, in its epoch: then the socket is owed the entries from it on.
+ */
+export function heldBackWithin(socket: SocketMark, snapshot: HistorySnapshot): boolean {
+  return (
+    socket.syncFrom > 0 &&
+    socket.syncFromEpoch === snapshot.epoch &&
+    socket.syncFrom <= snapshot.top
+  );
 }
 
 /** Whether `entries` (ascending) hold every position from `first` to `last`, without a hole. */

@@ -3,7 +3,7 @@ import { WebSocket } from 'ws';
 import { type ClientSocket, syncStates } from './client-socket.js';
 import type { HistorySettings } from './config.js';
 import { parsePayload } from './delivery.js';
-import { syncOutcome } from './history-outcome.js';
+import { heldBackWithin, syncOutcome } from './history-outcome.js';
 import type { HistoryReadRequest, HistorySnapshot } from './history-reader.js';
 import type { Logger } from './logger.js';
 import type { HistoryStats, ServiceMetrics } from './metrics.js';
@@ -424,10 +424,8 @@ function needsEntriesNotAsked(socket: ClientSocket, snapshot: HistorySnapshot): 
   return (
     socket.syncState === syncStates.SYNCING &&
     !socket.resumed &&
-    socket.syncFrom > 0 &&
     !socket.syncFromAsked &&
-    socket.syncFromEpoch === snapshot.epoch &&
-    socket.syncFrom <= snapshot.top
+    heldBackWithin(socket, snapshot)
   );
 }
 
