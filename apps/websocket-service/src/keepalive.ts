@@ -1,3 +1,5 @@
+import type { SocketCursor } from './registry.js';
+
 /** The part of a socket the keepalive sweep uses. */
 export interface KeepaliveSocket {
   alive: boolean;
@@ -8,13 +10,6 @@ export interface KeepaliveSocket {
   sendPing(): void;
   terminate(): void;
 }
-
-/**
- * Visits up to `max` sockets after the last one it visited, and starts over once it has been
- * through all of them; returns how many it visited (a user's sockets are visited together, so
- * it may be a few more than `max`). `visit` must not add or remove sockets.
- */
-export type SocketCursor<Socket> = (max: number, visit: (socket: Socket) => void) => number;
 
 /** What {@link startKeepalive} needs. */
 export interface KeepaliveOptions<Socket extends KeepaliveSocket> {
@@ -94,9 +89,11 @@ export function startKeepalive<Socket extends KeepaliveSocket>(
     const quota = Math.ceil((options.count() * tickMs) / intervalMs);
     if (cursor(quota, visit) < quota) passDone = true;
     // Terminated after the visit, so the registry is not changed under the iteration.
-    for (const socket of stalled ? [] : dead) {
-      socket.terminate();
-      options.onDeadPeer?.(socket);
+    if (!stalled) {
+      for (const socket of dead) {
+        socket.terminate();
+        options.onDeadPeer?.(socket);
+      }
     }
     dead.length = 0;
   };

@@ -1,4 +1,11 @@
 /**
+ * Visits up to `max` sockets after the last one it visited, and starts over once it has been
+ * through all of them; returns how many it visited (a user's sockets are visited together, so
+ * it may be a few more than `max`). `visit` must not add or remove sockets.
+ */
+export type SocketCursor<Socket> = (max: number, visit: (socket: Socket) => void) => number;
+
+/**
  * Which sockets each user has open on this instance. Knows nothing about WebSockets or Redis, so
  * it can be tested on its own; the caller decides what "first" and "last" mean for subscriptions.
  *
@@ -91,7 +98,7 @@ export class ConnectionRegistry<Socket> {
    * Returns how many sockets it visited: fewer than asked when it reached the end (and starts
    * over on the next call).
    */
-  cursor(): (max: number, visit: (socket: Socket) => void) => number {
+  cursor(): SocketCursor<Socket> {
     let users = this.#byUser.values();
     return (max, visit) => {
       let visited = 0;

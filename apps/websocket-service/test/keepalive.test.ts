@@ -1,8 +1,8 @@
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ClientSocket } from '../src/client-socket.js';
-import { type KeepaliveSocket, type SocketCursor, startKeepalive } from '../src/keepalive.js';
-import { ConnectionRegistry } from '../src/registry.js';
+import { type KeepaliveSocket, startKeepalive } from '../src/keepalive.js';
+import { ConnectionRegistry, type SocketCursor } from '../src/registry.js';
 import { closeOf, socketPairs } from './helpers.js';
 
 let teardown: Array<() => unknown> = [];
