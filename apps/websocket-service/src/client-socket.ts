@@ -1,5 +1,5 @@
 import type { Socket } from 'node:net';
-import { WebSocket } from 'ws';
+import { type RawData, WebSocket } from 'ws';
 import { PING_FRAME } from './frames.js';
 import type { InboundBucket } from './inbound-budget.js';
 
@@ -16,6 +16,19 @@ export const syncStates = { SYNCING: 0, LIVE: 1, ADOPT: 2 } as const;
 export type SyncState = (typeof syncStates)[keyof typeof syncStates];
 
 /**
+ * What the service does when ws emits an event on a socket: one object shared by every socket
+ * (`ClientSocket.events`), instead of five listeners on each. A socket's listeners live in a
+ * dictionary that grows with each event name, about 0.2 KiB per idle socket for five.
+ */
+export interface SocketEvents {
+  message(socket: ClientSocket, data: RawData, isBinary: boolean): void;
+  ping(socket: ClientSocket, data: Buffer): void;
+  pong(socket: ClientSocket): void;
+  close(socket: ClientSocket): void;
+  error(socket: ClientSocket, error: Error): void;
+}
+
+/**
  * One browser connection. ws builds these for us (the server's `WebSocket` option), so the little
  * state the service needs per socket lives on the socket itself: no side map, no closure per
  * socket, no copy of the request or the token.
@@ -26,6 +39,11 @@ export class ClientSocket extends WebSocket implements InboundBucket {
    * while the socket is OPEN, after ws's own writes, so frames never interleave.
    */
   transport: Socket | undefined = undefined;
+  /**
+   * Where ws's `message`, `ping`, `pong`, `close` and `error` events go (set when the upgrade
+   * completes). Listeners added with `on` still get them as well.
+   */
+  events: SocketEvents | undefined = undefined;
   /** The authenticated user (the token's `sub`); empty until the socket is admitted. */
   userId = '';
   /** Epoch ms after which the token is no longer accepted (`exp` plus clock tolerance). */
@@ -77,6 +95,35 @@ export class ClientSocket extends WebSocket implements InboundBucket {
     if (this.syncState !== syncStates.SYNCING || this.resumed || this.syncFrom !== 0) return;
     this.syncFrom = position;
     this.syncFromEpoch = epoch;
+  }
+
+  /** Hands ws's events to {@link events} first, then to any listener. */
+  override emit(event: string | symbol, ...args: unknown[]): boolean {
+    const events = this.events;
+    if (events !== undefined) {
+      switch (event) {
+        case 'message':
+          events.message(this, args[0] as RawData, args[1] as boolean);
+          break;
+        case 'ping':
+          events.ping(this, args[0] as Buffer);
+          break;
+        case 'pong':
+          events.pong(this);
+          break;
+        case 'close':
+          events.close(this);
+          break;
+        case 'error':
+          events.error(this, args[0] as Error);
+          break;
+        default:
+          return super.emit(event, ...args);
+      }
+      // An 'error' nobody else listens to is handled: EventEmitter would throw it.
+      if (this.listenerCount(event) === 0) return true;
+    }
+    return super.emit(event, ...args);
   }
 
   /**

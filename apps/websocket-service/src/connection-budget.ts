@@ -108,9 +108,9 @@ interface AddressState extends InboundBucket {
   open: number;
 }
 
-/** Where {@link ConnectionBudget.releaseOnClose} keeps a connection's address: on the socket. */
+/** Where {@link ConnectionBudget.hold} keeps a connection's address: on the socket. */
 const HELD_ADDRESS = Symbol('budgetAddress');
-type HoldingSocket = Duplex & { [HELD_ADDRESS]?: string };
+type HoldingSocket = Duplex & { [HELD_ADDRESS]?: string | undefined };
 
 /**
  * Decides, before the upgrade and before the token is verified, whether this process takes one
@@ -124,7 +124,7 @@ export class ConnectionBudget {
   readonly #addresses = new Map<string, AddressState>();
   #open = 0;
   /** The close listener of every held socket (`this` is the socket): one function, no closures. */
-  readonly #releaseHeld: (this: HoldingSocket) => void;
+  readonly #releaseHeld: (this: Duplex) => void;
 
   constructor(limits: ConnectionLimits, now: () => number = () => performance.now()) {
     for (const [name, value] of Object.entries({
@@ -140,8 +140,7 @@ export class ConnectionBudget {
     this.#now = now;
     const budget = this;
     this.#releaseHeld = function () {
-      const address = this[HELD_ADDRESS];
-      if (address !== undefined) budget.release(address);
+      budget.releaseHeld(this);
     };
   }
 
@@ -180,16 +179,41 @@ export class ConnectionBudget {
   }
 
   /**
-   * Calls {@link release} with `address` when `socket` (the TCP connection of an admitted
-   * handshake) closes. The address rides on the socket and the listener is shared: a closure per
-   * connection would be kept as long as the socket is open, and one created in the upgrade
-   * handler would keep that handler's whole scope (the request, its headers and URL with the
-   * token, the read buffer behind `head`): about 2 KiB per idle socket. `on`, not `once`: a
-   * socket closes once, and `once` would add a wrapper per socket.
+   * Holds the place {@link admit} took for `socket` (the TCP connection of the handshake) until
+   * {@link releaseHeld}, which a shared close listener on `socket` calls until {@link unwatch}.
+   * The address rides on the socket and the listener is shared: a closure per connection would
+   * be kept as long as the socket is open, and one created in the upgrade handler would keep that
+   * handler's whole scope (the request, its headers and URL with the token, the read buffer
+   * behind `head`): about 2 KiB per idle socket. `on`, not `once`: a socket closes once, and
+   * `once` would add a wrapper per socket.
    */
-  releaseOnClose(socket: Duplex, address: string): void {
+  hold(socket: Duplex, address: string): void {
     (socket as HoldingSocket)[HELD_ADDRESS] = address;
+    this.watch(socket);
+  }
+
+  /** Releases the place held for `socket` when it closes (again, after {@link unwatch}). */
+  watch(socket: Duplex): void {
     socket.on('close', this.#releaseHeld);
+  }
+
+  /**
+   * Stops listening for `socket`'s close: the caller calls {@link releaseHeld} itself from now on.
+   * `Sessions` does so once the upgrade completed, from the WebSocket's close, which saves every
+   * idle socket a third close listener on its TCP connection (Node's listener array would grow to
+   * 19 slots, about 0.15 KiB).
+   */
+  unwatch(socket: Duplex): void {
+    socket.off('close', this.#releaseHeld);
+  }
+
+  /** Gives back the place held for `socket`, once: later calls, or calls for others, do nothing. */
+  releaseHeld(socket: Duplex): void {
+    const holding = socket as HoldingSocket;
+    const address = holding[HELD_ADDRESS];
+    if (address === undefined) return;
+    holding[HELD_ADDRESS] = undefined;
+    this.release(address);
   }
 
   #state(address: string): AddressState {

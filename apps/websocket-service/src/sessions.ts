@@ -8,9 +8,9 @@ import {
   heartbeat,
   isRevoked,
 } from '@huleedu/ws-protocol';
-import { type RawData, WebSocket, WebSocketServer } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
-import { ClientSocket } from './client-socket.js';
+import { ClientSocket, type SocketEvents } from './client-socket.js';
 import { type BudgetRefusal, type ConnectionBudget, clientAddress } from './connection-budget.js';
 import type { HistoryAdmission } from './history-sync.js';
 import {
@@ -114,8 +114,8 @@ function destroyOnError(this: Duplex): void {
  * obeys the outbound-buffer limit, so a client that sends pings and never reads the pongs is
  * dropped instead of growing the service's memory.
  *
- * Event handlers are created once here and shared by every socket (ws calls them with the
- * socket as `this`), so an idle socket costs no closures of ours.
+ * Event handlers are created once here and shared by every socket ({@link SocketEvents}), so an
+ * idle socket costs no closures and no listeners of ours.
  */
 export class Sessions {
   readonly #options: SessionsOptions;
@@ -124,11 +124,8 @@ export class Sessions {
   #draining = false;
   #whenEmpty: (() => void) | undefined;
 
-  readonly #onMessage: (this: WebSocket, data: RawData, isBinary: boolean) => void;
-  readonly #onPing: (this: WebSocket, data: Buffer) => void;
-  readonly #onPong: (this: WebSocket) => void;
-  readonly #onClose: (this: WebSocket) => void;
-  readonly #onError: (this: WebSocket, error: Error) => void;
+  /** What every socket does with ws's events (see {@link SocketEvents}). */
+  readonly #events: SocketEvents;
 
   constructor(options: SessionsOptions) {
     this.#options = options;
@@ -179,43 +176,45 @@ export class Sessions {
       );
       return false;
     };
-    this.#onMessage = function (data, isBinary) {
-      const socket = this as ClientSocket;
-      if (!admitFrame(socket)) return;
-      if (!isBinary && PING_FRAME.equals(data as Buffer)) {
-        metrics.heartbeatFrames++;
-        if (mayReply(socket)) socket.send(PONG_FRAME, TEXT_FRAME);
-      } else {
-        metrics.ignoredFrames++;
-      }
-    };
-    this.#onPing = function (data) {
-      const socket = this as ClientSocket;
-      if (admitFrame(socket) && mayReply(socket)) socket.pong(data);
-    };
-    this.#onPong = function () {
-      admitFrame(this as ClientSocket);
-    };
     const onEmpty = (): void => {
       if (registry.size === 0) this.#whenEmpty?.();
     };
-    this.#onClose = function () {
-      const socket = this as ClientSocket;
-      if (registry.remove(socket.userId, socket) !== 'unknown') {
-        channels.release(socket.userId);
-        onEmpty();
-      }
-    };
-    this.#onError = function (error) {
-      // ws has already closed the socket (1009 for oversize frames, 1002 for protocol errors).
-      const code = (error as { code?: string }).code;
-      const userId = (this as ClientSocket).userId;
-      if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
-        metrics.serverClosed('message_too_big');
-        dropLog.warn('message_too_big', { userId }, 'closed a socket that sent a frame too big');
-      } else {
-        logger.debug({ code, userId }, 'socket error');
-      }
+    const { budget: connectionBudget } = options;
+    this.#events = {
+      message(socket, data, isBinary) {
+        if (!admitFrame(socket)) return;
+        if (!isBinary && PING_FRAME.equals(data as Buffer)) {
+          metrics.heartbeatFrames++;
+          if (mayReply(socket)) socket.send(PONG_FRAME, TEXT_FRAME);
+        } else {
+          metrics.ignoredFrames++;
+        }
+      },
+      ping(socket, data) {
+        if (admitFrame(socket) && mayReply(socket)) socket.pong(data);
+      },
+      pong(socket) {
+        admitFrame(socket);
+      },
+      close(socket) {
+        // Every upgraded socket, admitted or refused, gives back its place in the budget here.
+        if (socket.transport !== undefined) connectionBudget?.releaseHeld(socket.transport);
+        if (registry.remove(socket.userId, socket) !== 'unknown') {
+          channels.release(socket.userId);
+          onEmpty();
+        }
+      },
+      error(socket, error) {
+        // ws has already closed the socket (1009 for oversize frames, 1002 for protocol errors).
+        const code = (error as { code?: string }).code;
+        const { userId } = socket;
+        if (code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH') {
+          metrics.serverClosed('message_too_big');
+          dropLog.warn('message_too_big', { userId }, 'closed a socket that sent a frame too big');
+        } else {
+          logger.debug({ code, userId }, 'socket error');
+        }
+      },
     };
   }
 
@@ -230,8 +229,8 @@ export class Sessions {
    * reason (an HTTP error status is invisible to browser JavaScript).
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
-    const { budget } = this.#options;
-    if (budget !== undefined && !this.#draining) {
+    const budget = this.#draining ? undefined : this.#options.budget;
+    if (budget !== undefined) {
       const address = clientAddress(
         request.socket.remoteAddress,
         request.headers['x-forwarded-for'],
@@ -242,8 +241,9 @@ export class Sessions {
         this.#refuseBeforeUpgrade(socket, address, refusal);
         return;
       }
-      // The TCP connection, not the WebSocket: it closes whether or not the upgrade completes.
-      budget.releaseOnClose(socket, address);
+      // Released when the TCP connection closes before the upgrade completes, and from then on
+      // when the WebSocket closes.
+      budget.hold(socket, address);
     }
     const admission = this.#draining
       ? undefined
@@ -253,11 +253,18 @@ export class Sessions {
     const upgrade = (verdict: Admission | Refusal | undefined): void => {
       // ws listens for errors from here on.
       socket.off('error', destroyOnError);
+      budget?.unwatch(socket);
+      let upgraded = false;
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
+        upgraded = true;
         const client = ws as ClientSocket;
         client.transport = socket as Socket;
+        client.events = this.#events;
         this.#start(client, verdict, resume);
       });
+      // ws did not upgrade (the connection went away, or the request was not a valid WebSocket
+      // handshake): the TCP connection's close gives the place back.
+      if (!upgraded) budget?.watch(socket);
     };
     const { revokedBefore } = this.#options;
     if (admission?.ok !== true || revokedBefore === undefined) {
@@ -291,7 +298,6 @@ export class Sessions {
     resume: ParsedResumeRequest | undefined,
   ): void {
     const { registry, channels, metrics, logger } = this.#options;
-    socket.on('error', this.#onError);
     if (admission === undefined || this.#draining) {
       this.#refuse(socket, closeCodes.GOING_AWAY, closeReasons.SERVER_SHUTDOWN);
       return;
@@ -320,10 +326,6 @@ export class Sessions {
     fillInboundBucket(socket, this.#budget, performance.now());
     channels.retain(userId);
     if (resume?.ok === true) this.#options.history?.admit(socket, resume.request);
-    socket.on('message', this.#onMessage);
-    socket.on('pong', this.#onPong);
-    socket.on('ping', this.#onPing);
-    socket.on('close', this.#onClose);
     metrics.connectionAccepted();
     this.#options.onAdmitted?.(socket);
     logger.debug({ userId }, 'connection admitted');

@@ -45,7 +45,7 @@ describe('ConnectionBudget', () => {
     const sockets = ['10.0.0.1', '10.0.0.2'].map((address) => {
       expect(budget.admit(address)).toBeUndefined();
       const socket = new PassThrough();
-      budget.releaseOnClose(socket, address);
+      budget.hold(socket, address);
       return socket;
     });
     expect(budget.admit('10.0.0.1')).toMatchObject({ reason: 'address_connections' });

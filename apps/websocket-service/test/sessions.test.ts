@@ -508,3 +508,75 @@ describe('Sessions: what an idle socket keeps', () => {
     await waitFor(() => budget.open === 0, { message: 'budget released on close' });
   });
 });
+
+describe('Sessions: the connection budget', () => {
+  const newBudget = () =>
+    new ConnectionBudget({
+      maxConnections: 100,
+      maxConnectionsPerAddress: 100,
+      handshakes: { burst: 100, perSecond: 100 },
+    });
+
+  it('gives back the place of admitted and refused sockets when they close, and adds no listeners of its own to an admitted socket', async () => {
+    const budget = newBudget();
+    const { connect, admitted } = await start({ budget, revokedBefore: async () => undefined });
+    const good = connect(token('teacher-1'));
+    await good.opened;
+    await waitFor(() => admitted.length === 1, { message: 'admitted' });
+    const refused = connect('not-a-token');
+    expect(await refused.closed).toEqual({ code: 1008, reason: 'token_malformed' });
+    await waitFor(() => budget.open === 1, { message: 'the refused socket gave its place back' });
+    // Every event goes through the shared handlers; the TCP connection keeps ws's close listener
+    // only (a third one would grow Node's listener array to 19 slots on every idle socket).
+    const socket = admitted[0]!;
+    expect(socket.eventNames()).toEqual([]);
+    expect(socket.transport?.listenerCount('close')).toBe(1);
+    good.client.close();
+    await waitFor(() => budget.open === 0, { message: 'the admitted socket gave its place back' });
+  });
+
+  it('gives back the place of a connection reset while its revocation is read', async () => {
+    const budget = newBudget();
+    let release: () => void = () => undefined;
+    const { registry, port } = await start({
+      budget,
+      revokedBefore: () =>
+        new Promise((resolve) => {
+          release = () => resolve(undefined);
+        }),
+    });
+    const socket = connectTcp(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    socket.write(
+      `GET /ws?token=${token('teacher-1')} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
+    );
+    await waitFor(() => budget.open === 1, { message: 'the handshake holds a place' });
+    socket.resetAndDestroy();
+    await waitFor(() => budget.open === 0, { message: 'the reset gave the place back' });
+    release();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(budget.open).toBe(0);
+    expect(registry.size).toBe(0);
+  });
+
+  it('gives back the place of a handshake ws itself refuses (a malformed key)', async () => {
+    const budget = newBudget();
+    const { port } = await start({ budget, revokedBefore: async () => undefined });
+    const socket = connectTcp(port, '127.0.0.1');
+    socket.on('error', () => undefined);
+    let answer = '';
+    socket.setEncoding('utf8').on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.write(
+      `GET /ws?token=${token('teacher-1')} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: nope\r\n\r\n',
+    );
+    await waitFor(() => answer.startsWith('HTTP/1.1 400'), { message: 'ws answered 400' });
+    await waitFor(() => budget.open === 0, {
+      message: 'the refused handshake gave its place back',
+    });
+  });
+});
