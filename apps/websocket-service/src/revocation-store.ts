@@ -48,8 +48,10 @@ export class RevocationStore {
   readonly #redis: Redis | Cluster;
   #errorLogged = false;
   #closed = false;
-  /** Standalone: the reads of this turn of the event loop, sent together by {@link #readBatch}. */
+  /** Standalone: the reads not sent yet, sent together by {@link #readBatch}. */
   #batch: PendingRead[] = [];
+  /** Standalone: an MGET is waiting for Redis; reads asked for meanwhile wait for its answer. */
+  #reading = false;
 
   constructor(options: RevocationStoreOptions) {
     this.#options = options;
@@ -114,34 +116,42 @@ export class RevocationStore {
         .then((value) => revocationSeconds(userId, value));
     }
     return new Promise((resolve, reject) => {
-      if (this.#batch.length === 0) setImmediate(this.#readBatch);
       this.#batch.push({ userId, resolve, reject });
+      if (this.#batch.length === 1 && !this.#reading) setImmediate(this.#readBatch);
     });
   }
 
-  /** Sends the waiting reads as MGETs of at most {@link MAX_KEYS_PER_READ} keys. */
+  /**
+   * Sends the waiting reads as MGETs of at most {@link MAX_KEYS_PER_READ} keys, and no more until
+   * Redis answered them: the reads asked for meanwhile wait for that answer and go out together
+   * (in a connect storm, one round trip per batch of handshakes instead of one or two per turn).
+   * If the reads in flight fail, those waiting fail with them: Redis is not answering in time.
+   */
   readonly #readBatch = (): void => {
     const waiting = this.#batch;
     this.#batch = [];
+    if (waiting.length === 0) return;
+    this.#reading = true;
     const prefix = this.#options.channelPrefix;
+    const chunks: Promise<void>[] = [];
     for (let start = 0; start < waiting.length; start += MAX_KEYS_PER_READ) {
       const reads = waiting.slice(start, start + MAX_KEYS_PER_READ);
-      (this.#redis as Redis).mget(reads.map((read) => revocationKey(read.userId, prefix))).then(
-        (values) => {
-          for (let i = 0; i < reads.length; i++) {
-            const read = reads[i]!;
-            try {
-              read.resolve(revocationSeconds(read.userId, values[i] ?? null));
-            } catch (error) {
-              read.reject(error);
-            }
-          }
-        },
-        (error: unknown) => {
-          for (const read of reads) read.reject(error);
-        },
-      );
+      const keys = reads.map((read) => revocationKey(read.userId, prefix));
+      chunks.push((this.#redis as Redis).mget(keys).then((values) => answer(reads, values)));
     }
+    Promise.all(chunks).then(
+      () => {
+        this.#reading = false;
+        this.#readBatch();
+      },
+      (error: unknown) => {
+        this.#reading = false;
+        for (const read of waiting) read.reject(error);
+        const queued = this.#batch;
+        this.#batch = [];
+        for (const read of queued) read.reject(error);
+      },
+    );
   };
 
   /** Closes the connection (QUIT, or dropped when Redis does not answer). */
@@ -155,6 +165,18 @@ export class RevocationStore {
       ]);
     }
     this.#redis.disconnect();
+  }
+}
+
+/** Settles each read of one MGET with its value (or with the error its value is). */
+function answer(reads: readonly PendingRead[], values: readonly (string | null)[]): void {
+  for (let i = 0; i < reads.length; i++) {
+    const read = reads[i]!;
+    try {
+      read.resolve(revocationSeconds(read.userId, values[i] ?? null));
+    } catch (error) {
+      read.reject(error);
+    }
   }
 }
 

@@ -64,6 +64,37 @@ describe('RevocationStore', () => {
     expect(stats).not.toMatch(/cmdstat_get:/);
   });
 
+  it('sends the reads asked for while an MGET waits for Redis together, once it answered', async () => {
+    await writer.set('{ws:queued-3}:revoked_before', '1700000000');
+    await writer.call('CONFIG', 'RESETSTAT');
+    // Redis holds the first read's MGET for a moment; three more handshakes arrive meanwhile,
+    // each in its own turn of the event loop.
+    await writer.call('CLIENT', 'PAUSE', '150', 'ALL');
+    const first = store.revokedBefore('queued-0');
+    const later: Promise<number | undefined>[] = [];
+    for (let i = 1; i <= 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      later.push(store.revokedBefore(`queued-${i}`));
+    }
+    expect(await first).toBeUndefined();
+    expect(await Promise.all(later)).toEqual([undefined, undefined, 1_700_000_000]);
+    const stats = String(await writer.call('INFO', 'commandstats'));
+    expect(stats).toMatch(/cmdstat_mget:calls=2,/);
+  });
+
+  it('fails the reads waiting for an MGET in flight when that MGET times out', async () => {
+    await writer.call('CLIENT', 'PAUSE', '1000', 'ALL');
+    const started = performance.now();
+    const first = store.revokedBefore('teacher-1').catch((error: Error) => error.message);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const waiting = store.revokedBefore('teacher-2').catch((error: Error) => error.message);
+    expect(await first).toMatch(/timed out/i);
+    expect(await waiting).toMatch(/timed out/i);
+    // Both within the first read's timeout (300 ms), not the second one's own.
+    expect(performance.now() - started).toBeLessThan(450);
+    await writer.call('CLIENT', 'UNPAUSE');
+  });
+
   it('refuses to guess when the key holds something else', async () => {
     await writer.set('{ws:teacher-3}:revoked_before', 'soon');
     await expect(store.revokedBefore('teacher-3')).rejects.toThrow('holds "soon"');
