@@ -52,6 +52,9 @@ export async function runBench(
         {
           ...(profileDir ? { profileDir } : {}),
           sourceAddresses: addressesForTarget(config, index),
+          roundAddresses: Array.from({ length: config.connectRounds - 1 }, (_, round) =>
+            addressesForTarget(config, index, round + 2),
+          ),
         },
       );
       const loadAverage = { start: loadAtTargetStart, end: oneMinuteLoad() };
@@ -87,6 +90,7 @@ export async function runBench(
         rate: config.rate,
         durationMs: config.durationMs,
         rateRounds: config.rateRounds,
+        connectRounds: config.connectRounds,
         drainTimeoutMs: config.drainTimeoutMs,
         serviceWorkers: config.serviceWorkers,
         retention: config.retention,

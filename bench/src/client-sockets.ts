@@ -23,6 +23,35 @@ export interface ClientHandlers {
 export interface ClientSocket {
   /** Drops the connection at once, without firing onClose. */
   destroy(): void;
+  /**
+   * Closes the connection from the client side (the protocol's closing handshake), without
+   * firing onClose. Resolves true once the connection is gone, or false when it was not within
+   * `timeoutMs` and was dropped instead.
+   */
+  close(timeoutMs: number): Promise<boolean>;
+}
+
+/**
+ * Runs `start` (which begins closing `ws`) and resolves true on the `close` event (the TCP
+ * connection is gone), or terminates `ws` and resolves false after `timeoutMs`.
+ */
+function closeWithin(ws: WebSocket, start: () => void, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    if (ws.readyState === WebSocket.CLOSED) {
+      start();
+      resolve(true);
+      return;
+    }
+    const timer = setTimeout(() => {
+      ws.terminate();
+      resolve(false);
+    }, timeoutMs);
+    ws.once('close', () => {
+      clearTimeout(timer);
+      resolve(true);
+    });
+    start();
+  });
 }
 
 /** Where and how to connect. */
@@ -93,6 +122,10 @@ function openWs(target: ClientTarget, handlers: ClientHandlers): ClientSocket {
       state = 'done';
       ws.terminate();
     },
+    close(timeoutMs) {
+      state = 'done';
+      return closeWithin(ws, () => ws.close(1000), timeoutMs);
+    },
   };
 }
 
@@ -132,6 +165,18 @@ function openSocketIo(target: ClientTarget, handlers: ClientHandlers): ClientSoc
     destroy() {
       state = 'done';
       socket.close();
+    },
+    close(timeoutMs) {
+      state = 'done';
+      // The engine lets go of its transport's WebSocket (a `ws` one in Node) as it closes it, so
+      // it is taken first: its `close` event is the connection really gone.
+      const transport = socket.io.engine?.transport as { ws?: WebSocket | null } | undefined;
+      const raw = transport?.ws;
+      if (!raw) {
+        socket.disconnect();
+        return Promise.resolve(true);
+      }
+      return closeWithin(raw, () => socket.disconnect(), timeoutMs);
     },
   };
 }

@@ -47,6 +47,12 @@ export interface BenchConfig {
   durationMs: number;
   /** Fixed-rate rounds; latency is the median round's by p99. */
   rateRounds: number;
+  /**
+   * Connect rounds: the first opens every socket at the start; each further one, after the
+   * fixed-rate rounds, closes every socket from the client side and opens them all again.
+   * Connects per server CPU-second and the connect rate are the medians of the rounds' own.
+   */
+  connectRounds: number;
   /** How long to wait for the last deliveries once publishing stops, ms. */
   drainTimeoutMs: number;
   /** Pause before an idle memory sample, ms. */
@@ -149,6 +155,15 @@ export const benchOptions: readonly OptionSpec[] = [
     min: 1,
     max: 20,
     description: 'fixed-rate rounds per target, latency of the median round by p99',
+  },
+  {
+    name: 'connect-rounds',
+    kind: 'int',
+    default: 3,
+    min: 1,
+    max: 20,
+    description:
+      'connect rounds per target (every socket closed and reopened after the fixed rate), the medians are reported',
   },
   {
     name: 'drain-timeout',
@@ -259,9 +274,14 @@ export function fromRepo(path: string): string {
   return isAbsolute(path) ? path : resolve(repoRoot, path);
 }
 
+/** Source addresses {@link loopbackAddresses} hands out: 127.0.0.2 to 127.0.0.251. */
+const MAX_LOOPBACK_ADDRESSES = 250;
+
 /** `count` loopback addresses starting at 127.0.0.2 (127.0.0.1 is where the servers listen). */
 export function loopbackAddresses(count: number): string[] {
-  if (count > 250) throw new BenchError('bad_option', `too many source addresses: ${count}`);
+  if (count > MAX_LOOPBACK_ADDRESSES) {
+    throw new BenchError('bad_option', `too many source addresses: ${count}`);
+  }
   return Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`);
 }
 
@@ -271,11 +291,17 @@ export function loopbackAddresses(count: number): string[] {
 const PORTS_PER_ADDRESS = 10_000;
 const SOCKETS_PER_PROCESS = 15_000; // under the 20,000 open-file limit, with room for the rest
 
-/** The source addresses target number `index` of a run uses. */
-export function addressesForTarget(config: BenchConfig, index: number): string[] {
-  if (!config.rotateAddresses || index === 0) return config.sourceAddresses;
+/**
+ * The source addresses connect round `round` (1-based) of target number `index` uses. With
+ * rotation each round of each target gets its own: a socket the client closed leaves its port in
+ * TIME_WAIT for a minute, and a round that bound to those addresses again would have every bind()
+ * scan the port range past them. Listed addresses serve every round.
+ */
+export function addressesForTarget(config: BenchConfig, index: number, round = 1): string[] {
+  const block = index * config.connectRounds + round - 1;
+  if (!config.rotateAddresses || block === 0) return config.sourceAddresses;
   const count = config.sourceAddresses.length;
-  return loopbackAddresses(count * (index + 1)).slice(count * index);
+  return loopbackAddresses(count * (block + 1)).slice(count * block);
 }
 
 /** Processes needed to hold `sockets` within the per-process file limit (at least `minimum`). */
@@ -313,12 +339,20 @@ export function parseBenchConfig(
   const users = v.users as number;
   const tabs = v.tabs as number;
   const sockets = users * tabs;
-  const targets = v.targets as TargetKind[];
+  const targets = [...new Set(v.targets as TargetKind[])];
   if (targets.length === 0) throw new BenchError('bad_option', '--targets: name at least one');
   const processes = (v.processes as number) || processesFor(sockets, 2);
   const listed = v['source-addresses'] as string[];
   const sourceAddresses = listed.length > 0 ? listed : addressesFor(sockets);
   checkSpread(sockets, processes, sourceAddresses.length);
+  const connectRounds = v['connect-rounds'] as number;
+  const rotated = sourceAddresses.length * targets.length * connectRounds;
+  if (listed.length === 0 && rotated > MAX_LOOPBACK_ADDRESSES) {
+    throw new BenchError(
+      'bad_option',
+      `${targets.length} targets x ${connectRounds} connect rounds x ${sourceAddresses.length} source address(es) need ${rotated} loopback addresses, more than ${MAX_LOOPBACK_ADDRESSES}: lower --connect-rounds, or list --source-addresses (shared by every round)`,
+    );
+  }
   const memoryEntries = (v['memory-entries'] as string[]).map((item) => {
     const entries = Number(item);
     if (!Number.isInteger(entries) || entries < 1 || entries > 100_000) {
@@ -331,7 +365,7 @@ export function parseBenchConfig(
   });
   return {
     help: v.help as boolean,
-    targets: [...new Set(targets)],
+    targets,
     users,
     tabs,
     processes: Math.min(processes, sockets),
@@ -343,6 +377,7 @@ export function parseBenchConfig(
     rate: v.rate as number,
     durationMs: Math.round((v.duration as number) * 1000),
     rateRounds: v['rate-rounds'] as number,
+    connectRounds,
     drainTimeoutMs: Math.round((v['drain-timeout'] as number) * 1000),
     settleMs: Math.round((v.settle as number) * 1000),
     connectTimeoutMs: Math.round((v['connect-timeout'] as number) * 1000),

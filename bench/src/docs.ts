@@ -64,7 +64,12 @@ function loadDescription(c: ReportConfig): string {
   const steady = c.rateRounds !== undefined;
   const burst = `burst of ${n(c.burst)} messages (${n(c.burst * c.tabs)} deliveries), median of ${c.burstRounds} rounds${steady ? ' after one warm-up round' : ''}`;
   const fixed = `fixed rate ${n(c.rate)} msg/s for ${c.durationMs / 1000} s${steady ? ` x ${c.rateRounds} rounds, latency of the median round by p99` : ''}`;
-  return `Load: ${n(c.sockets)} sockets (${n(c.users)} users x ${c.tabs} tabs) from ${c.processes} load-generator processes over ${c.sourceAddresses.length} source address(es); ${burst}; ${fixed}.`;
+  // Reports from before the connect rounds have no connectRounds: one connect.
+  const connect =
+    c.connectRounds === undefined
+      ? ''
+      : `; every socket opened in ${c.connectRounds} connect round(s), connect figures the medians of the rounds'`;
+  return `Load: ${n(c.sockets)} sockets (${n(c.users)} users x ${c.tabs} tabs) from ${c.processes} load-generator processes over ${c.sourceAddresses.length} source address(es)${connect}; ${burst}; ${fixed}.`;
 }
 
 /** Every round's figure per target, so the spread behind each median shows ('' when unknown). */
@@ -75,15 +80,16 @@ function roundsTable(results: readonly TargetResult[]): string {
       : '-';
   const int = (v: number): string => Math.round(v).toLocaleString('en-US');
   const rows = results
-    .filter((r) => r.burst?.cpuRounds || r.fixedRate?.roundsP99Ms)
+    .filter((r) => r.connect.rounds || r.burst?.cpuRounds || r.fixedRate?.roundsP99Ms)
     .map((r) => {
       const warmup = r.burst?.warmupDeliveredPerSecond;
-      return `| ${r.label} | ${join(r.burst?.cpuRounds, int)} | ${join(r.burst?.rounds, int)} | ${warmup == null ? '-' : int(warmup)} | ${join(r.fixedRate?.roundsP99Ms, (v) => v.toFixed(v < 10 ? 2 : 1))} |`;
+      const connects = r.connect.rounds?.map((round) => round.perCpuSecond);
+      return `| ${r.label} | ${join(connects, int)} | ${join(r.burst?.cpuRounds, int)} | ${join(r.burst?.rounds, int)} | ${warmup == null ? '-' : int(warmup)} | ${join(r.fixedRate?.roundsP99Ms, (v) => v.toFixed(v < 10 ? 2 : 1))} |`;
     });
   if (rows.length === 0) return '';
   return [
-    '| rounds | burst deliveries per server CPU-second | burst delivered/s | warm-up burst delivered/s (not counted) | fixed-rate p99 (ms) |',
-    '| --- | ---: | ---: | ---: | ---: |',
+    '| rounds | connects per server CPU-second | burst deliveries per server CPU-second | burst delivered/s | warm-up burst delivered/s (not counted) | fixed-rate p99 (ms) |',
+    '| --- | ---: | ---: | ---: | ---: | ---: |',
     ...rows,
   ].join('\n');
 }

@@ -64,6 +64,14 @@ export interface ConnectResult {
   incompleteUsers: number[];
 }
 
+/** Result of the `disconnect` command. */
+export interface DisconnectResult {
+  /** Sockets whose closing handshake completed (the connection is gone). */
+  closed: number;
+  /** Sockets that had not closed within the timeout and were dropped instead. */
+  dropped: number;
+}
+
 /** Cheap progress numbers, polled while waiting for deliveries or reconnects. */
 export interface CountsResult {
   /** Bench notifications received (every frame, duplicates included). */
@@ -99,8 +107,16 @@ export interface StatsResult extends CountsResult {
 /** Requests from the parent, each answered by one {@link WorkerReply} with the same id. */
 export type WorkerRequest =
   | { id: number; cmd: 'init'; plan: WorkerPlan }
-  /** Opens sockets until `share` (0-1] of this process's sockets have been tried. */
-  | { id: number; cmd: 'connect'; share: number }
+  /**
+   * Opens sockets until `share` (0-1] of this process's sockets have been tried in this pass;
+   * `sourceAddresses`, when given, replaces the plan's from this call on.
+   */
+  | { id: number; cmd: 'connect'; share: number; sourceAddresses?: string[] }
+  /**
+   * Closes every socket from the client side and starts a new pass: the next `connect` opens
+   * every socket again, as new clients (no resume position). Needs reconnecting off.
+   */
+  | { id: number; cmd: 'disconnect'; timeoutMs: number }
   | { id: number; cmd: 'counts' }
   /** Users with fewer than `tabs` sockets open right now. */
   | { id: number; cmd: 'incomplete' }

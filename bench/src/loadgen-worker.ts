@@ -10,6 +10,7 @@ import { LatencyHistogram } from './histogram.js';
 import type {
   ConnectResult,
   CountsResult,
+  DisconnectResult,
   RetryPolicy,
   StatsResult,
   WorkerPlan,
@@ -43,8 +44,11 @@ interface Slot {
   reconnecting: boolean;
   /** Reopened after a close since the last reset (the storm waits for every socket to be). */
   back: boolean;
-  /** The last position this socket saw; kept across reconnects and sent back to resume. */
-  readonly state: SocketPosition;
+  /**
+   * The last position this socket saw; kept across reconnects and sent back to resume, forgotten
+   * by a disconnect (the next pass connects as new clients).
+   */
+  state: SocketPosition;
 }
 
 let plan: WorkerPlan | undefined;
@@ -181,11 +185,26 @@ async function reopen(slot: Slot, goingAway: boolean): Promise<void> {
   }
 }
 
-/** Sockets tried so far, in slot order; connect calls continue from here. */
+/** Sockets tried so far in this pass, in slot order; connect calls continue from here. */
 let tried = 0;
+/** Connect calls running now (a disconnect must not restart the pass under them). */
+let connecting = 0;
 
-async function connectShare(share: number): Promise<ConnectResult> {
+async function connectShare(share: number, sourceAddresses?: string[]): Promise<ConnectResult> {
+  if (sourceAddresses !== undefined) {
+    if (sourceAddresses.length === 0) throw new Error('connect: sourceAddresses is empty');
+    plan = { ...requirePlan(), sourceAddresses };
+  }
   const p = requirePlan();
+  connecting++;
+  try {
+    return await connectPass(p, share);
+  } finally {
+    connecting--;
+  }
+}
+
+async function connectPass(p: WorkerPlan, share: number): Promise<ConnectResult> {
   const failures: Record<string, number> = {};
   const upTo = Math.min(slots.length, Math.ceil(slots.length * Math.min(Math.max(share, 0), 1)));
   const startedAt = nowMs();
@@ -300,6 +319,32 @@ function init(next: WorkerPlan): { sockets: number } {
   return { sockets: slots.length };
 }
 
+/**
+ * Closes every socket from the client side, waits until each connection is gone (dropping the
+ * ones still there after `timeoutMs`) and starts a new pass: the next connect opens every socket
+ * again, with no resume position, like the first pass did. Client-side closes are not counted
+ * among the closes the server caused.
+ */
+async function disconnectAll(timeoutMs: number): Promise<DisconnectResult> {
+  if (reconnect.enabled) throw new Error('disconnect: turn reconnecting off first');
+  if (connecting > 0) throw new Error('disconnect: a connect is still running');
+  const closing: Promise<boolean>[] = [];
+  for (const slot of slots) {
+    const socket = slot.socket;
+    slot.socket = undefined;
+    if (slot.open) {
+      slot.open = false;
+      openCount--;
+    }
+    slot.state = { position: 0, epoch: null };
+    if (socket) closing.push(socket.close(timeoutMs));
+  }
+  tried = 0;
+  const results = await Promise.all(closing);
+  const closed = results.filter(Boolean).length;
+  return { closed, dropped: results.length - closed };
+}
+
 function closeAll(): { closed: number } {
   shuttingDown = true;
   let closed = 0;
@@ -320,7 +365,9 @@ async function handle(request: WorkerRequest): Promise<unknown> {
     case 'init':
       return init(request.plan);
     case 'connect':
-      return connectShare(request.share);
+      return connectShare(request.share, request.sourceAddresses);
+    case 'disconnect':
+      return disconnectAll(request.timeoutMs);
     case 'counts':
       return counts();
     case 'incomplete':

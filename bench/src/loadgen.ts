@@ -5,6 +5,7 @@ import { LatencyHistogram } from './histogram.js';
 import type {
   ConnectResult,
   CountsResult,
+  DisconnectResult,
   RetryPolicy,
   StatsResult,
   WorkerCommand,
@@ -75,10 +76,17 @@ export interface Loadgen {
   /** Sockets this load generator opens in total. */
   readonly sockets: number;
   /**
-   * Opens sockets until `share` (default all) of them have been tried; a later call continues
-   * where the previous one stopped. Counts in the summary are totals so far.
+   * Opens sockets until `share` (default all) of them have been tried in this pass; a later call
+   * continues where the previous one stopped. Counts in the summary are totals so far in the
+   * pass. `sourceAddresses`, when given, replaces the ones sockets bind to from this call on.
    */
-  connect(share?: number): Promise<ConnectSummary>;
+  connect(share?: number, sourceAddresses?: string[]): Promise<ConnectSummary>;
+  /**
+   * Closes every socket from the client side (reconnecting must be off) and resolves once every
+   * connection is gone, or after `timeoutMs` with the rest dropped. Starts a new pass: the next
+   * connect opens every socket again, as new clients (no resume position).
+   */
+  disconnect(timeoutMs: number): Promise<DisconnectResult>;
   counts(): Promise<CountsResult>;
   /** Users with fewer than `tabs` sockets open right now. */
   incompleteUsers(): Promise<Set<number>>;
@@ -242,9 +250,12 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
   let openedBefore = 0;
   return {
     sockets,
-    async connect(share = 1) {
+    async connect(share = 1, sourceAddresses) {
       // Bounded by the handshake timeout and the retries of the slowest lane.
-      const results = await all<ConnectResult>({ cmd: 'connect', share }, 60 * 60_000);
+      const results = await all<ConnectResult>(
+        { cmd: 'connect', share, ...(sourceAddresses ? { sourceAddresses } : {}) },
+        60 * 60_000,
+      );
       const failures: Record<string, number> = {};
       const incompleteUsers = new Set<number>();
       let opened = 0;
@@ -269,6 +280,17 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
         durationMs,
         perSecond: openedNow / (durationMs / 1000),
         incompleteUsers,
+      };
+    },
+    async disconnect(timeoutMs) {
+      const results = await all<DisconnectResult>(
+        { cmd: 'disconnect', timeoutMs },
+        timeoutMs + quick,
+      );
+      openedBefore = 0;
+      return {
+        closed: results.reduce((sum, r) => sum + r.closed, 0),
+        dropped: results.reduce((sum, r) => sum + r.dropped, 0),
       };
     },
     async incompleteUsers() {

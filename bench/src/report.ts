@@ -21,6 +21,8 @@ export interface ReportConfig {
   durationMs: number;
   /** Fixed-rate rounds (absent in reports from before issue 11: one round). */
   rateRounds?: number;
+  /** Connect rounds (absent in reports from before them: one round). */
+  connectRounds?: number;
   drainTimeoutMs: number;
   serviceWorkers: string;
   /** History kept by durable publishes (absent in reports from before the delivery guarantee). */
@@ -90,9 +92,14 @@ const ms = (value: number): string => value.toFixed(value < 10 ? 2 : 1);
 const mib = (value: number): string => (value / 2 ** 20).toFixed(1);
 const kib = (value: number): string => (value / 1024).toFixed(2);
 
-/** Sockets opened per second of server CPU in the connect phase; null when none registered. */
+/**
+ * Sockets opened per second of server CPU: the median of the connect rounds' own, or, in reports
+ * from before the rounds, the one connect's; null when no CPU registered.
+ */
 export function connectsPerCpuSecond(result: TargetResult): number | null {
-  return result.connect.cpuSeconds > 0 ? result.connect.opened / result.connect.cpuSeconds : null;
+  const connect = result.connect;
+  if (connect.perCpuSecond !== undefined) return connect.perCpuSecond;
+  return connect.cpuSeconds > 0 ? connect.opened / connect.cpuSeconds : null;
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { BurstResult, DeliverySummary, FixedRateResult } from './scenario.js';
+import type { BurstResult, ConnectRound, DeliverySummary, FixedRateResult } from './scenario.js';
 
 /**
  * The median of repeated rounds: on a shared machine one round can be hit by a neighbour's work,
@@ -9,6 +9,12 @@ export function medianRound<T>(rounds: readonly T[], value: (round: T) => number
   if (rounds.length === 0) throw new RangeError('medianRound needs at least one round');
   const sorted = [...rounds].sort((a, b) => value(a) - value(b));
   return sorted[Math.floor((sorted.length - 1) / 2)]!;
+}
+
+/** The median of the known values (null: a round whose CPU did not register), or null if none. */
+export function medianOfKnown(values: ReadonlyArray<number | null>): number | null {
+  const known = values.filter((value): value is number => value !== null);
+  return known.length > 0 ? medianRound(known, (value) => value) : null;
 }
 
 /** Deliveries per server CPU-second of one round; null when the server's CPU did not register. */
@@ -27,12 +33,11 @@ export function summarizeBurst(
 ): BurstResult {
   const median = medianRound(measured, (r) => r.deliveredPerSecond);
   const cpuRounds = measured.map(roundDeliveriesPerCpuSecond);
-  const known = cpuRounds.filter((value): value is number => value !== null);
   return {
     ...median,
     rounds: measured.map((r) => Math.round(r.deliveredPerSecond)),
     cpuRounds: cpuRounds.map((value) => (value === null ? null : Math.round(value))),
-    deliveriesPerCpuSecond: known.length > 0 ? medianRound(known, (value) => value) : null,
+    deliveriesPerCpuSecond: medianOfKnown(cpuRounds),
     warmupDeliveredPerSecond: warmup === null ? null : Math.round(warmup.deliveredPerSecond),
     lostAllRounds: [...measured, ...(warmup ? [warmup] : [])].reduce((sum, r) => sum + r.lost, 0),
   };
@@ -82,5 +87,31 @@ export function summarizeFixedRate(
       ) /
         1000),
     roundsP99Ms: rounds.map((r) => r.p99Ms),
+  };
+}
+
+/** What one connect round measured, before its rates are worked out. */
+export type ConnectMeasurement = Omit<ConnectRound, 'perCpuSecond' | 'perSecond'>;
+
+/** One connect round with its own rates: per server CPU-second (null: none registered) and per second. */
+export function connectRound(measured: ConnectMeasurement): ConnectRound {
+  return {
+    ...measured,
+    perCpuSecond: measured.cpuSeconds > 0 ? measured.opened / measured.cpuSeconds : null,
+    perSecond: measured.opened / (Math.max(measured.durationMs, 0.001) / 1000),
+  };
+}
+
+/**
+ * The connect figures of a target from its rounds: connects per server CPU-second and the connect
+ * rate, each the median of the rounds' own (the two can come from different rounds).
+ */
+export function summarizeConnect(rounds: readonly ConnectRound[]): {
+  perCpuSecond: number | null;
+  perSecond: number;
+} {
+  return {
+    perCpuSecond: medianOfKnown(rounds.map((round) => round.perCpuSecond)),
+    perSecond: medianRound(rounds, (round) => round.perSecond).perSecond,
   };
 }

@@ -6,11 +6,14 @@ import { type ConnectSummary, type Loadgen, startLoadgen } from './loadgen.js';
 import { createPublisher, type Publisher } from './publisher.js';
 import { waitForChannelSubscribers, waitForPatternSubscriber } from './readiness.js';
 import {
+  connectRound,
   type FixedRateRound,
   roundDeliveriesPerCpuSecond,
   summarizeBurst,
+  summarizeConnect,
   summarizeFixedRate,
 } from './rounds.js';
+import { waitForQuietCpu } from './settle.js';
 import { type RunningTarget, startTarget } from './targets.js';
 
 /** A phase of a run in the monotonic clock (µs), for cutting CPU profiles into phases. */
@@ -80,6 +83,24 @@ export type FixedRateResult = DeliverySummary & {
   roundsP99Ms?: number[];
 };
 
+/** One connect round: every socket opened, in two halves, as new clients. */
+export interface ConnectRound {
+  /** Sockets open at the end of the round. */
+  opened: number;
+  /** Sockets tried in the round that did not open (a finding: never retried). */
+  failed: number;
+  /** Failure reasons of the round and how often each happened. */
+  failures: Record<string, number>;
+  /** Both halves' handshake time, without the pause between them, ms. */
+  durationMs: number;
+  /** CPU seconds the server spent in the two halves. */
+  cpuSeconds: number;
+  /** opened / cpuSeconds (null: no CPU registered). */
+  perCpuSecond: number | null;
+  /** opened / durationMs, per second. */
+  perSecond: number;
+}
+
 /** 1-minute load average when a target's measurement started and ended. */
 export interface LoadAverage {
   start: number;
@@ -91,14 +112,26 @@ export interface TargetResult {
   kind: TargetKind;
   label: string;
   sockets: number;
+  /**
+   * The first connect round's figures (the memory figures are per socket of that round), except
+   * the two rates: the medians over every round.
+   */
   connect: {
     opened: number;
     failed: number;
     failures: Record<string, number>;
     /** Both halves' handshake time, without the pause between them. */
     durationMs: number;
+    /** Sockets/s: the median of the rounds' own (one round in reports from before the rounds). */
     perSecond: number;
     cpuSeconds: number;
+    /**
+     * Connects per server CPU-second: the median of the rounds' own (null: no round registered
+     * CPU; absent in reports from before the connect rounds, where it is opened / cpuSeconds).
+     */
+    perCpuSecond?: number | null;
+    /** Every connect round, the first one first (absent in reports from before them). */
+    rounds?: ConnectRound[];
   };
   readiness: { ready: boolean; missing: number; waitedMs: number };
   memory: {
@@ -179,22 +212,82 @@ export async function publishAndMeasure(
   };
 }
 
-function perCpuSecondText(round: DeliverySummary): string {
-  const value = roundDeliveriesPerCpuSecond(round);
+function perCpuSecondText(value: number | null): string {
   return value === null ? 'no server CPU registered' : `${Math.round(value)} per CPU-second`;
+}
+
+/**
+ * Opens every socket of a pass in two halves with a `settleMs` pause between them (`atHalf` runs
+ * after it), measuring the server's CPU and the handshake time of the halves only, and adds each
+ * half to `windows`. `sourceAddresses` replaces the addresses sockets bind to for this pass.
+ */
+async function connectInHalves(
+  target: RunningTarget,
+  loadgen: Loadgen,
+  settleMs: number,
+  windows: PhaseWindow[],
+  options: { sourceAddresses?: string[]; atHalf?: (half: ConnectSummary) => void } = {},
+): Promise<{ round: ConnectRound; summary: ConnectSummary }> {
+  const failures: Record<string, number> = {};
+  let durationMs = 0;
+  let cpuSeconds = 0;
+  let summary: ConnectSummary | undefined;
+  for (const share of [0.5, 1]) {
+    const cpuBefore = target.cpuSeconds();
+    const startUs = monotonicUs();
+    summary = await loadgen.connect(share, options.sourceAddresses);
+    windows.push({ name: 'connect', startUs, endUs: monotonicUs(), units: summary.openedNow });
+    cpuSeconds += target.cpuSeconds() - cpuBefore;
+    durationMs += summary.durationMs;
+    addCounts(failures, summary.failures);
+    if (share < 1) {
+      await sleep(settleMs);
+      options.atHalf?.(summary);
+    }
+  }
+  if (!summary) throw new Error('unreachable: the connect loop runs twice');
+  const round = connectRound({
+    opened: summary.opened,
+    failed: summary.failed,
+    failures,
+    durationMs,
+    cpuSeconds,
+  });
+  return { round, summary };
+}
+
+function connectRoundText(
+  label: string,
+  n: number,
+  of: number,
+  round: ConnectRound,
+  sockets: number,
+): string {
+  return (
+    `${label}: connect round ${n}/${of}: ${round.opened}/${sockets} open in ${Math.round(round.durationMs)} ms, ` +
+    perCpuSecondText(round.perCpuSecond) +
+    (round.failed > 0 ? ` (failures: ${JSON.stringify(round.failures)})` : '')
+  );
 }
 
 /**
  * Measures one server: start it, connect every socket (connect rate), wait until it is
  * subscribed for every user, sample idle memory, publish a warm-up burst and then the measured
  * ones (delivered/s, deliveries per CPU-second), publish at a fixed rate for a few rounds
- * (latency), and stop everything, even on error.
+ * (latency), close and reopen every socket for the further connect rounds, and stop everything,
+ * even on error.
  */
 export async function benchTarget(
   kind: TargetKind,
   config: BenchConfig,
   context: ScenarioContext,
-  options: { profileDir?: string; sourceAddresses?: string[] } = {},
+  options: {
+    profileDir?: string;
+    /** Source addresses of the first connect round (default: the config's). */
+    sourceAddresses?: string[];
+    /** Source addresses of connect rounds 2, 3, ... (default: the first round's). */
+    roundAddresses?: string[][];
+  } = {},
 ): Promise<TargetResult> {
   const { log } = context;
   const sockets = config.users * config.tabs;
@@ -227,35 +320,15 @@ export async function benchTarget(
     // In two halves with an idle memory sample between them: the slope between that sample and
     // the final one is the marginal cost of a socket, free of the one-off growth (young
     // generation, compiled code) that the first connections cause.
-    const failures: Record<string, number> = {};
-    let connect: ConnectSummary | undefined;
-    let connectMs = 0;
-    let connectCpu = 0;
     let half = { rssBytes: 0, opened: 0 };
-    for (const share of [0.5, 1]) {
-      const cpuBefore = target.cpuSeconds();
-      const startUs = monotonicUs();
-      const openedBefore = connect?.opened ?? 0;
-      connect = await loadgen.connect(share);
-      windows.push({
-        name: 'connect',
-        startUs,
-        endUs: monotonicUs(),
-        units: connect.opened - openedBefore,
-      });
-      connectCpu += target.cpuSeconds() - cpuBefore;
-      connectMs += connect.durationMs;
-      addCounts(failures, connect.failures);
-      if (share < 1) {
-        await sleep(config.settleMs);
-        half = { rssBytes: target.rssBytes(), opened: connect.opened };
-      }
-    }
-    if (!connect) throw new Error('unreachable: the connect loop runs twice');
-    log(
-      `${target.profile.label}: ${connect.opened}/${sockets} open in ${Math.round(connectMs)} ms` +
-        (connect.failed > 0 ? ` (failures: ${JSON.stringify(failures)})` : ''),
-    );
+    const first = await connectInHalves(target, loadgen, config.settleMs, windows, {
+      atHalf: (summary) => {
+        half = { rssBytes: target.rssBytes(), opened: summary.opened };
+      },
+    });
+    const connect = first.summary;
+    const connectRounds = [first.round];
+    log(connectRoundText(target.profile.label, 1, config.connectRounds, first.round, sockets));
 
     const users: number[] = [];
     for (let user = 0; user < config.users; user++) {
@@ -292,7 +365,7 @@ export async function benchTarget(
         );
         log(
           `${target.profile.label}: burst ${name}: ${summary.delivered}/${summary.expected} delivered, ` +
-            `${Math.round(summary.deliveredPerSecond)}/s, ${perCpuSecondText(summary)} ` +
+            `${Math.round(summary.deliveredPerSecond)}/s, ${perCpuSecondText(roundDeliveriesPerCpuSecond(summary))} ` +
             `(published in ${Math.round(publishMs)} ms)`,
         );
         return summary;
@@ -344,17 +417,39 @@ export async function benchTarget(
       fixedRate = summarizeFixedRate(rounds, config.rate);
     }
 
+    // The further connect rounds come last, so the burst, fixed-rate and memory figures above
+    // are those of the first sockets, as always: every socket closed by its client, the server
+    // left to settle, then every socket opened again from the round's own source addresses.
+    for (let round = 2; round <= config.connectRounds; round++) {
+      const closed = await loadgen.disconnect(config.connectTimeoutMs);
+      if (closed.dropped > 0) {
+        log(`${target.profile.label}: ${closed.dropped} sockets had not closed in time, dropped`);
+      }
+      const settled = await waitForQuietCpu(() => target.cpuSeconds(), config.settleMs);
+      if (!settled.quiet) {
+        log(`${target.profile.label}: CPU still moving ${settled.waitedMs} ms after the closes`);
+      }
+      const next = await connectInHalves(target, loadgen, config.settleMs, windows, {
+        sourceAddresses: options.roundAddresses?.[round - 2],
+      });
+      connectRounds.push(next.round);
+      log(connectRoundText(target.profile.label, round, config.connectRounds, next.round, sockets));
+    }
+    const connectFigures = summarizeConnect(connectRounds);
+
     return {
       kind,
       label: target.profile.label,
       sockets,
       connect: {
-        opened: connect.opened,
-        failed: connect.failed,
-        failures,
-        durationMs: connectMs,
-        perSecond: connect.opened / (connectMs / 1000),
-        cpuSeconds: connectCpu,
+        opened: first.round.opened,
+        failed: first.round.failed,
+        failures: first.round.failures,
+        durationMs: first.round.durationMs,
+        perSecond: connectFigures.perSecond,
+        cpuSeconds: first.round.cpuSeconds,
+        perCpuSecond: connectFigures.perCpuSecond,
+        rounds: connectRounds,
       },
       readiness,
       memory: {

@@ -31,7 +31,7 @@ describe('pnpm bench at tiny scale', () => {
     const config = parseBenchConfig(
       [
         ...['--targets', targets.join(','), '--users', '25', '--tabs', '2', '--processes', '2'],
-        ...['--burst', '500', '--burst-rounds', '3', '--settle', '0.2'],
+        ...['--burst', '500', '--burst-rounds', '3', '--settle', '0.2', '--connect-rounds', '2'],
         ...['--rate', '500', '--duration', '1', '--rate-rounds', '2'],
         ...['--drain-timeout', '30', '--out', out, '--docs', ''],
         ...['--publish-messages', '500', '--publish-rounds', '3'],
@@ -45,6 +45,14 @@ describe('pnpm bench at tiny scale', () => {
     for (const result of report.results) {
       expect(result.connect.opened, result.label).toBe(50);
       expect(result.connect.failed, result.label).toBe(0);
+      // Every socket closed and opened again after the fixed rate, none failing.
+      expect(
+        result.connect.rounds!.map((r) => [r.opened, r.failed]),
+        result.label,
+      ).toEqual([
+        [50, 0],
+        [50, 0],
+      ]);
       expect(result.readiness.ready, result.label).toBe(true);
       expect(result.burst, result.label).toMatchObject({
         published: 500,
@@ -130,7 +138,9 @@ describe('pnpm bench at tiny scale', () => {
     expect(text).toContain('more prose');
     expect(text).toContain('| burst delivered/s |');
     expect(text).toContain('median of 3 rounds after one warm-up round');
-    expect(text).toContain('| rounds | burst deliveries per server CPU-second |');
+    expect(text).toContain(
+      '| rounds | connects per server CPU-second | burst deliveries per server CPU-second |',
+    );
     expect(text).toContain(
       '| delivery guarantee, same run | history off | history on | on / off |',
     );

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addressesForTarget, parseBenchConfig } from '../src/config.js';
+import { addressesFor, addressesForTarget, parseBenchConfig } from '../src/config.js';
 import { parseBench100kConfig } from '../src/config-100k.js';
 import { BenchError } from '../src/errors.js';
 
@@ -26,6 +26,8 @@ describe('pnpm bench options', () => {
     // Five measured bursts after the warm-up, three fixed-rate rounds of 10 s.
     expect(config.burstRounds).toBe(5);
     expect([config.rateRounds, config.durationMs]).toEqual([3, 10_000]);
+    expect(config.connectRounds).toBe(3);
+    expect(parseBenchConfig([], { BENCH_CONNECT_ROUNDS: '5' }).connectRounds).toBe(5);
   });
 
   it('takes flags over BENCH_* variables over defaults', () => {
@@ -55,6 +57,9 @@ describe('pnpm bench options', () => {
     expect(errorOf(() => parseBenchConfig(['--rate-rounds', '0'], {})).message).toMatch(
       /--rate-rounds.*>= 1/,
     );
+    expect(errorOf(() => parseBenchConfig(['--connect-rounds', '0'], {})).message).toMatch(
+      /--connect-rounds.*>= 1/,
+    );
     expect(errorOf(() => parseBenchConfig(['--history-length', '0'], {})).message).toMatch(
       /--history-length.*>= 1/,
     );
@@ -67,12 +72,24 @@ describe('pnpm bench options', () => {
     ).toMatch(/raise --processes/);
   });
 
-  it('gives each target fresh source addresses unless they were listed', () => {
-    const auto = parseBenchConfig(['--users', '20000', '--tabs', '1'], {});
+  it('gives each connect round of each target fresh source addresses unless they were listed', () => {
+    const auto = parseBenchConfig(['--users', '20000', '--tabs', '1', '--connect-rounds', '2'], {});
     expect(addressesForTarget(auto, 0)).toEqual(['127.0.0.2', '127.0.0.3']);
-    expect(addressesForTarget(auto, 1)).toEqual(['127.0.0.4', '127.0.0.5']);
+    expect(addressesForTarget(auto, 0, 2)).toEqual(['127.0.0.4', '127.0.0.5']);
+    expect(addressesForTarget(auto, 1)).toEqual(['127.0.0.6', '127.0.0.7']);
+    expect(addressesForTarget(auto, 1, 2)).toEqual(['127.0.0.8', '127.0.0.9']);
     const listed = parseBenchConfig(['--source-addresses', '127.0.0.9'], {});
-    expect(addressesForTarget(listed, 2)).toEqual(['127.0.0.9']);
+    expect(addressesForTarget(listed, 2, 3)).toEqual(['127.0.0.9']);
+  });
+
+  it('refuses more connect rounds than there are loopback addresses to give them', () => {
+    // 100,000 sockets: 10 addresses a round, x 4 targets x 7 rounds = 280 of 250.
+    const many = ['--users', '50000', '--processes', '8', '--connect-rounds', '7'];
+    expect(errorOf(() => parseBenchConfig(many, {})).message).toMatch(
+      /4 targets x 7 connect rounds x 10 source address\(es\) need 280 loopback addresses.*lower --connect-rounds/,
+    );
+    const listed = [...many, '--source-addresses', addressesFor(100_000).join(',')];
+    expect(parseBenchConfig(listed, {}).connectRounds).toBe(7);
   });
 });
 

@@ -9,10 +9,12 @@ import {
   type BenchReport,
   burstDeliveriesPerCpuSecond,
   compare,
+  connectsPerCpuSecond,
   evaluateGoals,
   markdownTable,
   metricRows,
 } from '../src/report.js';
+import { connectRound, summarizeConnect } from '../src/rounds.js';
 import type { TargetResult } from '../src/scenario.js';
 import { deliveryRound } from './delivery-round.js';
 
@@ -22,6 +24,23 @@ interface Figures {
   deliveredPerSecond: number;
   p99Ms: number;
   perSocketBytes?: number;
+}
+
+/**
+ * Three connect rounds of 1,000 sockets whose median is `perCpuSecond` (the first round at half
+ * of it, the last at double, as in a warming server), 1,000 sockets/s each.
+ */
+function connectFigures(perCpuSecond: number) {
+  const rounds = [0.5, 1, 2].map((share) =>
+    connectRound({
+      opened: 1000,
+      failed: 0,
+      failures: {},
+      durationMs: 1000,
+      cpuSeconds: 1000 / (perCpuSecond * share),
+    }),
+  );
+  return { rounds, ...summarizeConnect(rounds) };
 }
 
 /** A target's result with the figures the goals read; everything else plausible. */
@@ -38,12 +57,12 @@ function result(kind: TargetKind, f: Figures): TargetResult {
     label: kind,
     sockets: 1000,
     connect: {
+      ...connectFigures(f.connectsPerCpu),
       opened: 1000,
       failed: 0,
       failures: {},
       durationMs: 1000,
-      perSecond: 1000,
-      cpuSeconds: 1000 / f.connectsPerCpu,
+      cpuSeconds: 2000 / f.connectsPerCpu,
     },
     readiness: { ready: true, missing: 0, waitedMs: 1 },
     memory: {
@@ -165,6 +184,12 @@ describe('reports from before issue 11 (docs/bench/latest.json as it was committ
     );
   });
 
+  it('reads connects per CPU-second off its one connect', () => {
+    const service = old.results[0]!;
+    expect(service.connect.rounds).toBeUndefined();
+    expect(connectsPerCpuSecond(service)).toBeCloseTo(10_000 / 4.63);
+  });
+
   it('renders without the newer lines', () => {
     const section = renderLatestSection(old, 'bench/latest.svg');
     expect(section).toContain('| burst deliveries per server CPU-second |');
@@ -172,6 +197,7 @@ describe('reports from before issue 11 (docs/bench/latest.json as it was committ
     expect(section).not.toContain('warm-up');
     expect(section).not.toContain('Per target');
     expect(section).not.toContain('| rounds |');
+    expect(section).not.toContain('connect round');
   });
 });
 
@@ -190,17 +216,18 @@ describe('the docs section of a report with rounds', () => {
     ) as BenchReport;
     const report: BenchReport = {
       ...old,
-      config: { ...old.config, burstRounds: 5, rateRounds: 3 },
+      config: { ...old.config, burstRounds: 5, rateRounds: 3, connectRounds: 3 },
       results,
       comparisons,
       goals: evaluateGoals(results, comparisons),
       loadAverage: { start: 1, end: 3 },
     };
     const section = renderLatestSection(report, 'bench/latest.svg');
+    expect(section).toContain('every socket opened in 3 connect round(s)');
     expect(section).toContain('median of 5 rounds after one warm-up round');
     expect(section).toContain('x 3 rounds, latency of the median round by p99');
     expect(section).toContain('Per target, start -> end: service 1.5 -> 2.3; relay 1.5 -> 2.3.');
-    expect(section).toContain('| service | 45,000 | 31,000 | 1 | 7.50 |');
+    expect(section).toContain('| service | 1,000 / 2,000 / 4,000 | 45,000 | 31,000 | 1 | 7.50 |');
     const table = markdownTable(report);
     expect(table).toMatch(
       /\| burst deliveries per server CPU-second \| 45,000 \| 40,000 \| 1\.13x \|/,

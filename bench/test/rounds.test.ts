@@ -1,8 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import {
+  connectRound,
   type FixedRateRound,
+  medianOfKnown,
   medianRound,
   summarizeBurst,
+  summarizeConnect,
   summarizeFixedRate,
 } from '../src/rounds.js';
 import type { DeliverySummary } from '../src/scenario.js';
@@ -13,6 +16,34 @@ describe('medianRound', () => {
     expect(medianRound([3, 1, 2], (v) => v)).toBe(2);
     expect(medianRound([4, 1, 3, 2], (v) => v)).toBe(2);
     expect(() => medianRound([], (v: number) => v)).toThrow(RangeError);
+  });
+
+  it('leaves the unknown values out, and is unknown only when every value is', () => {
+    expect(medianOfKnown([null, 3, 1, null, 2])).toBe(2);
+    expect(medianOfKnown([null, null])).toBeNull();
+    expect(medianOfKnown([])).toBeNull();
+  });
+});
+
+describe('summarizeConnect', () => {
+  const round = (opened: number, cpuSeconds: number, durationMs: number) =>
+    connectRound({ opened, failed: 10_000 - opened, failures: {}, durationMs, cpuSeconds });
+
+  it("works out each round's own rates", () => {
+    expect(round(10_000, 4, 8000)).toMatchObject({ perCpuSecond: 2500, perSecond: 1250 });
+    expect(round(9000, 0, 8000).perCpuSecond).toBeNull();
+  });
+
+  it('takes each figure as the median of the rounds own, so the two can come from different rounds', () => {
+    // Per CPU-second 2,500 / 4,000 / 3,000: median 3,000 (the third round); per second
+    // 1,250 / 1,000 / 2,000: median 1,250 (the first round).
+    const rounds = [round(10_000, 4, 8000), round(10_000, 2.5, 10_000), round(9000, 3, 4500)];
+    expect(summarizeConnect(rounds)).toEqual({ perCpuSecond: 3000, perSecond: 1250 });
+  });
+
+  it('leaves out rounds whose CPU did not register, and says so when none did', () => {
+    expect(summarizeConnect([round(100, 0, 100), round(100, 0.05, 100)]).perCpuSecond).toBe(2000);
+    expect(summarizeConnect([round(100, 0, 100)]).perCpuSecond).toBeNull();
   });
 });
 
