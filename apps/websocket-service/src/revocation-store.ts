@@ -34,14 +34,17 @@ interface PendingRead {
  * `disconnectUser` in `@huleedu/notify`), for every handshake and for the revocation sweep.
  *
  * One connection of its own (a cluster client in cluster mode), never the subscriber: a
- * subscribed connection cannot GET. The reads asked for in one turn of the event loop (a
- * reconnect storm's handshakes) go to Redis as one MGET on a standalone Redis, and as
- * auto-pipelined GETs on a cluster (the keys live in different slots). One command per batch
- * instead of one per handshake also keeps the handshake's garbage small: each ioredis command
- * (its promise, timeout and pipeline) outlives a young-generation collection while it waits for
- * Redis, so V8 promotes it, and the old generation keeps it until its next full collection.
- * Nothing is queued while Redis is away and every read is bounded by `timeoutMs`, so a handshake
- * is never held longer than that: the caller refuses it instead.
+ * subscribed connection cannot GET. On a standalone Redis the reads go out as MGETs, and while
+ * one waits for Redis the reads asked for meanwhile wait too, then go out together: a reconnect
+ * storm costs one round trip per batch of handshakes, not one or two per turn of the event loop.
+ * On a cluster they are auto-pipelined GETs (the keys live in different slots). One command per
+ * batch also keeps the handshake's garbage small: each ioredis command (its promise, timeout and
+ * pipeline) outlives a young-generation collection while it waits for Redis, so V8 promotes it,
+ * and the old generation keeps it until its next full collection. Nothing is queued while Redis
+ * is away and every command is bounded by `timeoutMs`: a read fails after that, or, when it
+ * waited for the MGET in flight, after that MGET's answer plus its own (at most twice
+ * `timeoutMs`; it fails at once with an MGET that timed out). The caller then refuses the
+ * handshake.
  */
 export class RevocationStore {
   readonly #options: RevocationStoreOptions;
