@@ -76,5 +76,5 @@ export function inboundTokensAt(
 ): number {
   const tokens =
     bucket.inboundTokens + ((nowMs - bucket.inboundCountedAt) * budget.perSecond) / 1000;
-  return tokens > budget.burst ? budget.burst : tokens;
+  return Math.min(tokens, budget.burst);
 }
