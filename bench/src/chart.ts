@@ -42,6 +42,7 @@ const colors: Record<TargetKind, string> = {
   relay: '#64748b',
   socketio: '#c2410c',
   'service-history': '#7c3aed',
+  'relay-durable': '#94a3b8',
 };
 
 function escapeXml(text: string): string {

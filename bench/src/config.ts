@@ -7,11 +7,27 @@ import { DEFAULT_RETENTION, type HistoryRetention } from './publish-script.js';
 
 /**
  * The servers `pnpm bench` can measure: the service (history off, like the baselines), the two
- * baselines, and the service with the delivery guarantee on (`service-history`).
+ * baselines, the service with the delivery guarantee on (`service-history`), and the reference
+ * relay fed the same durable publishes as it (`relay-durable`), its like-for-like baseline.
  */
-export const targetKinds = ['service', 'relay', 'socketio', 'service-history'] as const;
+export const targetKinds = [
+  'service',
+  'relay',
+  'socketio',
+  'service-history',
+  'relay-durable',
+] as const;
 /** One of {@link targetKinds}. */
 export type TargetKind = (typeof targetKinds)[number];
+
+/**
+ * Baselines that receive the traffic of one service setting only, and the setting they are
+ * compared with: the relay fed durable publishes is no baseline of the service at-most-once
+ * (plain PUBLISH), only of the service with history on.
+ */
+export const pairedBaselines: Readonly<Partial<Record<TargetKind, TargetKind>>> = {
+  'relay-durable': 'service-history',
+};
 
 /** Whether a target is the service (started from its build), whatever its settings. */
 export function isService(kind: TargetKind): boolean {

@@ -1,4 +1,4 @@
-import { isService, type TargetKind } from './config.js';
+import { isService, pairedBaselines, type TargetKind } from './config.js';
 import type { HistoryReport } from './history-cost.js';
 import type { MachineInfo } from './machine.js';
 import type { ProfileSummary } from './profile.js';
@@ -198,21 +198,45 @@ function ratio(
   return baseline === 0 ? null : subject / baseline;
 }
 
+/** Whether `other` may be a baseline of `subject` at all (see {@link pairedBaselines}). */
+function canCompare(subject: TargetKind, other: TargetKind): boolean {
+  if (subject === other || (isService(subject) && isService(other))) return false;
+  const only = pairedBaselines[other];
+  return only === undefined || only === subject;
+}
+
 /**
  * The targets the first one is compared with: every other one except another setting of the same
- * server (the service with history on is not a baseline of the service; its own table compares).
+ * server (the service with history on is not a baseline of the service; its own table compares)
+ * and a baseline paired with another setting (the relay fed durable publishes).
  */
 export function baselinesOf(results: readonly TargetResult[]): TargetResult[] {
   const [subject, ...others] = results;
   if (!subject) return [];
-  return others.filter((other) => !(isService(subject.kind) && isService(other.kind)));
+  return others.filter((other) => canCompare(subject.kind, other.kind));
 }
 
-/** Compares the first target with each of its baselines. */
-export function compare(results: readonly TargetResult[]): Comparison[] {
+/**
+ * Every comparison of a run, `[subject, baseline]`: the first target against each of its
+ * baselines, then each paired baseline against its setting of the service when both ran (the
+ * service with history on against the relay fed the same durable publishes), once each.
+ */
+export function comparedPairs(
+  results: readonly TargetResult[],
+): Array<[TargetResult, TargetResult]> {
   const subject = results[0];
   if (!subject) return [];
-  return baselinesOf(results).map((baseline) => ({
+  const pairs = baselinesOf(results).map((b): [TargetResult, TargetResult] => [subject, b]);
+  for (const baseline of results) {
+    const paired = results.find((r) => r.kind === pairedBaselines[baseline.kind]);
+    if (paired && paired !== subject) pairs.push([paired, baseline]);
+  }
+  return pairs;
+}
+
+/** Compares the first target with each of its baselines, then each paired baseline's setting. */
+export function compare(results: readonly TargetResult[]): Comparison[] {
+  return comparedPairs(results).map(([subject, baseline]) => ({
     subject: subject.kind,
     baseline: baseline.kind,
     connectsPerCpuSecond: ratio(connectsPerCpuSecond(subject), connectsPerCpuSecond(baseline)),
@@ -248,18 +272,27 @@ export function formatGoalValue(g: Goal): string {
   return g.unit === 'bytes' ? `${(g.value / 1024).toFixed(2)} KiB` : formatRatio(g.value);
 }
 
+/** The comparison of `subject` with `baseline` in a run, if both ran and were compared. */
+function comparisonOf(
+  comparisons: readonly Comparison[],
+  subject: TargetKind,
+  baseline: TargetKind,
+): Comparison | undefined {
+  return comparisons.find((c) => c.subject === subject && c.baseline === baseline);
+}
+
 /**
- * The service's targets from issue 11, each a ratio against a baseline of the same run (or bytes
- * for memory); empty when the service was not the first target.
+ * Issue 11's targets for the service at-most-once (history off), each a ratio against a baseline
+ * of the same run (or bytes for memory); empty when the service was not the first target.
  */
-export function evaluateGoals(
+function serviceGoals(
   results: readonly TargetResult[],
   comparisons: readonly Comparison[],
 ): Goal[] {
-  const service = results.find((r) => r.kind === 'service');
-  if (!service || results[0]?.kind !== 'service') return [];
-  const relay = comparisons.find((c) => c.baseline === 'relay');
-  const socketio = comparisons.find((c) => c.baseline === 'socketio');
+  const service = results[0];
+  if (service?.kind !== 'service') return [];
+  const relay = comparisonOf(comparisons, 'service', 'relay');
+  const socketio = comparisonOf(comparisons, 'service', 'socketio');
   const burstPerCpu = relay?.burstDeliveriesPerCpuSecond ?? null;
   return [
     goal(
@@ -297,6 +330,46 @@ export function evaluateGoals(
   ];
 }
 
+/**
+ * Issue 11's targets "with every feature on": the service with history on against the relay fed
+ * the same durable publishes; empty when the service with history on did not run.
+ */
+function historyGoals(
+  results: readonly TargetResult[],
+  comparisons: readonly Comparison[],
+): Goal[] {
+  if (!results.some((r) => r.kind === 'service-history')) return [];
+  const durable = comparisonOf(comparisons, 'service-history', 'relay-durable');
+  const name = (metric: string): string =>
+    `service, history on: ${metric} reference relay, durable publishes`;
+  return [
+    goal(
+      name('burst deliveries per server CPU-second >= 1.0x'),
+      durable?.burstDeliveriesPerCpuSecond ?? null,
+      1,
+      'higher',
+    ),
+    goal(
+      name('connects per server CPU-second >= 1.0x'),
+      durable?.connectsPerCpuSecond ?? null,
+      1,
+      'higher',
+    ),
+    goal(name('fixed-rate p99 <= 1.0x'), durable?.fixedRateP99 ?? null, 1, 'lower'),
+  ];
+}
+
+/**
+ * The service's targets from issue 11: the service's own when it was the first target, then the
+ * service with history on against its like-for-like baseline when it ran.
+ */
+export function evaluateGoals(
+  results: readonly TargetResult[],
+  comparisons: readonly Comparison[],
+): Goal[] {
+  return [...serviceGoals(results, comparisons), ...historyGoals(results, comparisons)];
+}
+
 /** The rows at least one result has a value for (older reports lack newer metrics). */
 function rowsWithData(results: readonly TargetResult[]): MetricRow[] {
   return metricRows.filter((row) => results.some((r) => row.value(r) !== null));
@@ -317,28 +390,27 @@ export function formatRatio(value: number | null): string {
 }
 
 /**
- * The header and rows every results table shows: each target's value, then the first target's
- * ratio to each of its baselines (`joiner` separates the two names in a ratio heading).
+ * The header and rows every results table shows: each target's value, then the ratio of each
+ * compared pair (the first target to each of its baselines, then the paired ones; `joiner`
+ * separates the two names in a ratio heading).
  */
 function tableCells(
   results: readonly TargetResult[],
   joiner: string,
 ): { header: string[]; rows: string[][] } {
-  const subject = results[0];
-  const baselines = baselinesOf(results);
+  const pairs = comparedPairs(results);
   const header = [
     'metric',
     ...results.map((r) => r.label),
-    ...baselines.map((r) => `${subject?.kind}${joiner}${r.kind}`),
+    ...pairs.map(([subject, baseline]) => `${subject.kind}${joiner}${baseline.kind}`),
   ];
-  const rows = rowsWithData(results).map((row) => {
-    const subjectValue = subject ? row.value(subject) : null;
-    return [
-      row.label,
-      ...results.map((r) => row.value(r)).map((v) => (v === null ? '-' : row.format(v))),
-      ...baselines.map((r) => formatRatio(ratio(subjectValue, row.value(r)))),
-    ];
-  });
+  const rows = rowsWithData(results).map((row) => [
+    row.label,
+    ...results.map((r) => row.value(r)).map((v) => (v === null ? '-' : row.format(v))),
+    ...pairs.map(([subject, baseline]) =>
+      formatRatio(ratio(row.value(subject), row.value(baseline))),
+    ),
+  ]);
   return { header, rows };
 }
 

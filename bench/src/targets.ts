@@ -14,6 +14,8 @@ import type { PublishMode } from './publisher.js';
 /** How the load generator talks to a target and how the bench knows it is ready. */
 export interface TargetProfile {
   readonly kind: TargetKind;
+  /** The program started: the service's build, or one of the bench's own servers. */
+  readonly server: 'service' | 'relay' | 'socketio';
   /** Name in tables and charts. */
   readonly label: string;
   /** `ws`: plain WebSocket on /ws?token=; `socketio`: socket.io-client with the token in `auth`. */
@@ -29,11 +31,14 @@ export interface TargetProfile {
 /**
  * The servers `pnpm bench` compares. `service` is the service at-most-once (history off, plain
  * PUBLISH), like for like with the two baselines; `service-history` is the service with the
- * delivery guarantee (history on, every message published with the durable publish script).
+ * delivery guarantee (history on, every message published with the durable publish script), and
+ * `relay-durable` the same relay process fed exactly that traffic: it forwards the positioned
+ * message the script PUBLISHes on the user channel, as Redis delivers it.
  */
 export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
   service: {
     kind: 'service',
+    server: 'service',
     label: 'service',
     protocol: 'ws',
     subscription: 'channels',
@@ -42,6 +47,7 @@ export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
   },
   relay: {
     kind: 'relay',
+    server: 'relay',
     label: 'reference relay',
     protocol: 'ws',
     subscription: 'channels',
@@ -49,6 +55,7 @@ export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
   },
   socketio: {
     kind: 'socketio',
+    server: 'socketio',
     label: 'Socket.IO 4 + redis-adapter',
     protocol: 'socketio',
     subscription: 'pattern',
@@ -56,11 +63,20 @@ export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
   },
   'service-history': {
     kind: 'service-history',
+    server: 'service',
     label: 'service, history on',
     protocol: 'ws',
     subscription: 'channels',
     publish: 'durable',
     history: 'on',
+  },
+  'relay-durable': {
+    kind: 'relay-durable',
+    server: 'relay',
+    label: 'reference relay, durable publishes',
+    protocol: 'ws',
+    subscription: 'channels',
+    publish: 'durable',
   },
 };
 
@@ -104,9 +120,11 @@ export interface RunningTarget {
   start(): Promise<void>;
 }
 
-function entryOf(kind: TargetKind, options: StartTargetOptions): string {
-  if (kind === 'relay') return benchScript('relay');
-  if (kind === 'socketio') return benchScript('socketio-server');
+/** The bench's own servers' scripts (in bench/dist). */
+const serverScripts = { relay: 'relay', socketio: 'socketio-server' } as const;
+
+function entryOf(profile: TargetProfile, options: StartTargetOptions): string {
+  if (profile.server !== 'service') return benchScript(serverScripts[profile.server]);
   if (!existsSync(options.serviceEntry)) {
     throw new BenchError(
       'target_failed',
@@ -138,7 +156,7 @@ export async function startTarget(
   options: StartTargetOptions,
 ): Promise<RunningTarget> {
   const profile = targetProfiles[kind];
-  const entry = entryOf(kind, options);
+  const entry = entryOf(profile, options);
   const port = options.port ?? (await freePort());
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const history = isService(kind) ? (options.history ?? profile.history) : undefined;

@@ -14,9 +14,15 @@ function errorOf(run: () => unknown): BenchError {
 }
 
 describe('pnpm bench options', () => {
-  it('defaults to 10,000 sockets against the three servers and the service with history on', () => {
+  it('defaults to 10,000 sockets against the three servers, and the service with history on against the relay fed the same durable publishes', () => {
     const config = parseBenchConfig([], {});
-    expect(config.targets).toEqual(['service', 'relay', 'socketio', 'service-history']);
+    expect(config.targets).toEqual([
+      'service',
+      'relay',
+      'socketio',
+      'service-history',
+      'relay-durable',
+    ]);
     expect(config.retention).toEqual({ length: 100, ttlSeconds: 86_400 });
     expect(config.memoryEntries).toEqual([10, 100, 1000]);
     expect(config.users * config.tabs).toBe(10_000);
@@ -83,10 +89,10 @@ describe('pnpm bench options', () => {
   });
 
   it('refuses more connect rounds than there are loopback addresses to give them', () => {
-    // 100,000 sockets: 10 addresses a round, x 4 targets x 7 rounds = 280 of 250.
+    // 100,000 sockets: 10 addresses a round, x 5 targets x 7 rounds = 350 of 250.
     const many = ['--users', '50000', '--processes', '8', '--connect-rounds', '7'];
     expect(errorOf(() => parseBenchConfig(many, {})).message).toMatch(
-      /4 targets x 7 connect rounds x 10 source address\(es\) need 280 loopback addresses.*lower --connect-rounds/,
+      /5 targets x 7 connect rounds x 10 source address\(es\) need 350 loopback addresses.*lower --connect-rounds/,
     );
     const listed = [...many, '--source-addresses', addressesFor(100_000).join(',')];
     expect(parseBenchConfig(listed, {}).connectRounds).toBe(7);

@@ -10,6 +10,7 @@ import {
   burstDeliveriesPerCpuSecond,
   compare,
   connectsPerCpuSecond,
+  consoleTable,
   evaluateGoals,
   markdownTable,
   metricRows,
@@ -158,6 +159,116 @@ describe("issue 11's targets", () => {
   });
 });
 
+describe('the service with history on against the relay fed the same durable publishes', () => {
+  const service = result('service', {
+    connectsPerCpu: 2000,
+    burstPerCpu: 40_000,
+    deliveredPerSecond: 30_000,
+    p99Ms: 8,
+  });
+  const history = result('service-history', {
+    connectsPerCpu: 1800,
+    burstPerCpu: 33_000,
+    deliveredPerSecond: 20_000,
+    p99Ms: 12,
+  });
+  const relayDurable = result('relay-durable', {
+    connectsPerCpu: 2000, // 0.9x: missed
+    burstPerCpu: 30_000, // 1.1x: met
+    deliveredPerSecond: 25_000,
+    p99Ms: 10, // 1.2x: missed
+  });
+  const results = [service, relay, socketio, history, relayDurable];
+
+  it('compares the pair with each other, never the relay fed durable publishes with the service at-most-once', () => {
+    const comparisons = compare(results);
+    expect(comparisons.map((c) => `${c.subject}/${c.baseline}`)).toEqual([
+      'service/relay',
+      'service/socketio',
+      'service-history/relay-durable',
+    ]);
+    expect(comparisons[2]).toMatchObject({
+      connectsPerCpuSecond: 0.9,
+      burstDeliveredPerSecond: 0.8,
+      perSocketBytes: 1,
+    });
+    expect(comparisons[2]!.burstDeliveriesPerCpuSecond).toBeCloseTo(1.1);
+    expect(comparisons[2]!.fixedRateP99).toBeCloseTo(1.2);
+  });
+
+  it('holds it to the same targets, after the service at-most-once ones', () => {
+    const goals = evaluateGoals(results, compare(results));
+    expect(goals).toHaveLength(9);
+    expect(goals.slice(6).map((g) => [g.name, g.met])).toEqual([
+      [
+        'service, history on: burst deliveries per server CPU-second >= 1.0x reference relay, durable publishes',
+        true,
+      ],
+      [
+        'service, history on: connects per server CPU-second >= 1.0x reference relay, durable publishes',
+        false,
+      ],
+      ['service, history on: fixed-rate p99 <= 1.0x reference relay, durable publishes', false],
+    ]);
+  });
+
+  it('marks them unmeasured when the relay fed durable publishes did not run', () => {
+    const without = [service, relay, socketio, history];
+    const comparisons = compare(without);
+    expect(comparisons.map((c) => c.baseline)).toEqual(['relay', 'socketio']);
+    expect(evaluateGoals(without, comparisons).map((g) => g.met)).toEqual([
+      true,
+      false,
+      true,
+      true,
+      true,
+      true,
+      null,
+      null,
+      null,
+    ]);
+    expect(evaluateGoals([service, relay], compare([service, relay]))).toHaveLength(6);
+  });
+
+  it('compares the pair when the service with history on runs first, once', () => {
+    const first = [history, relayDurable, relay];
+    expect(compare(first).map((c) => `${c.subject}/${c.baseline}`)).toEqual([
+      'service-history/relay-durable',
+      'service-history/relay',
+    ]);
+    expect(evaluateGoals(first, compare(first)).map((g) => g.met)).toEqual([true, false, false]);
+  });
+
+  it('shows the ratio column in the printed and the docs table', () => {
+    const comparisons = compare(results);
+    const report: BenchReport = {
+      ...JSON.parse(
+        readFileSync(join(repoRoot, 'bench/test/fixtures/report-before-issue-11.json'), 'utf8'),
+      ),
+      results,
+      comparisons,
+      goals: evaluateGoals(results, comparisons),
+    };
+    const table = markdownTable(report);
+    expect(table.split('\n')[0]).toBe(
+      '| metric | service | relay | socketio | service-history | relay-durable | service / relay | service / socketio | service-history / relay-durable |',
+    );
+    expect(table).toMatch(
+      /\| burst deliveries per server CPU-second \| 40,000 \| 40,000 \| 15,000 \| 33,000 \| 30,000 \| 1\.00x \| 2\.67x \| 1\.10x \|/,
+    );
+    const printed = consoleTable(report);
+    expect(printed.split('\n')[0]).toMatch(/service-history\/relay-durable$/);
+    expect(printed).toContain(
+      '[met] service, history on: burst deliveries per server CPU-second >= 1.0x reference relay, durable publishes: 1.10x',
+    );
+    const section = renderLatestSection(report, 'bench/latest.svg');
+    expect(section).toContain('| service-history / relay-durable |');
+    expect(section).toContain(
+      '| service, history on: fixed-rate p99 <= 1.0x reference relay, durable publishes | 1.20x | MISSED |',
+    );
+  });
+});
+
 describe('the results table', () => {
   it('puts the per-CPU-second figure first in its group', () => {
     const labels = metricRows.map((row) => row.label);
@@ -198,6 +309,10 @@ describe('reports from before issue 11 (docs/bench/latest.json as it was committ
     expect(section).not.toContain('Per target');
     expect(section).not.toContain('| rounds |');
     expect(section).not.toContain('connect round');
+    expect(section).not.toContain('relay-durable');
+    expect(section.split('\n').find((line) => line.startsWith('| metric'))).toMatch(
+      /\| service \/ relay \| service \/ socketio \|$/,
+    );
   });
 });
 

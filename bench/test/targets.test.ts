@@ -8,8 +8,10 @@ import { Redis } from 'ioredis';
 import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { benchEnvelope, benchEnvelopeJson } from '../src/message.js';
+import { benchEnvelope, benchEnvelopeJson, benchUserId, readSentAt } from '../src/message.js';
 import { defaultServiceEntry } from '../src/paths.js';
+import { createPublisher } from '../src/publisher.js';
+import { readPositioned } from '../src/resume-tracking.js';
 import { type RunningTarget, startTarget } from '../src/targets.js';
 
 // The baselines must do the work the service does (check the token, deliver to the right
@@ -80,6 +82,49 @@ describe('reference relay', () => {
   it('reports its memory and CPU from /proc', () => {
     expect(relay.rssBytes()).toBeGreaterThan(10 * 2 ** 20);
     expect(relay.cpuSeconds()).toBeGreaterThanOrEqual(0);
+  });
+});
+
+describe('reference relay, durable publishes', () => {
+  it('is the same relay process, forwarding the positioned message the publish script sends', async () => {
+    const relay = await startTarget('relay-durable', {
+      redisUrl: redis.url,
+      secret,
+      maxConnectionsPerUser: 5,
+      serviceEntry: '',
+    });
+    const durable = createPublisher(relay.profile.publish, redis.url);
+    try {
+      expect(relay.profile).toMatchObject({ server: 'relay', publish: 'durable' });
+      expect(readFileSync(`/proc/${relay.pid()}/cmdline`, 'utf8')).toContain('relay.js');
+      const user = benchUserId(7);
+      const { socket } = await openWs(relay.url, signToken(user, { secret }));
+      const frames: Buffer[] = [];
+      socket!.on('message', (data: Buffer) => frames.push(data));
+      await waitFor(
+        async () =>
+          Number(
+            ((await publisher.call('PUBSUB', 'NUMSUB', userChannel(user))) as unknown[])[1],
+          ) === 1,
+      );
+      const sent = await durable.burst(2, [7]);
+      await waitFor(() => frames.length >= 2);
+      // What the load generator reads off each frame: the position first, the send time last.
+      const epoch = durable.positions().get(7)!.epoch;
+      expect(frames.map((frame) => readPositioned(frame))).toEqual([
+        { position: 1, epoch },
+        { position: 2, epoch },
+      ]);
+      for (const frame of frames) {
+        const sentAt = readSentAt(frame)!;
+        expect(sentAt).toBeGreaterThanOrEqual(sent.startedAt - 1);
+        expect(sentAt).toBeLessThanOrEqual(sent.finishedAt + 1);
+      }
+      socket!.close();
+    } finally {
+      await durable.close();
+      await relay.stop();
+    }
   });
 });
 
