@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { type AddressInfo, connect as connectTcp } from 'node:net';
+import { type AddressInfo, connect as connectTcp, type Socket } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createTokenVerifier, signToken } from '@huleedu/auth';
@@ -116,6 +116,17 @@ async function start(
     return { client, frames, closed, opened };
   };
   return { sessions, registry, refs, metrics, admitted, connect, log, port };
+}
+
+/** Opens a TCP connection and sends a WebSocket handshake for `token` by hand. */
+function sendHandshake(port: number, token: string, key = 'dGhlIHNhbXBsZSBub25jZQ=='): Socket {
+  const socket = connectTcp(port, '127.0.0.1');
+  socket.on('error', () => undefined);
+  socket.write(
+    `GET /ws?token=${token} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
+      `Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${key}\r\n\r\n`,
+  );
+  return socket;
 }
 
 const token = (userId: string, expiresInSeconds = 600) =>
@@ -440,13 +451,7 @@ describe('Sessions: revoked tokens (disconnectUser)', () => {
           release = () => resolve(undefined);
         }),
     });
-    const socket = connectTcp(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.write(
-      `GET /ws?token=${token('teacher-1')} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
-        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    const socket = sendHandshake(port, token('teacher-1'));
     await new Promise((resolve) => setTimeout(resolve, 100));
     socket.resetAndDestroy();
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -545,13 +550,7 @@ describe('Sessions: the connection budget', () => {
           release = () => resolve(undefined);
         }),
     });
-    const socket = connectTcp(port, '127.0.0.1');
-    socket.on('error', () => undefined);
-    socket.write(
-      `GET /ws?token=${token('teacher-1')} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
-        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
-        'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n',
-    );
+    const socket = sendHandshake(port, token('teacher-1'));
     await waitFor(() => budget.open === 1, { message: 'the handshake holds a place' });
     socket.resetAndDestroy();
     await waitFor(() => budget.open === 0, { message: 'the reset gave the place back' });
@@ -564,16 +563,11 @@ describe('Sessions: the connection budget', () => {
   it('gives back the place of a handshake ws itself refuses (a malformed key)', async () => {
     const budget = newBudget();
     const { port } = await start({ budget, revokedBefore: async () => undefined });
-    const socket = connectTcp(port, '127.0.0.1');
-    socket.on('error', () => undefined);
+    const socket = sendHandshake(port, token('teacher-1'), 'nope');
     let answer = '';
     socket.setEncoding('utf8').on('data', (chunk: string) => {
       answer += chunk;
     });
-    socket.write(
-      `GET /ws?token=${token('teacher-1')} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\n` +
-        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: nope\r\n\r\n',
-    );
     await waitFor(() => answer.startsWith('HTTP/1.1 400'), { message: 'ws answered 400' });
     await waitFor(() => budget.open === 0, {
       message: 'the refused handshake gave its place back',
