@@ -145,6 +145,7 @@ export class Sessions {
     this.#wss = new WebSocketServer(wsOptions);
 
     const { registry, channels, metrics, logger, maxBufferedBytes, dropLog } = options;
+    const connectionBudget = options.budget;
     /** Counts one inbound frame; false (and the socket closed) when it is over its budget. */
     const admitFrame = (socket: ClientSocket): boolean => {
       // Frames parsed from the same chunk still arrive after a close: ignore them.
@@ -179,7 +180,6 @@ export class Sessions {
     const onEmpty = (): void => {
       if (registry.size === 0) this.#whenEmpty?.();
     };
-    const { budget: connectionBudget } = options;
     this.#events = {
       message(socket, data, isBinary) {
         if (!admitFrame(socket)) return;
