@@ -1,0 +1,181 @@
+"""`Notifier`: publishes from blocking code (Flask, Django, workers) with redis-py."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import redis
+import redis.cluster
+
+from ._checks import HistoryOptions, PublishMode
+from ._core import Send, prepare_disconnect, prepare_raw, settings
+from ._core import prepare_notification as _prepare
+from ._redis import (
+    ClusterTarget,
+    ScriptCall,
+    cluster_seeds,
+    connection_options,
+    is_client,
+    is_noscript,
+    parse_publish_reply,
+    parse_url,
+    publish_error,
+)
+from ._result import PublishResult
+from .catalog import DEFAULT_CHANNEL_PREFIX, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, DEFAULT_PUBLISH_TIMEOUT_SECONDS, TypedPublishMethods
+from .errors import NotifierConfigError, PublishError
+
+RedisTarget = str | ClusterTarget | Any
+"""A redis:// URL, ``{"cluster": [urls]}`` (both opened and owned by the notifier), or a redis-py client (borrowed)."""
+
+
+def _open(target: object, timeout: float) -> Any:
+    if isinstance(target, str):
+        endpoint = parse_url(target, "redis")
+        return redis.Redis(host=endpoint.host, port=endpoint.port, db=endpoint.db, **connection_options(endpoint, timeout))
+    if isinstance(target, dict):
+        seeds = cluster_seeds(target)
+        options = connection_options(seeds[0], timeout)
+        return redis.cluster.RedisCluster(
+            startup_nodes=[redis.cluster.ClusterNode(seed.host, seed.port) for seed in seeds],
+            cluster_error_retry_attempts=1,
+            **options,
+        )
+    raise NotifierConfigError("redis must be a redis:// URL, a redis-py client, or {'cluster': [urls]}")
+
+
+class Notifier(TypedPublishMethods):
+    """Publishes notifications to users' Redis channels from blocking code. Create one per process.
+
+    Every publish is checked against the protocol's JSON Schema before anything reaches Redis, then
+    (history on) stored in the user's history and published live in one atomic step by the same
+    Lua script `@huleedu/notify` runs, so a reconnecting tab gets it replayed.
+    """
+
+    def __init__(
+        self,
+        redis: RedisTarget,
+        *,
+        channel_prefix: str = DEFAULT_CHANNEL_PREFIX,
+        publish_mode: PublishMode = "classic",
+        history: HistoryOptions | bool = True,
+        timeout: float = DEFAULT_PUBLISH_TIMEOUT_SECONDS,
+        max_token_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
+    ) -> None:
+        """`redis`: a redis:// URL, ``{"cluster": [urls]}``, or a redis-py client (borrowed, never
+        closed; its own timeouts apply). `timeout`: seconds to connect and seconds to wait for each
+        reply before a `PublishError`. `history`: `HistoryOptions`, True (the defaults) or False
+        (plain PUBLISH, nothing stored). The rest as in `@huleedu/notify`'s `createNotifier`."""
+        self._settings = settings(
+            redis,
+            channel_prefix=channel_prefix,
+            publish_mode=publish_mode,
+            history=HistoryOptions() if history is True else history,
+            timeout=timeout,
+            max_token_lifetime_seconds=max_token_lifetime_seconds,
+        )
+        self._owned = not is_client(redis)
+        self._client: Any = _open(redis, self._settings.timeout) if self._owned else redis
+        self._closed = False
+
+    @property
+    def channel_prefix(self) -> str:
+        """The channel prefix in use: a user's channel is `<prefix>:<user_id>`."""
+        return self._settings.channel_prefix
+
+    @property
+    def publish_mode(self) -> PublishMode:
+        """PUBLISH (`classic`), SPUBLISH (`sharded`) or both."""
+        return self._settings.publish_mode
+
+    @property
+    def history(self) -> HistoryOptions | None:
+        """The history retention in use, or None when history is off."""
+        return self._settings.history
+
+    def _publish_notification(self, user_id: str, type: str, data: Any, **options: Any) -> PublishResult:
+        idempotency_key = options.pop("idempotency_key")
+        history = options.pop("history")
+        send = _prepare(
+            self._settings, user_id, type, data, idempotency_key=idempotency_key, history=history, options=options
+        )
+        return self._deliver(send)
+
+    def publish(
+        self, user_id: str, envelope: dict[str, Any], *, idempotency_key: str | None = None, history: bool = True
+    ) -> PublishResult:
+        """Publishes a prebuilt envelope ``{"event", "data", "id"?}`` (any event name outside `ws.*`).
+
+        A catalogue event must carry complete, valid `data` (shared fields included); any other
+        event only the envelope shape. Raises `NotificationValidationError` or `PublishError`.
+        """
+        return self._deliver(
+            prepare_raw(self._settings, user_id, envelope, idempotency_key=idempotency_key, history=history)
+        )
+
+    def disconnect_user(self, user_id: str, *, reason: str, issued_before: datetime | float | None = None) -> int:
+        """Cuts a user off: every service instance closes every socket of `user_id` (1008
+        `token_revoked`); with `issued_before`, tokens issued before it are refused at the handshake
+        too, for as long as such a token could be valid. Returns the number of service instances
+        that held a socket of the user. Raises `NotificationValidationError` (`invalid_user_id`,
+        `invalid_disconnect`) or `PublishError`."""
+        send = prepare_disconnect(self._settings, user_id, reason, issued_before)
+        assert send.call is not None
+        return int(self._guard(send, lambda: self._run(send.call)))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Closes the connection if the notifier opened it; later publishes raise `notifier_closed`."""
+        if self._closed:
+            return
+        self._closed = True
+        if self._owned:
+            self._client.close()
+
+    def __enter__(self) -> Notifier:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _deliver(self, send: Send) -> PublishResult:
+        if send.call is None:
+            return send.live_result(int(self._guard(send, lambda: self._publish_live(send))))
+        call = send.call
+        reply = parse_publish_reply(self._guard(send, lambda: self._run(call)))
+        return PublishResult(send.id, reply["position"], reply["epoch"], reply["receivers"], reply["duplicate"])
+
+    def _guard(self, send: Send, action: Any) -> Any:
+        if self._closed:
+            raise PublishError("notifier_closed", "this notifier has been closed")
+        try:
+            return action()
+        except Exception as error:
+            raise publish_error(
+                error,
+                where=self._settings.where,
+                what=send.what,
+                channel=send.channel,
+                timeout=self._settings.timeout,
+                durable=send.call is not None,
+            ) from error
+
+    def _run(self, call: ScriptCall) -> Any:
+        # EVALSHA first; on NOSCRIPT (a restarted node, or a cluster node that has not seen it yet)
+        # EVAL once, which caches it there for the next EVALSHA.
+        arguments = [*call.keys, *call.args]
+        try:
+            return self._client.evalsha(call.script.sha, len(call.keys), *arguments)
+        except Exception as error:
+            if not is_noscript(error):
+                raise
+        return self._client.eval(call.script.source, len(call.keys), *arguments)
+
+    def _publish_live(self, send: Send) -> int:
+        mode = self._settings.publish_mode
+        receivers = 0
+        if mode != "sharded":
+            receivers += int(self._client.execute_command("PUBLISH", send.channel, send.message))
+        if mode != "classic":
+            receivers += int(self._client.execute_command("SPUBLISH", send.channel, send.message))
+        return receivers
