@@ -72,7 +72,7 @@ class RedisServer:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        wait_for(lambda: self.client().ping(), f"redis-server on port {self.port}")
+        wait_for(lambda: bool(self.client().ping()), f"redis-server on port {self.port}")
 
     def client(self, **options: Any) -> Any:
         return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=10, **options)
@@ -127,7 +127,7 @@ class Subscriber:
 
     def subscribe(self, channel: str, *, sharded: bool = False) -> None:
         command = "SSUBSCRIBE" if sharded else "SUBSCRIBE"
-        self.pubsub.execute_command(command, channel)
+        self.pubsub.execute_command(command, channel)  # type: ignore[no-untyped-call]
         # Wait for the confirmation, so a publish right after is heard.
         wait_for(lambda: self._confirmed(), f"{command} {channel}")
 

@@ -79,12 +79,12 @@ def test_shared_fields_come_from_the_options(notifier: Notifier) -> None:
     )
     assert str(error) == "batch_results_ready: data.priority: set by the notifier, pass priority=... instead"
     bad_option = refused(
-        lambda: notifier.publish_user_notification("v", "batch_results_ready", GOOD, priority="urgent")  # type: ignore[call-overload,arg-type]
+        lambda: notifier.publish_user_notification("v", "batch_results_ready", GOOD, priority="urgent")  # type: ignore[call-overload]
     )
     assert 'data.priority: expected one of critical|immediate|high|standard|low, got "urgent"' in str(bad_option)
     naive = refused(
-        lambda: notifier.publish_user_notification(
-            "v", "batch_results_ready", GOOD, deadline=datetime(2026, 1, 1, 12, 0)  # type: ignore[arg-type]
+        lambda: notifier.publish_user_notification(  # type: ignore[call-overload]
+            "v", "batch_results_ready", GOOD, deadline=datetime(2026, 1, 1, 12, 0)
         )
     )
     assert "data.deadline: a datetime without a time zone" in str(naive)

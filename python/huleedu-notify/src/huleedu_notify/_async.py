@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -119,7 +120,7 @@ class AsyncNotifier(AsyncTypedPublishMethods):
         send = prepare_disconnect(self._settings, user_id, reason, issued_before)
         call = send.call
         assert call is not None
-        return int(await self._guard(send, lambda: self._run(call)))
+        return int(await self._guard(send, partial(self._run, call)))
 
     async def close(self) -> None:
         """Closes the connection if the notifier opened it; later publishes raise `notifier_closed`."""
@@ -142,7 +143,7 @@ class AsyncNotifier(AsyncTypedPublishMethods):
         call = send.call
         if call is None:
             return send.live_result(int(await self._guard(send, lambda: self._publish_live(send))))
-        reply = parse_publish_reply(await self._guard(send, lambda: self._run(call)))
+        reply = parse_publish_reply(await self._guard(send, partial(self._run, call)))
         return PublishResult(send.id, reply["position"], reply["epoch"], reply["receivers"], reply["duplicate"])
 
     async def _guard(self, send: Send, action: Callable[[], Awaitable[Any]]) -> Any:

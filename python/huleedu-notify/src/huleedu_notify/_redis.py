@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import os
 import re
 import socket
 import time
@@ -257,6 +258,15 @@ def describe_send(mode: PublishMode, script_name: str | None) -> str:
     return command
 
 
+def _unavailable_reason(error: BaseException) -> str:
+    # redis.asyncio words a refused connect "Error 111 connecting to host:port. 111.": name the errno.
+    text = str(error) or type(error).__name__
+    match = re.search(r"Error (\d+) connecting", text)
+    if match and os.strerror(int(match.group(1))) not in text:
+        text = f"{text.rstrip('.')}: {os.strerror(int(match.group(1)))}"
+    return text
+
+
 def publish_error(error: BaseException, *, where: str, what: str, channel: str, timeout: float, durable: bool) -> PublishError:
     """The `PublishError` for a redis-py (or socket) failure of one send."""
     retry = " (retry with the same idempotency_key to publish it exactly once)" if durable else ""
@@ -273,7 +283,7 @@ def publish_error(error: BaseException, *, where: str, what: str, channel: str, 
     if isinstance(error, (redis.exceptions.ConnectionError, redis.exceptions.TimeoutError, OSError)):
         return PublishError(
             "redis_unavailable",
-            f"could not send {what} on {channel}: Redis at {where} is unavailable ({error or type(error).__name__})",
+            f"could not send {what} on {channel}: Redis at {where} is unavailable ({_unavailable_reason(error)})",
         )
     if isinstance(error, redis.exceptions.RedisClusterException) or type(error).__name__ in (
         "ClusterDownError",

@@ -93,7 +93,7 @@ def _field_schemas(error: ValidationError) -> dict[str, Any]:
 
 def _issues(error: ValidationError, event: str) -> list[str]:
     where = _path(error)
-    if error.validator == "additionalProperties":
+    if str(error.validator) == "additionalProperties":
         known = list(_field_schemas(error))
         lines = []
         for field in sorted(set(error.instance) - set(known)):
@@ -102,7 +102,7 @@ def _issues(error: ValidationError, event: str) -> list[str]:
             lines.append(f"{where}.{field}: unknown field{hint}")
         lines.append(f"the fields of {event} are {', '.join(known)}")
         return lines
-    if error.validator == "required":
+    if str(error.validator) == "required":
         fields = _field_schemas(error)
         return [
             f"{where}.{field}: missing (expected {describe_schema(fields.get(field))})"

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 import redis
@@ -121,8 +123,9 @@ class Notifier(TypedPublishMethods):
         that held a socket of the user. Raises `NotificationValidationError` (`invalid_user_id`,
         `invalid_disconnect`) or `PublishError`."""
         send = prepare_disconnect(self._settings, user_id, reason, issued_before)
-        assert send.call is not None
-        return int(self._guard(send, lambda: self._run(send.call)))  # type: ignore[arg-type]
+        call = send.call
+        assert call is not None
+        return int(self._guard(send, partial(self._run, call)))
 
     def close(self) -> None:
         """Closes the connection if the notifier opened it; later publishes raise `notifier_closed`."""
@@ -141,11 +144,10 @@ class Notifier(TypedPublishMethods):
     def _deliver(self, send: Send) -> PublishResult:
         if send.call is None:
             return send.live_result(int(self._guard(send, lambda: self._publish_live(send))))
-        call = send.call
-        reply = parse_publish_reply(self._guard(send, lambda: self._run(call)))
+        reply = parse_publish_reply(self._guard(send, partial(self._run, send.call)))
         return PublishResult(send.id, reply["position"], reply["epoch"], reply["receivers"], reply["duplicate"])
 
-    def _guard(self, send: Send, action: Any) -> Any:
+    def _guard(self, send: Send, action: Callable[[], Any]) -> Any:
         if self._closed:
             raise PublishError("notifier_closed", "this notifier has been closed")
         try:
