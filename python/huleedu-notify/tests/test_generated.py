@@ -30,8 +30,9 @@ def test_mypy_catches_a_misspelt_field_a_wrong_type_and_an_unknown_notification_
     backend = tmp_path / "backend.py"
     backend.write_text(
         textwrap.dedent(
-            """
+            """\
             from huleedu_notify import Notifier
+            from huleedu_notify.catalog import BatchResultsReadyPayload
 
             notifier = Notifier("redis://localhost:6379")
             notifier.publish_user_notification(
@@ -41,6 +42,7 @@ def test_mypy_catches_a_misspelt_field_a_wrong_type_and_an_unknown_notification_
                 "t1", "batch_results_ready", {"batch_id": "b1", "results_count": "three", "message": "m"}
             )
             notifier.publish_user_notification("t1", "batch_result_ready", {"batch_id": "b1"})
+            payload: BatchResultsReadyPayload = {"batch_id": "b1", "results_count": 3, "message": "m", "clas_id": "c"}
             notifier.publish_user_notification(
                 "t1", "batch_results_ready", {"batch_id": "b1", "results_count": 3, "message": "m"}
             )
@@ -58,6 +60,7 @@ def test_mypy_catches_a_misspelt_field_a_wrong_type_and_an_unknown_notification_
     )
     lines = [line for line in run.stdout.splitlines() if line.startswith("backend.py") and ": error:" in line]
     assert run.returncode == 1, run.stdout + run.stderr
-    assert [line.split(":")[1] for line in lines] == ["5", "8", "10"], run.stdout
-    assert '"clas_id"' in lines[0]
-    assert "No overload variant" in lines[2]
+    # Each bad call is an error at its line; a payload annotated with its TypedDict names the field.
+    assert [line.split(":")[1] for line in lines] == ["5", "8", "11", "12"], run.stdout
+    assert all("No overload variant" in line for line in lines[:3])
+    assert 'Extra key "clas_id" for TypedDict "BatchResultsReadyPayload"' in lines[3]
