@@ -1,6 +1,7 @@
 // Prints one closing line for the whole monorepo, "N passed, N failed" (", N skipped" when any),
 // from the run's output and turbo's run summary. A failure is counted for:
-//   - every failed test (vitest "Tests ... N failed");
+//   - every failed test (vitest "Tests ... N failed", pytest's closing "== N failed, N passed in 3.2s ==",
+//     where an error in a test's setup counts as failed);
 //   - every suite that failed as a whole (vitest "Failed Suites N": a file that did not load,
 //     a beforeAll that threw), since its tests were never run;
 //   - every turbo task that exited non-zero without a vitest failure to show for it (a build,
@@ -49,6 +50,20 @@ for (const raw of text.split('\n')) {
       counts(task)[kind === 'todo' ? 'skipped' : kind] += Number(count);
     }
   }
+  // pytest's closing line: "==== 40 passed, 2 skipped in 12.3s ====" (also "1 failed", "1 error").
+  const pytest =
+    /^=+ (.*\d+ (?:passed|failed|skipped|errors?|xfailed|xpassed|deselected).*) in [\d.]+s(?: \([\d:]+\))? =+$/.exec(
+      line.trim(),
+    );
+  if (pytest) {
+    for (const part of pytest[1].split(', ')) {
+      const [, count, kind] = /^(\d+) (\w+)$/.exec(part.trim()) ?? [];
+      if (kind === 'passed' || kind === 'xpassed') counts(task).passed += Number(count);
+      else if (kind === 'failed' || kind === 'error' || kind === 'errors')
+        counts(task).failed += Number(count);
+      else if (kind === 'skipped' || kind === 'xfailed') counts(task).skipped += Number(count);
+    }
+  }
   const suites = /Failed Suites (\d+)/.exec(line);
   if (suites) counts(task).suites += Number(suites[1]);
 }
@@ -84,7 +99,9 @@ for (const step of options['failed-step']) {
 }
 
 const testTasks = [...byTask.keys()].filter((task) => task !== '(unprefixed)').length;
-console.log(`\ntest tasks with a vitest summary: ${testTasks}; turbo tasks: ${tasks.length}`);
+console.log(
+  `\ntest tasks with a vitest or pytest summary: ${testTasks}; turbo tasks: ${tasks.length}`,
+);
 for (const failure of failures) console.log(`FAILED ${failure}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -92,4 +92,21 @@ describe('scripts/test-summary.mjs', () => {
     expect(run.closing).toBe('110 passed, 2 failed, 2 skipped');
     expect(run.status).toBe(1);
   });
+
+  it('counts pytest’s closing line, and a pytest run that found no tests (exit 5) as a failure', () => {
+    const log = [
+      passing,
+      '@huleedu/notify-python:test: ======== 2 failed, 40 passed, 3 skipped, 1 error in 31.52s ========',
+    ].join('\n');
+    const run = summarise(log, { '@huleedu/notify-python#test': 1 });
+    expect(run.closing).toBe('150 passed, 3 failed, 5 skipped');
+    const empty = summarise(
+      `${passing}\n@huleedu/notify-python:test: ===== no tests ran in 0.01s =====`,
+      {
+        '@huleedu/notify-python#test': 5,
+      },
+    );
+    expect(empty.closing).toBe('110 passed, 1 failed, 2 skipped');
+    expect(empty.output).toContain('FAILED @huleedu/notify-python#test: exited 5');
+  });
 });

@@ -121,11 +121,16 @@ function catalogModule() {
     const definition = schema.$defs[type];
     const required = new Set(definition.required);
     lines.push('', '', `class ${className(type)}(TypedDict):`);
-    lines.push(`    """The payload of ${type} (the notifier adds ${sharedFields.join(', ')})."""`, '');
+    lines.push(
+      `    """The payload of ${type} (the notifier adds ${sharedFields.join(', ')})."""`,
+      '',
+    );
     for (const [field, property] of Object.entries(definition.properties)) {
       if (sharedFields.includes(field)) continue;
       const annotation = pythonType(property);
-      lines.push(`    ${field}: ${required.has(field) ? annotation : `NotRequired[${annotation}]`}`);
+      lines.push(
+        `    ${field}: ${required.has(field) ? annotation : `NotRequired[${annotation}]`}`,
+      );
     }
   }
   // Typed publish methods: one overload per type, so mypy ties `data` to `type`.

@@ -76,7 +76,7 @@ def listen(cluster: Cluster, channels: list[str], sharded: bool) -> Any:
         node = client.get_node_from_key(channel) if sharded else client.get_nodes()[0]
         connection = redis.Redis(host=node.host, port=node.port, socket_timeout=10)
         pubsub = connection.pubsub()
-        pubsub.execute_command("SSUBSCRIBE" if sharded else "SUBSCRIBE", channel)
+        pubsub.execute_command("SSUBSCRIBE" if sharded else "SUBSCRIBE", channel)  # type: ignore[no-untyped-call]
         wait_for(lambda: bool(pubsub.parse_response(block=False, timeout=0.1)), f"subscribed to {channel}")
         subscribers.append(pubsub)
     return subscribers
@@ -130,7 +130,7 @@ def test_the_async_notifier_publishes_to_a_cluster_in_sharded_mode(cluster: Clus
 
     async def main() -> list[Any]:
         async with AsyncNotifier({"cluster": cluster.seeds}, publish_mode="sharded") as notifier:
-            results = [
+            results: list[Any] = [
                 await notifier.publish_user_notification(f"async-{user}", "batch_results_ready", GOOD)
                 for user in USERS[:6]
             ]
