@@ -51,7 +51,14 @@ describe('publishUserNotification', () => {
     const message = await nextOn('ws:teacher-1', async () => {
       result = await notifier.publishUserNotification('teacher-1', 'batch_results_ready', results);
     });
-    expect(Object.keys(message)).toEqual(['position', 'epoch', 'published_ms', 'event', 'data', 'id']);
+    expect(Object.keys(message)).toEqual([
+      'position',
+      'epoch',
+      'published_ms',
+      'event',
+      'data',
+      'id',
+    ]);
     expect(message.event).toBe('batch_results_ready');
     expect(message.id).toMatch(uuid);
     // What the call resolved to describes the message that went out.
