@@ -25,6 +25,7 @@ describe('createDurablePublisher', () => {
       expect(JSON.parse(heard[1] ?? '')).toEqual({
         position: 2,
         epoch: first.epoch,
+        published_ms: expect.any(Number),
         event: 'e',
         data: { n: 2 },
       });
