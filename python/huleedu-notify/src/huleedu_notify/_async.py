@@ -12,13 +12,12 @@ import redis.asyncio
 import redis.asyncio.cluster
 
 from ._checks import HistoryOptions, PublishMode
-from ._core import Send, prepare_disconnect, prepare_raw, settings
+from ._core import NotifierBase, Send, prepare_disconnect, prepare_raw
 from ._core import prepare_notification as _prepare
 from ._redis import (
     ScriptCall,
     cluster_seeds,
     connection_options,
-    is_client,
     is_noscript,
     parse_publish_reply,
     parse_url,
@@ -53,7 +52,7 @@ def _open(target: object, timeout: float) -> Any:
     raise NotifierConfigError("redis must be a redis:// URL, a redis.asyncio client, or {'cluster': [urls]}")
 
 
-class AsyncNotifier(AsyncTypedPublishMethods):
+class AsyncNotifier(NotifierBase, AsyncTypedPublishMethods):
     """The asyncio twin of :class:`Notifier`: the same options, checks and results, awaited.
 
     Every call is bounded: it raises `PublishError` once Redis has not connected or answered
@@ -71,32 +70,15 @@ class AsyncNotifier(AsyncTypedPublishMethods):
         max_token_lifetime_seconds: int = DEFAULT_MAX_TOKEN_LIFETIME_SECONDS,
     ) -> None:
         """The options of :class:`Notifier`; a borrowed client is a redis.asyncio one."""
-        self._settings = settings(
+        super().__init__(
             redis,
+            _open,
             channel_prefix=channel_prefix,
             publish_mode=publish_mode,
-            history=HistoryOptions() if history is True else history,
+            history=history,
             timeout=timeout,
             max_token_lifetime_seconds=max_token_lifetime_seconds,
         )
-        self._owned = not is_client(redis)
-        self._client: Any = _open(redis, self._settings.timeout) if self._owned else redis
-        self._closed = False
-
-    @property
-    def channel_prefix(self) -> str:
-        """The channel prefix in use: a user's channel is `<prefix>:<user_id>`."""
-        return self._settings.channel_prefix
-
-    @property
-    def publish_mode(self) -> PublishMode:
-        """PUBLISH (`classic`), SPUBLISH (`sharded`) or both."""
-        return self._settings.publish_mode
-
-    @property
-    def history(self) -> HistoryOptions | None:
-        """The history retention in use, or None when history is off."""
-        return self._settings.history
 
     async def _publish_notification(self, user_id: str, type: str, data: Any, **options: Any) -> PublishResult:
         idempotency_key = options.pop("idempotency_key")

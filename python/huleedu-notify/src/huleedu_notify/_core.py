@@ -3,13 +3,14 @@ after the Redis round trip (checks, envelope, keys, the script call, the result)
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ._checks import HistoryOptions, PublishMode, check_idempotency_key, check_options, check_user_id
 from ._envelope import notification_envelope, raw_envelope, serialize
 from ._keys import idempotent_message_id, new_message_id, user_channel
-from ._redis import ScriptCall, describe_send, describe_target, disconnect_call, publish_call
+from ._redis import ScriptCall, describe_send, describe_target, disconnect_call, is_client, publish_call
 from ._result import PublishResult
 from .errors import NotificationValidationError
 
@@ -151,3 +152,46 @@ def _send(
     return Send(envelope["id"], channel, message, call, describe_send(config.publish_mode, "publish.lua"))
 
 
+
+
+class NotifierBase:
+    """What `Notifier` and `AsyncNotifier` hold: the checked options and the Redis client."""
+
+    def __init__(
+        self,
+        redis: object,
+        open_client: Callable[[object, float], Any],
+        *,
+        channel_prefix: str,
+        publish_mode: PublishMode,
+        history: HistoryOptions | bool,
+        timeout: float,
+        max_token_lifetime_seconds: int,
+    ) -> None:
+        self._settings = settings(
+            redis,
+            channel_prefix=channel_prefix,
+            publish_mode=publish_mode,
+            history=HistoryOptions() if history is True else history,
+            timeout=timeout,
+            max_token_lifetime_seconds=max_token_lifetime_seconds,
+        )
+        # A client passed in is borrowed (never closed); a URL or seed list is opened and owned.
+        self._owned = not is_client(redis)
+        self._client: Any = open_client(redis, self._settings.timeout) if self._owned else redis
+        self._closed = False
+
+    @property
+    def channel_prefix(self) -> str:
+        """The channel prefix in use: a user's channel is `<prefix>:<user_id>`."""
+        return self._settings.channel_prefix
+
+    @property
+    def publish_mode(self) -> PublishMode:
+        """PUBLISH (`classic`), SPUBLISH (`sharded`) or both."""
+        return self._settings.publish_mode
+
+    @property
+    def history(self) -> HistoryOptions | None:
+        """The history retention in use, or None when history is off."""
+        return self._settings.history

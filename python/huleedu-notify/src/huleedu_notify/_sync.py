@@ -11,14 +11,13 @@ import redis
 import redis.cluster
 
 from ._checks import HistoryOptions, PublishMode
-from ._core import Send, prepare_disconnect, prepare_raw, settings
+from ._core import NotifierBase, Send, prepare_disconnect, prepare_raw
 from ._core import prepare_notification as _prepare
 from ._redis import (
     ClusterTarget,
     ScriptCall,
     cluster_seeds,
     connection_options,
-    is_client,
     is_noscript,
     parse_publish_reply,
     parse_url,
@@ -47,7 +46,7 @@ def _open(target: object, timeout: float) -> Any:
     raise NotifierConfigError("redis must be a redis:// URL, a redis-py client, or {'cluster': [urls]}")
 
 
-class Notifier(TypedPublishMethods):
+class Notifier(NotifierBase, TypedPublishMethods):
     """Publishes notifications to users' Redis channels from blocking code. Create one per process.
 
     Every publish is checked against the protocol's JSON Schema before anything reaches Redis, then
@@ -69,32 +68,15 @@ class Notifier(TypedPublishMethods):
         closed; its own timeouts apply). `timeout`: seconds to connect and seconds to wait for each
         reply before a `PublishError`. `history`: `HistoryOptions`, True (the defaults) or False
         (plain PUBLISH, nothing stored). The rest as in `@huleedu/notify`'s `createNotifier`."""
-        self._settings = settings(
+        super().__init__(
             redis,
+            _open,
             channel_prefix=channel_prefix,
             publish_mode=publish_mode,
-            history=HistoryOptions() if history is True else history,
+            history=history,
             timeout=timeout,
             max_token_lifetime_seconds=max_token_lifetime_seconds,
         )
-        self._owned = not is_client(redis)
-        self._client: Any = _open(redis, self._settings.timeout) if self._owned else redis
-        self._closed = False
-
-    @property
-    def channel_prefix(self) -> str:
-        """The channel prefix in use: a user's channel is `<prefix>:<user_id>`."""
-        return self._settings.channel_prefix
-
-    @property
-    def publish_mode(self) -> PublishMode:
-        """PUBLISH (`classic`), SPUBLISH (`sharded`) or both."""
-        return self._settings.publish_mode
-
-    @property
-    def history(self) -> HistoryOptions | None:
-        """The history retention in use, or None when history is off."""
-        return self._settings.history
 
     def _publish_notification(self, user_id: str, type: str, data: Any, **options: Any) -> PublishResult:
         idempotency_key = options.pop("idempotency_key")
