@@ -151,9 +151,16 @@ class AsyncNotifier(NotifierBase, AsyncTypedPublishMethods):
             ) from error
 
     async def _reset(self) -> None:
+        # The call was cancelled mid-command: its reply may still arrive on that connection, so
+        # drop the connections rather than reuse them (a cluster client reconnects on next use).
         pool = getattr(self._client, "connection_pool", None)
-        if pool is not None:
-            await pool.disconnect(inuse_connections=True)
+        try:
+            if pool is not None:
+                await pool.disconnect(inuse_connections=True)
+            else:
+                await self._client.close()
+        except Exception:  # the PublishError for the timeout is what the caller needs
+            pass
 
     async def _run(self, call: ScriptCall) -> Any:
         # EVALSHA first; on NOSCRIPT EVAL once, which caches the script on that node.
