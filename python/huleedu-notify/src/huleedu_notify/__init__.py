@@ -12,7 +12,7 @@
 
 from ._async import AsyncNotifier
 from ._checks import PUBLISH_MODES, HistoryOptions, PublishMode
-from ._redis import ClusterTarget
+from ._connection import ClusterTarget
 from ._result import PublishResult
 from ._schema import protocol_schema
 from ._sync import Notifier

@@ -14,15 +14,9 @@ import redis.asyncio.cluster
 from ._checks import HistoryOptions, PublishMode
 from ._core import NotifierBase, Send, prepare_disconnect, prepare_raw
 from ._core import prepare_notification as _prepare
-from ._redis import (
-    ScriptCall,
-    cluster_seeds,
-    connection_options,
-    is_noscript,
-    parse_publish_reply,
-    parse_url,
-    publish_error,
-)
+from ._connection import cluster_seeds, connection_options, parse_url
+from ._failures import publish_error
+from ._scripts import ScriptCall, is_noscript, parse_publish_reply
 from ._result import PublishResult
 from ._sync import RedisTarget
 from .catalog import (

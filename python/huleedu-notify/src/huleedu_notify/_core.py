@@ -10,7 +10,10 @@ from typing import Any
 from ._checks import HistoryOptions, PublishMode, check_idempotency_key, check_options, check_user_id
 from ._envelope import notification_envelope, raw_envelope, serialize
 from ._keys import idempotent_message_id, new_message_id, user_channel
-from ._redis import ScriptCall, describe_send, describe_target, disconnect_call, is_client, publish_call
+from ._connection import describe_target, is_client
+from ._disconnect import disconnect_call
+from ._failures import describe_send
+from ._scripts import ScriptCall, publish_call
 from ._result import PublishResult
 from .errors import NotificationValidationError
 

@@ -13,16 +13,9 @@ import redis.cluster
 from ._checks import HistoryOptions, PublishMode
 from ._core import NotifierBase, Send, prepare_disconnect, prepare_raw
 from ._core import prepare_notification as _prepare
-from ._redis import (
-    ClusterTarget,
-    ScriptCall,
-    cluster_seeds,
-    connection_options,
-    is_noscript,
-    parse_publish_reply,
-    parse_url,
-    publish_error,
-)
+from ._connection import ClusterTarget, cluster_seeds, connection_options, parse_url
+from ._failures import publish_error
+from ._scripts import ScriptCall, is_noscript, parse_publish_reply
 from ._result import PublishResult
 from .catalog import DEFAULT_CHANNEL_PREFIX, DEFAULT_MAX_TOKEN_LIFETIME_SECONDS, DEFAULT_PUBLISH_TIMEOUT_SECONDS, TypedPublishMethods
 from .errors import NotifierConfigError, PublishError
