@@ -142,3 +142,33 @@ def test_the_async_notifier_publishes_to_a_cluster_in_sharded_mode(cluster: Clus
     assert results[6] == 1
     messages = received(subscribers, 7)
     assert sorted(message["event"] for message in messages)[-1] == "ws.disconnect"
+
+
+@pytest.mark.parametrize("mode", ["classic", "sharded"])
+def test_without_history_it_publishes_live_to_the_owner_of_the_channel(cluster: Cluster, mode: PublishMode) -> None:
+    channels = [f"ws:live-{mode}-{user}" for user in USERS[:6]]
+    subscribers = listen(cluster, channels, sharded=mode == "sharded")
+    with Notifier({"cluster": cluster.seeds}, publish_mode=mode, history=False) as notifier:
+        results = [
+            notifier.publish_user_notification(f"live-{mode}-{user}", "batch_results_ready", GOOD)
+            for user in USERS[:6]
+        ]
+    assert all(result.position is None for result in results)
+    messages = received(subscribers, 6)
+    assert sorted(message["id"] for message in messages) == sorted(result.id for result in results)
+
+
+def test_the_async_notifier_publishes_live_to_the_shard_of_the_channel(cluster: Cluster) -> None:
+    channels = [f"ws:alive-{user}" for user in USERS[:6]]
+    subscribers = listen(cluster, channels, sharded=True)
+
+    async def main() -> list[Any]:
+        async with AsyncNotifier({"cluster": cluster.seeds}, publish_mode="sharded", history=False) as notifier:
+            return [
+                await notifier.publish_user_notification(f"alive-{user}", "batch_results_ready", GOOD)
+                for user in USERS[:6]
+            ]
+
+    results = asyncio.run(main())
+    assert [result.receivers for result in results] == [1] * 6
+    assert len(received(subscribers, 6)) == 6

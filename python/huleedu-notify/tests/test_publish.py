@@ -163,3 +163,14 @@ def test_the_async_notifier_does_the_same(redis_server: RedisServer, subscriber:
     assert gone == 1
     events = [json.loads(text)["event"] for _, text in subscriber.next_message(3)]
     assert events == ["batch_results_ready", "tick", "ws.disconnect"]
+
+
+def test_history_false_on_one_call_publishes_it_live_only(redis_server: RedisServer, subscriber: Subscriber) -> None:
+    subscriber.subscribe("ws:p-once")
+    with Notifier(redis_server.url) as notifier:
+        live = notifier.publish("p-once", {"event": "typing", "data": {}}, history=False)
+        stored = notifier.publish("p-once", {"event": "tick", "data": {}})
+    assert (live.position, live.receivers) == (None, 1)
+    assert stored.position == 1
+    assert [json.loads(text)["event"] for _, text in subscriber.next_message(2)] == ["typing", "tick"]
+    assert [message["event"] for _, message in history(redis_server, "p-once")] == ["tick"]

@@ -172,5 +172,11 @@ class AsyncNotifier(NotifierBase, AsyncTypedPublishMethods):
         if mode != "sharded":
             receivers += int(await self._client.execute_command("PUBLISH", send.channel, send.message))
         if mode != "classic":
-            receivers += int(await self._client.execute_command("SPUBLISH", send.channel, send.message))
+            # A cluster client cannot route SPUBLISH by itself (no key): send it to the shard
+            # that owns the channel's slot, where the service's SSUBSCRIBE listens.
+            route: dict[str, Any] = {}
+            if hasattr(self._client, "get_node_from_key"):
+                await self._client.initialize()
+                route["target_nodes"] = self._client.get_node_from_key(send.channel)
+            receivers += int(await self._client.execute_command("SPUBLISH", send.channel, send.message, **route))
         return receivers
