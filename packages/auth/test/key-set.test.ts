@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AuthError, createTokenVerifier, signToken } from '../src/index.js';
-import { keyPair } from './keys.js';
+import { keyPair } from './support.js';
 
 const a = keyPair('rsa', 'key-a');
 const b = keyPair('rsa', 'key-b');

@@ -1,18 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { AuthError, createTokenVerifier, signToken, verifyRefresh } from '../src/index.js';
+import { createTokenVerifier, signToken, verifyRefresh } from '../src/index.js';
+import { refusalCode } from './support.js';
 
 const secret = 'a-secret-that-is-32-bytes-long!!';
 const verifier = createTokenVerifier({ secret });
-
-function code(action: () => unknown): string {
-  try {
-    action();
-  } catch (error) {
-    if (error instanceof AuthError) return error.code;
-    throw error;
-  }
-  return 'accepted';
-}
 
 describe('in-band refresh', () => {
   it("accepts the same user's fresh token and returns the new expiry", () => {
@@ -24,11 +15,15 @@ describe('in-band refresh', () => {
 
   it("refuses another user's token, and whatever a handshake would refuse", () => {
     const other = signToken('teacher-2', { secret });
-    expect(code(() => verifyRefresh(verifier, other, 'teacher-1'))).toBe('token_subject_mismatch');
+    expect(refusalCode(() => verifyRefresh(verifier, other, 'teacher-1'))).toBe(
+      'token_subject_mismatch',
+    );
     const expired = signToken('teacher-1', { secret, expiresInSeconds: -60 });
-    expect(code(() => verifyRefresh(verifier, expired, 'teacher-1'))).toBe('token_expired');
+    expect(refusalCode(() => verifyRefresh(verifier, expired, 'teacher-1'))).toBe('token_expired');
     const noIat = signToken('teacher-1', { secret, claims: { iat: undefined } });
-    expect(code(() => verifyRefresh(verifier, noIat, 'teacher-1'))).toBe('token_missing_iat');
-    expect(code(() => verifyRefresh(verifier, '', 'teacher-1'))).toBe('token_missing');
+    expect(refusalCode(() => verifyRefresh(verifier, noIat, 'teacher-1'))).toBe(
+      'token_missing_iat',
+    );
+    expect(refusalCode(() => verifyRefresh(verifier, '', 'teacher-1'))).toBe('token_missing');
   });
 });

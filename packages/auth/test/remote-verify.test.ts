@@ -9,7 +9,7 @@ import {
   signToken,
   verifyRefresh,
 } from '../src/index.js';
-import { keyPair } from './keys.js';
+import { keyPair } from './support.js';
 
 const first = keyPair('P-256', 'key-2026-11');
 const second = keyPair('P-256', 'key-2026-12');

@@ -9,7 +9,7 @@ import {
   DEFAULT_MAX_SUBJECT_LENGTH,
   DEFAULT_SUBJECT_PATTERN,
 } from '../src/index.js';
-import { keyPair } from './keys.js';
+import { keyPair } from './support.js';
 
 const rsa = keyPair('rsa');
 const p256 = keyPair('P-256');

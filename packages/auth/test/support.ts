@@ -1,4 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { AuthError } from '../src/index.js';
 
 /** A fresh key pair for tests: PEMs and the public JWK. */
 export interface TestKeyPair {
@@ -23,4 +24,15 @@ export function keyPair(
     publicKey: pair.publicKey,
     jwk: { ...pair.publicKey.export({ format: 'jwk' }), kid, use: 'sig' },
   };
+}
+
+/** The `AuthError` code `action` throws, or `accepted` when it returns. Other errors propagate. */
+export function refusalCode(action: () => unknown): string {
+  try {
+    action();
+  } catch (error) {
+    if (error instanceof AuthError) return error.code;
+    throw error;
+  }
+  return 'accepted';
 }
