@@ -108,6 +108,8 @@ export {
 } from './revocation.js';
 export {
   BEARER_SUBPROTOCOL_PREFIX,
+  type HandshakeToken,
+  handshakeToken,
   MAX_TOKEN_LENGTH,
   parseTokenSubprotocols,
   TOKEN_QUERY_PARAM,

@@ -83,3 +83,48 @@ export function parseTokenSubprotocols(header: string | undefined): TokenSubprot
   }
   return { ok: true, token, selected };
 }
+
+/** Where a handshake's token came from, as {@link handshakeToken} found it. */
+export type HandshakeToken =
+  | {
+      readonly ok: true;
+      /** The token, or `null` when the handshake carries none. */
+      readonly token: string | null;
+      /** `subprotocol` (the header), `query` (legacy `?token=`), or `null` without a token. */
+      readonly via: 'subprotocol' | 'query' | null;
+      /** The subprotocol to select in the response (`huleedu.v1`), if the client offered it. */
+      readonly selected: typeof WS_SUBPROTOCOL | undefined;
+    }
+  | { readonly ok: false; readonly reason: string };
+
+/**
+ * The token of a `GET /ws` handshake, from its request target (`/ws?token=...`, the first
+ * `token` wins, an empty one counts as none) or its `Sec-WebSocket-Protocol` header. Refuses a
+ * handshake that carries a token both ways (the two could belong to different users) and every
+ * header {@link parseTokenSubprotocols} refuses. Never throws; `reason` never holds the token
+ * (the service answers such a handshake with 1008 `token_malformed`).
+ */
+export function handshakeToken(
+  requestTarget: string,
+  protocolHeader: string | undefined,
+): HandshakeToken {
+  const offered = parseTokenSubprotocols(protocolHeader);
+  if (!offered.ok) return offered;
+  const query = requestTarget.indexOf('?');
+  const fromQuery =
+    query === -1
+      ? null
+      : new URLSearchParams(requestTarget.slice(query + 1)).get(TOKEN_QUERY_PARAM) || null;
+  if (offered.token !== null && fromQuery !== null) {
+    return { ok: false, reason: 'a token both in the URL and in Sec-WebSocket-Protocol' };
+  }
+  if (offered.token !== null) {
+    return { ok: true, token: offered.token, via: 'subprotocol', selected: offered.selected };
+  }
+  return {
+    ok: true,
+    token: fromQuery,
+    via: fromQuery === null ? null : 'query',
+    selected: offered.selected,
+  };
+}

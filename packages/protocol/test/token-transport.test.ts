@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   BEARER_SUBPROTOCOL_PREFIX,
+  handshakeToken,
   MAX_TOKEN_LENGTH,
   parseTokenSubprotocols,
   tokenSubprotocols,
@@ -57,5 +58,47 @@ describe('token in Sec-WebSocket-Protocol', () => {
     expect(alone).toEqual({ ok: false, reason: 'a bearer subprotocol without huleedu.v1' });
     // No reason ever quotes the token.
     for (const result of [twice, alone]) expect(JSON.stringify(result)).not.toContain(jwt);
+  });
+});
+
+describe('the token of a handshake', () => {
+  const header = tokenSubprotocols(jwt).join(', ');
+
+  it('comes from the header, or from the legacy query string', () => {
+    expect(handshakeToken('/ws', header)).toEqual({
+      ok: true,
+      token: jwt,
+      via: 'subprotocol',
+      selected: 'huleedu.v1',
+    });
+    expect(handshakeToken(`/ws?position=3&token=${jwt}&token=other`, undefined)).toEqual({
+      ok: true,
+      token: jwt,
+      via: 'query',
+      selected: undefined,
+    });
+    // Old client, new subprotocol offered without a token: select it, token from the URL.
+    expect(handshakeToken(`/ws?token=${jwt}`, 'huleedu.v1')).toMatchObject({
+      token: jwt,
+      via: 'query',
+      selected: 'huleedu.v1',
+    });
+    expect(handshakeToken('/ws?token=', undefined)).toEqual({
+      ok: true,
+      token: null,
+      via: null,
+      selected: undefined,
+    });
+  });
+
+  it('refuses a token given both ways, and a bad header, without quoting the token', () => {
+    const both = handshakeToken(`/ws?token=${jwt}`, header);
+    expect(both).toEqual({
+      ok: false,
+      reason: 'a token both in the URL and in Sec-WebSocket-Protocol',
+    });
+    const bad = handshakeToken('/ws', `${BEARER_SUBPROTOCOL_PREFIX}${jwt}`);
+    expect(bad.ok).toBe(false);
+    expect(JSON.stringify([both, bad])).not.toContain(jwt);
   });
 });
