@@ -4,7 +4,7 @@ import {
   describeIssues,
   findIssues,
   isNotificationType,
-  isServiceEvent,
+  isReservedEvent,
   type Notification,
   type NotificationPayload,
   type NotificationType,
@@ -13,7 +13,7 @@ import {
   type Priority,
   parseEnvelope,
   publishedDataSchemas,
-  SERVICE_EVENT_PREFIX,
+  RESERVED_EVENT_PREFIX,
   userCommands,
 } from '@huleedu/ws-protocol';
 import { NotificationValidationError } from './errors.js';
@@ -124,10 +124,10 @@ export function createRawEnvelope(event: string, data: Record<string, unknown>):
       `${event}: this event is the service's own command; use disconnectUser(userId, { reason })`,
     );
   }
-  if (typeof event === 'string' && isServiceEvent(event)) {
+  if (typeof event === 'string' && isReservedEvent(event)) {
     throw new NotificationValidationError(
       'invalid_payload',
-      `${event}: events starting with "${SERVICE_EVENT_PREFIX}" are reserved for the service`,
+      `${event}: events starting with "${RESERVED_EVENT_PREFIX}" are reserved for the service`,
     );
   }
   const envelope = { event, data, id: randomUUID() };

@@ -75,18 +75,6 @@ export const resumeParams = { POSITION: 'position', EPOCH: 'epoch', RECENT: 'rec
 export const controlEvents = { SYNCED: 'ws.synced', RESYNC: 'ws.resync' } as const;
 
 /**
- * Event names starting with this prefix belong to the service (its control events and the
- * commands it takes, such as `ws.disconnect`): publishers never send one as a message, since a
- * client would take it as the service speaking (a fake `ws.resync` would move its position).
- */
-export const SERVICE_EVENT_PREFIX = 'ws.';
-
-/** Whether `event` is reserved for the service (starts with {@link SERVICE_EVENT_PREFIX}). */
-export function isServiceEvent(event: string): boolean {
-  return event.startsWith(SERVICE_EVENT_PREFIX);
-}
-
-/**
  * Why a gap could not be covered:
  * - `history_trimmed`: messages after the client's position were trimmed (count limit);
  * - `history_lost`: the history expired or Redis lost it (a different epoch, or the client is

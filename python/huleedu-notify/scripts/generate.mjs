@@ -74,7 +74,7 @@ function catalogModule() {
     `DEFAULT_MAX_TOKEN_LIFETIME_SECONDS: Final = ${notify.DEFAULT_MAX_TOKEN_LIFETIME_SECONDS}`,
     `CLOCK_SLACK_SECONDS: Final = ${notify.CLOCK_SLACK_SECONDS}`,
     `DEFAULT_PUBLISH_TIMEOUT_SECONDS: Final = ${notify.DEFAULT_PUBLISH_TIMEOUT_MS / 1000}`,
-    `SERVICE_EVENT_PREFIX: Final = ${JSON.stringify(protocol.SERVICE_EVENT_PREFIX)}`,
+    `SERVICE_EVENT_PREFIX: Final = ${JSON.stringify(protocol.RESERVED_EVENT_PREFIX)}`,
     `DISCONNECT_EVENT: Final = ${JSON.stringify(protocol.userCommands.DISCONNECT)}`,
     `DISCONNECT_REASON_PATTERN: Final = ${JSON.stringify(protocol.DISCONNECT_REASON_PATTERN.source)}`,
     `EPOCH_PATTERN: Final = ${JSON.stringify(protocol.EPOCH_PATTERN.source)}`,
