@@ -1,3 +1,4 @@
+import { OPEN } from './frames.js';
 import type { SocketCursor } from './registry.js';
 
 /** The part of a socket the keepalive sweep uses. */
@@ -34,8 +35,6 @@ export const KEEPALIVE_TICK_MS = 100;
  * whole interval earlier, so they were read long ago.
  */
 const STALL_GRACE_MS = 1_000;
-
-const OPEN = 1;
 
 /**
  * Protocol-level ping/pong with one timer for all sockets, spread over the interval: every tick

@@ -34,16 +34,6 @@ export class ConnectionRegistry<Socket> {
     return this.#byUser.size;
   }
 
-  /** How many sockets `userId` has open. */
-  countOf(userId: string): number {
-    return this.#byUser.get(userId)?.length ?? 0;
-  }
-
-  /** Whether `userId` may open one more socket. */
-  hasRoomFor(userId: string): boolean {
-    return this.countOf(userId) < this.maxPerUser;
-  }
-
   /**
    * Records a new socket. Returns `'first'` when it is the user's first socket (subscribe the
    * user's channel), `'added'` for further ones, and `'limit'` (nothing recorded) when the user

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterMetrics, metricsUnavailable } from '../src/cluster-metrics.js';
 import { ServiceMetrics } from '../src/metrics.js';
+import { ClusterMetrics, metricsUnavailable } from '../src/workers/worker-metrics.js';
 
 /** One worker's metrics as the worker would export them. */
 function workerMetrics(slot: number, connections: number, defaultMetrics = false) {

@@ -3,7 +3,7 @@ import { DEFAULT_MAX_TOKEN_LIFETIME_SECONDS } from '@huleedu/notify';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RevocationStore } from '../src/revocation-store.js';
+import { RevocationStore } from '../src/revocation/store.js';
 import { captureLogger } from './helpers.js';
 
 let redis: RedisHandle;

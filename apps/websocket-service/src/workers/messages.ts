@@ -1,6 +1,6 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { ClusterState } from './health.js';
-import type { MetricsExposition } from './server.js';
+import type { ClusterState } from '../health.js';
+import type { MetricsExposition } from '../server.js';
 
 /**
  * The few messages the cluster primary and its workers exchange over Node's IPC channel, in one

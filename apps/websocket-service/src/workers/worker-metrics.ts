@@ -5,9 +5,9 @@ import {
   type PrometheusContentType,
   Registry,
 } from 'prom-client';
-import type { MetricsSnapshot } from './cluster-messages.js';
-import { METRIC_PREFIX } from './metrics.js';
-import type { MetricsExposition } from './server.js';
+import { METRIC_PREFIX } from '../metrics.js';
+import type { MetricsExposition } from '../server.js';
+import type { MetricsSnapshot } from './messages.js';
 
 /** What the primary knows about its workers, read at scrape time. */
 export interface PrimaryMetricSources {

@@ -1,15 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { ClusterState } from '../health.js';
+import type { Logger } from '../logger.js';
+import type { MetricsExposition } from '../server.js';
+import { withServiceV8Flags } from '../v8-flags.js';
 import {
   isWorkerMessage,
   type MetricsSnapshot,
   type PrimaryMessage,
   WORKER_SLOT_ENV,
-} from './cluster-messages.js';
-import { ClusterMetrics, metricsUnavailable } from './cluster-metrics.js';
-import type { ClusterState } from './health.js';
-import type { Logger } from './logger.js';
-import type { MetricsExposition } from './server.js';
-import { withServiceV8Flags } from './v8-flags.js';
+} from './messages.js';
+import { ClusterMetrics, metricsUnavailable } from './worker-metrics.js';
 
 /** What {@link startPrimary} needs. */
 export interface PrimaryOptions {

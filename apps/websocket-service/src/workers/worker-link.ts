@@ -1,9 +1,9 @@
-import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
-import { metricsUnavailable } from './cluster-metrics.js';
-import { type ClusterState, type Readiness, withClusterState } from './health.js';
-import type { Logger } from './logger.js';
-import type { ServiceMetrics } from './metrics.js';
-import type { MetricsExposition } from './server.js';
+import { type ClusterState, type Readiness, withClusterState } from '../health.js';
+import type { Logger } from '../logger.js';
+import type { ServiceMetrics } from '../metrics.js';
+import type { MetricsExposition } from '../server.js';
+import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
+import { metricsUnavailable } from './worker-metrics.js';
 
 /**
  * How a worker answers `/readyz` and `/metrics` for the whole multi-process service: a probe or
