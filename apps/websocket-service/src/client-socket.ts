@@ -39,14 +39,14 @@ export class ClientSocket extends WebSocket implements InboundBucket, SyncedSock
   expiresAt = 0;
   /**
    * The token's `iat`, epoch seconds (`undefined`: it had none), so a revocation of tokens issued
-   * before a time can find this socket (see `revocation-sweep.ts`).
+   * before a time can find this socket (see `revocation/sweep.ts`).
    */
   issuedAt: number | undefined = undefined;
   /** Whether the peer showed a sign of life since the last keepalive ping. */
   alive = true;
   /** When the keepalive last pinged this socket (`Date.now()`). */
   pingedAt = 0;
-  /** Inbound frames this socket may still send now (its token bucket, see `inbound-budget.ts`). */
+  /** Inbound frames this socket may still send now (its token bucket, see `limits/inbound-budget.ts`). */
   inboundTokens = 0;
   /** When {@link inboundTokens} was last counted (`performance.now()`). */
   inboundCountedAt = 0;

@@ -44,7 +44,7 @@ export type PubSubMode = (typeof pubsubModes)[number];
 export const historyModes = ['on', 'off'] as const;
 
 /**
- * How the service uses the per-user history (see `history-sync.ts`): resume, `recent` on a first
+ * How the service uses the per-user history (see `history/sync.ts`): resume, `recent` on a first
  * connect, and catch-up after its own subscriber reconnects.
  */
 export interface HistorySettings {

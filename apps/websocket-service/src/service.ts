@@ -33,7 +33,7 @@ export interface ServiceDeps {
   readonly processMetrics?: boolean;
   /**
    * Multi-process mode: this instance is one worker of several behind one port, and answers
-   * `/readyz` and `/metrics` for the whole set through this view (see `worker-link.ts`).
+   * `/readyz` and `/metrics` for the whole set through this view (see `workers/worker-link.ts`).
    */
   readonly cluster?: ClusterView;
 }

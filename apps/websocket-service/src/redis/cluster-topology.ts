@@ -24,7 +24,7 @@ const REFRESH_INTERVAL_MS = 2000;
  * ioredis `Cluster` only for that (seed fail-over, CLUSTER SLOTS, periodic refresh) and never
  * subscribes through it: ioredis' own subscriber group keeps per-slot channel lists that are
  * not deduplicated and drops a failed re-subscription after a failover with a debug line, so
- * the backplane keeps its own subscriber connection per master (see `backplane.ts`).
+ * the backplane keeps its own subscriber connection per master (see `redis/backplane.ts`).
  */
 export class RedisClusterTopology {
   readonly #options: RedisClusterTopologyOptions;
