@@ -7,7 +7,7 @@ import type { InboundBucket } from './limits/inbound-budget.js';
 /**
  * What the service does when ws emits an event on a socket: one object shared by every socket
  * (`ClientSocket.events`), instead of five listeners on each. A socket's listeners live in a
- * dictionary that grows with each event name, about 0.2 KiB per idle socket for five.
+ * dictionary that grows with each event name, kept for as long as the socket is open.
  */
 export interface SocketEvents {
   message(socket: ClientSocket, data: RawData, isBinary: boolean): void;

@@ -41,7 +41,7 @@ export interface MetricsExposition {
 
 /**
  * The HTTP face of the service: `/healthz`, `/readyz`, `/metrics`, and the upgrade on
- * `GET /ws`. Every other path (the old `/ws/v1/status/{id}` included) is a 404 and never
+ * `GET /ws`. Every other path is a 404 and never
  * upgrades. Request URLs are never logged: the query string carries the token.
  */
 export function createHttpServer(routes: HttpRoutes): Server {
