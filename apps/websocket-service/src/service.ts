@@ -22,7 +22,7 @@ import { createHttpServer } from './server.js';
 import { Sessions } from './sessions.js';
 import { TokenExpiry } from './token-expiry.js';
 import { createUserCommandHandler } from './user-commands.js';
-import type { ClusterView } from './workers/worker-link.js';
+import type { WorkerSetView } from './workers/worker-link.js';
 
 /** Collaborators of {@link startService}; tests and cluster workers pass their own. */
 export interface ServiceDeps {
@@ -35,7 +35,7 @@ export interface ServiceDeps {
    * Multi-process mode: this instance is one worker of several behind one port, and answers
    * `/readyz` and `/metrics` for the whole set through this view (see `workers/worker-link.ts`).
    */
-  readonly cluster?: ClusterView;
+  readonly cluster?: WorkerSetView;
 }
 
 /** A running service instance. */

@@ -25,7 +25,7 @@ export interface PrimaryMetricSources {
  * summed per label set, process start time omitted, event-loop lag averaged, version taken from
  * the first), plus a few metrics only the primary knows (configured, ready, restarted workers).
  */
-export class ClusterMetrics {
+export class WorkerMetrics {
   readonly #own = new Registry();
 
   constructor(sources: PrimaryMetricSources) {
