@@ -46,7 +46,7 @@ export class ClientSocket extends WebSocket implements InboundBucket, SyncedSock
   alive = true;
   /** When the keepalive last pinged this socket (`Date.now()`). */
   pingedAt = 0;
-  /** Inbound frames this socket may still send now (its token bucket, see `limits/inbound-budget.ts`). */
+  /** Inbound frames this socket may still send now (its bucket: `limits/inbound-budget.ts`). */
   inboundTokens = 0;
   /** When {@link inboundTokens} was last counted (`performance.now()`). */
   inboundCountedAt = 0;

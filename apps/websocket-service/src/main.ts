@@ -6,7 +6,8 @@ import { WORKER_SLOT_ENV } from './workers/messages.js';
 /**
  * Process entry point: configuration from the environment, signal handling and exit codes. With
  * `WEBSOCKET_WORKERS=1` it runs one service instance; with more, this same file runs as the
- * cluster primary (`workers/primary.ts`) and as each worker (a service instance linked to the primary).
+ * primary of the worker processes (`workers/primary.ts`) and as each worker (a service instance
+ * linked to the primary).
  * The service and the primary are imported lazily so the primary never loads ws or ioredis.
  */
 async function main(): Promise<void> {

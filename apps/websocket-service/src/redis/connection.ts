@@ -128,7 +128,7 @@ export class OutageLog {
     this.#logger[level]({ ...this.#fields, err: error.message }, this.#message);
   }
 
-  /** Wires {@link ready} and {@link error} to `client`; errors after `isClosed()` are not logged. */
+  /** Wires {@link ready} and {@link error} to `client`; no errors are logged once `isClosed()`. */
   watch(client: Redis | Cluster, isClosed: () => boolean): void {
     client.on('ready', () => this.ready());
     client.on('error', (error: Error) => {
