@@ -6,9 +6,9 @@ import {
   resyncReasons,
 } from '@huleedu/ws-protocol';
 import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { type BudgetRefusalReason, budgetRefusalReasons } from './connection-budget.js';
+import { type BudgetRefusalReason, budgetRefusalReasons } from './limits/connection-budget.js';
+import { type TcpDropReason, tcpDropReasons } from './limits/tcp-connection-cap.js';
 import type { ClientErrorKind } from './server.js';
-import { type TcpDropReason, tcpDropReasons } from './tcp-connection-cap.js';
 
 /** Live values the metrics read at scrape time, so there is one source of truth for each. */
 export interface MetricSources {

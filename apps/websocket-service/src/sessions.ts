@@ -8,25 +8,30 @@ import {
   heartbeat,
   isRevoked,
 } from '@huleedu/ws-protocol';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket, type SocketEvents } from './client-socket.js';
-import { type BudgetRefusal, type ConnectionBudget, clientAddress } from './connection-budget.js';
-import type { HistoryAdmission } from './history-sync.js';
+import { OPEN, TEXT_FRAME } from './frames.js';
+import type { ParsedResumeRequest } from './history/resume-request.js';
+import type { HistoryAdmission } from './history/sync.js';
+import {
+  type BudgetRefusal,
+  type ConnectionBudget,
+  clientAddress,
+} from './limits/connection-budget.js';
 import {
   checkInboundBudget,
   DEFAULT_INBOUND_BUDGET,
   fillInboundBucket,
   type InboundBudget,
   takeInboundFrame,
-} from './inbound-budget.js';
+} from './limits/inbound-budget.js';
+import { withinOutboundLimit } from './limits/slow-consumer.js';
 import type { Logger } from './logger.js';
 import type { RejectionReason, ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
-import type { ParsedResumeRequest } from './resume-request.js';
-import { rejectUpgrade } from './server.js';
-import { dropSlowConsumer } from './slow-consumer.js';
+import { destroySocket, rejectUpgrade } from './server.js';
 
 /** The part of the backplane sessions use: one retain per admitted socket, one release per close. */
 export interface ChannelRefs {
@@ -93,15 +98,8 @@ const NO_PROXIES: ReadonlySet<string> = new Set();
 /** How long a peer has to answer our close frame before the TCP connection is dropped. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
-const OPEN = WebSocket.OPEN;
 const PING_FRAME = Buffer.from(heartbeat.PING);
 const PONG_FRAME = Buffer.from(heartbeat.PONG);
-const TEXT_FRAME = { binary: false } as const;
-
-// Shared by every socket waiting for its revocation read (`this` is the socket): no closures.
-function destroyOnError(this: Duplex): void {
-  this.destroy();
-}
 
 /**
  * Turns upgrade requests into sessions and owns their lifecycle: refusal (1008 auth or a revoked
@@ -165,18 +163,14 @@ export class Sessions {
       return false;
     };
     /** Whether a reply may be queued; a socket over the outbound limit is dropped instead. */
-    const mayReply = (socket: ClientSocket): boolean => {
-      if (socket.bufferedAmount <= maxBufferedBytes) return true;
-      // The same drop as a slow consumer of notifications (delivery.ts).
-      dropSlowConsumer(
+    const mayReply = (socket: ClientSocket): boolean =>
+      withinOutboundLimit(
         socket,
         maxBufferedBytes,
         metrics,
         dropLog,
         'dropped a socket that does not read its replies',
       );
-      return false;
-    };
     const onEmpty = (): void => {
       if (registry.size === 0) this.#whenEmpty?.();
     };
@@ -252,7 +246,7 @@ export class Sessions {
       admission?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
     const upgrade = (verdict: Admission | Refusal | undefined): void => {
       // ws listens for errors from here on.
-      socket.off('error', destroyOnError);
+      socket.off('error', destroySocket);
       budget?.unwatch(socket);
       let upgraded = false;
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
@@ -275,7 +269,7 @@ export class Sessions {
     // Node's HTTP server stopped listening for the socket's errors when it handed it over: a
     // reset meanwhile must not become an uncaught exception. A connection that went away is
     // not upgraded (ws checks).
-    socket.on('error', destroyOnError);
+    socket.on('error', destroySocket);
     revokedBefore(admission.userId).then(
       (before) =>
         upgrade(
@@ -381,7 +375,7 @@ export class Sessions {
     const { registry, metrics } = this.#options;
     const reason: CloseReason = closeReasons.SERVER_SHUTDOWN;
     for (const socket of registry.allSockets()) {
-      if (socket.readyState !== WebSocket.OPEN) continue;
+      if (socket.readyState !== OPEN) continue;
       metrics.serverClosed('server_shutdown');
       socket.close(closeCodes.GOING_AWAY, reason);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterMetrics, metricsUnavailable } from '../src/cluster-metrics.js';
 import { ServiceMetrics } from '../src/metrics.js';
+import { metricsUnavailable, WorkerMetrics } from '../src/workers/worker-metrics.js';
 
 /** One worker's metrics as the worker would export them. */
 function workerMetrics(slot: number, connections: number, defaultMetrics = false) {
@@ -21,9 +21,9 @@ function sample(body: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const primary = new ClusterMetrics({ configured: () => 3, ready: () => 2, restarts: () => 1 });
+const primary = new WorkerMetrics({ configured: () => 3, ready: () => 2, restarts: () => 1 });
 
-describe('ClusterMetrics', () => {
+describe('WorkerMetrics', () => {
   it('sums counters and gauges across workers and keeps a per-worker connection count', async () => {
     const a = workerMetrics(0, 3);
     const b = workerMetrics(1, 4);

@@ -1,8 +1,7 @@
 import { revocationKey } from '@huleedu/ws-protocol';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisSettings } from './config.js';
-import type { Logger } from './logger.js';
-import { clusterSeeds } from './redis-cluster-topology.js';
+import { Cluster, type Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { connectTo, OutageLog, type RedisSettings } from '../redis/connection.js';
 
 /** What {@link RevocationStore} needs. */
 export interface RevocationStoreOptions {
@@ -15,9 +14,6 @@ export interface RevocationStoreOptions {
 
 /** Default of `WEBSOCKET_REVOCATION_TIMEOUT_SECONDS`, ms. */
 export const DEFAULT_REVOCATION_TIMEOUT_MS = 1_000;
-
-/** Longest pause between reconnect attempts while Redis is down. */
-const MAX_RECONNECT_DELAY_MS = 2_000;
 
 /** Most keys one MGET carries; a bigger batch is sent in several. */
 const MAX_KEYS_PER_READ = 1_000;
@@ -49,7 +45,6 @@ interface PendingRead {
 export class RevocationStore {
   readonly #options: RevocationStoreOptions;
   readonly #redis: Redis | Cluster;
-  #errorLogged = false;
   #closed = false;
   /** Standalone: the reads not sent yet, sent together by {@link #readBatch}. */
   #batch: PendingRead[] = [];
@@ -58,41 +53,22 @@ export class RevocationStore {
 
   constructor(options: RevocationStoreOptions) {
     this.#options = options;
-    const common: RedisOptions = {
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 0,
-      commandTimeout: options.timeoutMs,
-      // Its own name, so CLIENT LIST tells it from the subscriber connections.
-      connectionName: 'huleedu-websocket-service-revocations',
-    };
-    if (options.redis.mode === 'standalone') {
-      this.#redis = new Redis(options.redis.url, {
-        ...common,
-        lazyConnect: true,
-        retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-      });
-    } else {
-      const { seeds, nodeOptions } = clusterSeeds(options.redis.nodes);
-      this.#redis = new Cluster([...seeds], {
-        lazyConnect: true,
-        enableAutoPipelining: true,
+    this.#redis = connectTo(
+      options.redis,
+      {
         enableOfflineQueue: false,
-        clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-        redisOptions: { ...nodeOptions, ...common },
-      });
-    }
-    this.#redis.on('ready', () => {
-      this.#errorLogged = false;
-    });
-    this.#redis.on('error', (error: Error) => {
-      if (this.#closed) return;
-      // One warning per outage; the subscriber reports the same outage too.
-      this.#options.logger[this.#errorLogged ? 'debug' : 'warn'](
-        { err: error.message },
-        'redis revocation reader error',
-      );
-      this.#errorLogged = true;
-    });
+        maxRetriesPerRequest: 0,
+        commandTimeout: options.timeoutMs,
+        // Its own name, so CLIENT LIST tells it from the subscriber connections.
+        connectionName: 'huleedu-websocket-service-revocations',
+      },
+      { enableAutoPipelining: true, enableOfflineQueue: false },
+    );
+    // The subscriber reports the same outage too.
+    new OutageLog(options.logger, 'redis revocation reader error').watch(
+      this.#redis,
+      () => this.#closed,
+    );
   }
 
   /** True when reads can be answered (the connection is up); handshakes need it. */

@@ -1,22 +1,31 @@
 import { controlEvents, type ResyncReason } from '@huleedu/ws-protocol';
-import { WebSocket } from 'ws';
-import { type ClientSocket, syncStates } from './client-socket.js';
-import type { HistorySettings } from './config.js';
-import { parsePayload } from './delivery.js';
-import { heldBackWithin, syncOutcome } from './history-outcome.js';
-import type { HistoryReadRequest, HistorySnapshot } from './history-reader.js';
-import type { Logger } from './logger.js';
-import type { HistoryStats, ServiceMetrics } from './metrics.js';
-import type { RateLimitedLog } from './rate-limited-log.js';
-import type { ConnectionRegistry } from './registry.js';
+import type { ClientSocket } from '../client-socket.js';
+import type { HistorySettings } from '../config.js';
+import { OPEN, TEXT_FRAME } from '../frames.js';
+import { withinOutboundLimit } from '../limits/slow-consumer.js';
+import type { Logger } from '../logger.js';
+import type { HistoryStats, ServiceMetrics } from '../metrics.js';
+import { parsePayload } from '../payload.js';
+import type { RateLimitedLog } from '../rate-limited-log.js';
+import type { ConnectionRegistry } from '../registry.js';
+import { syncOutcome } from './outcome.js';
+import type { HistoryReadRequest, HistorySnapshot } from './reader.js';
 import {
   type ParsedResumeRequest,
   parseResumeRequest,
   type ResumeRequest,
 } from './resume-request.js';
-import { dropSlowConsumer } from './slow-consumer.js';
+import {
+  addReadMark,
+  beginSync,
+  markAdopt,
+  markSynced,
+  needsEntriesNotAsked,
+  noteHeldBack,
+  syncStates,
+} from './socket-state.js';
 
-/** What the live path (`delivery.ts`) asks of the history. */
+/** What the live path (`delivery.ts`, `socket-state.ts`) asks of the history. */
 export interface LiveHistory {
   /**
    * While the user's history is being read, a positioned live message is held back from every
@@ -74,8 +83,6 @@ class PendingRead {
   failures = 0;
 }
 
-const OPEN = WebSocket.OPEN;
-const TEXT_FRAME = { binary: false } as const;
 /** The queue's consumed head is cut off once it is this long (amortised O(1) dequeue). */
 const QUEUE_COMPACT_AT = 1024;
 /**
@@ -94,7 +101,7 @@ export const READ_ATTEMPTS = 3;
  * while a read is queued or in flight, positioned live messages are held back from all the
  * user's sockets (the read covers them; if newer ones arrived before its answer, the user is read
  * again). After a read every socket stands at the history's top, and the live path sends each
- * socket only the position right after its own (`delivery.ts`).
+ * socket only the position right after its own (`delivery.ts`, `socket-state.ts`).
  *
  * Reads are bounded: one per user at a time for all its sockets, at most
  * `readConcurrency` in flight per process (the rest queue, and reads sent in the same turn share
@@ -118,15 +125,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   }
 
   admit(socket: ClientSocket, request: ResumeRequest): void {
-    socket.syncState = syncStates.SYNCING;
-    if (request.kind === 'resume') {
-      socket.resumed = true;
-      socket.position = request.position;
-      socket.epoch = request.epoch;
-    } else {
-      socket.resumed = false;
-      socket.recent = request.recent;
-    }
+    beginSync(socket, request);
     // Not subscribed yet: `onSubscribed` sends the read once Redis confirms the channel.
     if (this.#options.isSubscribed(socket.userId)) this.#readFor(socket.userId);
   }
@@ -151,7 +150,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     const pending = this.#pending.get(userId);
     if (pending === undefined) return false;
     for (const socket of this.#options.registry.socketsOf(userId) ?? []) {
-      socket.noteHeldBack(position, epoch);
+      noteHeldBack(socket, position, epoch);
     }
     if (pending.reading) {
       // Messages of one channel arrive in publish order: the last one held is the newest.
@@ -233,18 +232,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     const targets = sockets.slice();
     const marks: (number | string)[] = [];
     let recent = 0;
-    for (const socket of targets) {
-      if (socket.syncState === syncStates.ADOPT) continue;
-      if (socket.syncState === syncStates.SYNCING && !socket.resumed) {
-        recent = Math.max(recent, socket.recent);
-        if (socket.syncFrom > 0) {
-          marks.push(socket.syncFrom - 1, socket.syncFromEpoch);
-          socket.syncFromAsked = true;
-        }
-      } else {
-        marks.push(socket.position, socket.epoch);
-      }
-    }
+    for (const socket of targets) recent = Math.max(recent, addReadMark(socket, marks));
     pending.reading = true;
     pending.again = false;
     pending.held = false;
@@ -318,10 +306,9 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
       'history read failed: sockets told history_unavailable',
     );
     for (const socket of targets) {
-      if (socket.readyState !== OPEN || socket.syncState === syncStates.ADOPT) continue;
+      if (socket.readyState !== OPEN) continue;
       const wasSyncing = socket.syncState === syncStates.SYNCING;
-      // It takes the next live message, whatever its position: the client was told to refetch.
-      socket.syncState = syncStates.ADOPT;
+      if (!markAdopt(socket)) continue;
       this.#resync(
         socket,
         'history_unavailable',
@@ -368,11 +355,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     const wasSyncing = socket.syncState === syncStates.SYNCING;
     const outcome = syncOutcome(socket, snapshot, settings.replayMaxMessages);
     const { top, epoch } = snapshot;
-    socket.position = top;
-    socket.epoch = epoch ?? '';
-    socket.syncState = syncStates.LIVE;
-    socket.syncFrom = 0;
-    socket.syncFromAsked = false;
+    markSynced(socket, top, epoch);
     if (outcome.kind === 'resync') {
       this.#resync(socket, outcome.reason, top, epoch, wasSyncing);
       return;
@@ -410,23 +393,10 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   #write(socket: ClientSocket, frame: Buffer): boolean {
     if (socket.readyState !== OPEN) return false;
     const { maxBufferedBytes, metrics, dropLog } = this.#options;
-    if (socket.bufferedAmount > maxBufferedBytes) {
-      dropSlowConsumer(socket, maxBufferedBytes, metrics, dropLog, 'dropped slow consumer');
-      return false;
-    }
+    if (!withinOutboundLimit(socket, maxBufferedBytes, metrics, dropLog)) return false;
     socket.send(frame, TEXT_FRAME);
     return true;
   }
-}
-
-/** Whether a first connect needs entries from its held-back message that this read did not ask for. */
-function needsEntriesNotAsked(socket: ClientSocket, snapshot: HistorySnapshot): boolean {
-  return (
-    socket.syncState === syncStates.SYNCING &&
-    !socket.resumed &&
-    !socket.syncFromAsked &&
-    heldBackWithin(socket, snapshot)
-  );
 }
 
 /** A control message (`ws.synced`, `ws.resync`) as the text frame it is sent as. */

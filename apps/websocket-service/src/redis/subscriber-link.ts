@@ -1,6 +1,7 @@
-import { Redis, type RedisOptions } from 'ioredis';
-import type { PubSubMode } from './config.js';
-import type { Logger } from './logger.js';
+import type { Redis, RedisOptions } from 'ioredis';
+import type { PubSubMode } from '../config.js';
+import type { Logger } from '../logger.js';
+import { connectRedis, OutageLog, reconnectDelay } from './connection.js';
 
 /** Options for {@link SubscriberLink}. */
 export interface SubscriberLinkOptions {
@@ -46,8 +47,6 @@ export interface SubscriberLinkOptions {
 
 /** Channels per (S)SUBSCRIBE command. */
 const SUBSCRIBE_BATCH = 1000;
-/** Longest pause between reconnect attempts while Redis is down. */
-const MAX_RECONNECT_DELAY_MS = 2000;
 /** First and longest pause before subscribing again after Redis refused a subscription. */
 const RETRY_DELAY_MS = 250;
 const MAX_RETRY_DELAY_MS = 5000;
@@ -91,7 +90,7 @@ export class SubscriberLink {
    */
   #epoch = 0;
   #closed = false;
-  #errorLogged = false;
+  readonly #outage: OutageLog;
   #retryTimer: NodeJS.Timeout | undefined;
   #retries = 0;
   /** A refusal was logged as a warning since the last full subscription (retries log at debug). */
@@ -101,7 +100,12 @@ export class SubscriberLink {
   constructor(options: SubscriberLinkOptions) {
     this.#options = options;
     this.node = options.node;
-    this.#errorLogged = options.outageReported ?? false;
+    this.#outage = new OutageLog(
+      options.logger,
+      'redis error',
+      { node: options.node },
+      options.outageReported ?? false,
+    );
     const connection: RedisOptions = {
       lazyConnect: true,
       enableOfflineQueue: false,
@@ -112,13 +116,10 @@ export class SubscriberLink {
       retryStrategy: (attempt) => {
         const max = options.maxReconnectAttempts;
         if (max !== undefined && attempt > max) return null;
-        return Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS);
+        return reconnectDelay(attempt);
       },
     };
-    this.#redis =
-      typeof options.target === 'string'
-        ? new Redis(options.target, connection)
-        : new Redis({ ...options.target, ...connection });
+    this.#redis = connectRedis(options.target, connection);
     this.#redis.on('ready', () => this.#onReady());
     this.#redis.on('close', () => this.#onClose());
     this.#redis.on('end', () => this.#onEnd());
@@ -357,7 +358,7 @@ export class SubscriberLink {
   #onReady(): void {
     if (this.#closed) return;
     this.#epoch++;
-    this.#errorLogged = false;
+    this.#outage.ready();
     this.#reconnectFailures = 0;
     this.#retries = 0;
     clearTimeout(this.#retryTimer);
@@ -418,13 +419,7 @@ export class SubscriberLink {
       this.#options.onMoved?.();
       return;
     }
-    // One warning per outage; the retries that follow would repeat it every couple of seconds.
-    if (this.#errorLogged) {
-      this.#options.logger.debug({ node: this.node, err: error.message }, 'redis error');
-      return;
-    }
-    this.#errorLogged = true;
-    this.#options.logger.warn({ node: this.node, err: error.message }, 'redis error');
+    this.#outage.error(error);
   }
 
   #setReady(ready: boolean): void {

@@ -1,5 +1,5 @@
 import { isRevoked } from '@huleedu/ws-protocol';
-import type { Logger } from './logger.js';
+import type { Logger } from '../logger.js';
 
 /** The part of a socket the sweep looks at. */
 export interface RevocableSocket {

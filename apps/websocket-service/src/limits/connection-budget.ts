@@ -184,7 +184,7 @@ export class ConnectionBudget {
    * The address rides on the socket and the listener is shared: a closure per connection would
    * be kept as long as the socket is open, and one created in the upgrade handler would keep that
    * handler's whole scope (the request, its headers and URL with the token, the read buffer
-   * behind `head`): about 2 KiB per idle socket. `on`, not `once`: a socket closes once, and
+   * behind `head`) for as long as the socket is open. `on`, not `once`: a socket closes once, and
    * `once` would add a wrapper per socket.
    */
   hold(socket: Duplex, address: string): void {
@@ -200,8 +200,8 @@ export class ConnectionBudget {
   /**
    * Stops listening for `socket`'s close: the caller calls {@link releaseHeld} itself from now on.
    * `Sessions` does so once the upgrade completed, from the WebSocket's close, which saves every
-   * idle socket a third close listener on its TCP connection (Node's listener array would grow to
-   * 19 slots, about 0.15 KiB).
+   * idle socket a third close listener on its TCP connection (Node's listener array would grow
+   * to a much larger backing store).
    */
   unwatch(socket: Duplex): void {
     socket.off('close', this.#releaseHeld);

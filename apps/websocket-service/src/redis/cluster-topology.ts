@@ -1,5 +1,6 @@
-import { Cluster, type RedisOptions } from 'ioredis';
-import type { Logger } from './logger.js';
+import type { Cluster, RedisOptions } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { clusterSeeds, connectCluster, OutageLog } from './connection.js';
 
 /** Number of hash slots in a Redis Cluster. */
 export const CLUSTER_SLOTS = 16384;
@@ -15,39 +16,15 @@ export interface RedisClusterTopologyOptions {
   readonly refreshIntervalMs?: number;
 }
 
-/** How to reach a Redis Cluster from its seed URLs. */
-export interface ClusterSeeds {
-  readonly seeds: readonly { readonly host: string; readonly port: number }[];
-  /** Credentials and TLS for connections to any node, from the first seed. */
-  readonly nodeOptions: RedisOptions;
-}
-
-/** The seed nodes of `WEBSOCKET_REDIS_URL` in cluster mode, and the options every node shares. */
-export function clusterSeeds(nodes: readonly string[]): ClusterSeeds {
-  const urls = nodes.map((node) => new URL(node));
-  const first = urls[0];
-  if (first === undefined) throw new RangeError('a Redis Cluster needs at least one seed node');
-  return {
-    seeds: urls.map((url) => ({ host: url.hostname, port: Number(url.port || 6379) })),
-    nodeOptions: {
-      ...(first.username === '' ? {} : { username: decodeURIComponent(first.username) }),
-      ...(first.password === '' ? {} : { password: decodeURIComponent(first.password) }),
-      ...(first.protocol === 'rediss:' ? { tls: {} } : {}),
-    },
-  };
-}
-
 /** Default {@link RedisClusterTopologyOptions.refreshIntervalMs}. */
 const REFRESH_INTERVAL_MS = 2000;
-/** Longest pause between attempts while no seed node answers. */
-const MAX_RECONNECT_DELAY_MS = 2000;
 
 /**
  * Which master serves which hash slot, learned from the cluster and kept current. It uses an
  * ioredis `Cluster` only for that (seed fail-over, CLUSTER SLOTS, periodic refresh) and never
  * subscribes through it: ioredis' own subscriber group keeps per-slot channel lists that are
  * not deduplicated and drops a failed re-subscription after a failover with a debug line, so
- * the backplane keeps its own subscriber connection per master (see `backplane.ts`).
+ * the backplane keeps its own subscriber connection per master (see `redis/backplane.ts`).
  */
 export class RedisClusterTopology {
   readonly #options: RedisClusterTopologyOptions;
@@ -57,27 +34,23 @@ export class RedisClusterTopology {
   #fingerprint = '';
   #known = false;
   #closed = false;
-  #errorLogged = false;
 
   constructor(options: RedisClusterTopologyOptions) {
     this.#options = options;
-    const { seeds, nodeOptions } = clusterSeeds(options.nodes);
-    this.nodeOptions = nodeOptions;
-    this.#cluster = new Cluster([...seeds], {
-      lazyConnect: true,
-      // Only CLUSTER SLOTS is ever sent; a cluster that reports cluster_state:fail (one master
-      // down) still has a slot map worth following.
-      enableReadyCheck: false,
-      enableOfflineQueue: false,
-      slotsRefreshInterval: options.refreshIntervalMs ?? REFRESH_INTERVAL_MS,
-      clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-      redisOptions: { ...this.nodeOptions, connectionName: 'huleedu-websocket-service' },
-    });
+    this.nodeOptions = clusterSeeds(options.nodes).nodeOptions;
+    this.#cluster = connectCluster(
+      options.nodes,
+      { connectionName: 'huleedu-websocket-service' },
+      {
+        // Only CLUSTER SLOTS is ever sent; a cluster that reports cluster_state:fail (one master
+        // down) still has a slot map worth following.
+        enableReadyCheck: false,
+        enableOfflineQueue: false,
+        slotsRefreshInterval: options.refreshIntervalMs ?? REFRESH_INTERVAL_MS,
+      },
+    );
     this.#cluster.on('refresh', () => this.#onRefresh());
-    this.#cluster.on('ready', () => {
-      this.#errorLogged = false;
-    });
-    this.#cluster.on('error', (error: Error) => this.#onError(error));
+    new OutageLog(options.logger, 'redis cluster error').watch(this.#cluster, () => this.#closed);
     this.#cluster.on('node error', (error: Error, node: string) => {
       options.logger.debug({ node, err: error.message }, 'redis cluster node error');
     });
@@ -122,16 +95,6 @@ export class RedisClusterTopology {
       'redis cluster slot map',
     );
     this.#options.onChange(owners);
-  }
-
-  #onError(error: Error): void {
-    if (this.#closed) return;
-    if (this.#errorLogged) {
-      this.#options.logger.debug({ err: error.message }, 'redis cluster error');
-      return;
-    }
-    this.#errorLogged = true;
-    this.#options.logger.warn({ err: error.message }, 'redis cluster error');
   }
 }
 

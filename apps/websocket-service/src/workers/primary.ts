@@ -1,15 +1,15 @@
 import cluster, { type Worker } from 'node:cluster';
+import type { WorkerSetState } from '../health.js';
+import type { Logger } from '../logger.js';
+import type { MetricsExposition } from '../server.js';
+import { withServiceV8Flags } from '../v8-flags.js';
 import {
   isWorkerMessage,
   type MetricsSnapshot,
   type PrimaryMessage,
   WORKER_SLOT_ENV,
-} from './cluster-messages.js';
-import { ClusterMetrics, metricsUnavailable } from './cluster-metrics.js';
-import type { ClusterState } from './health.js';
-import type { Logger } from './logger.js';
-import type { MetricsExposition } from './server.js';
-import { withServiceV8Flags } from './v8-flags.js';
+} from './messages.js';
+import { metricsUnavailable, WorkerMetrics } from './worker-metrics.js';
 
 /** What {@link startPrimary} needs. */
 export interface PrimaryOptions {
@@ -111,7 +111,7 @@ export function startPrimary(options: PrimaryOptions): PrimaryHandle {
   let shuttingDown = false;
   let stopping: Promise<number> | undefined;
   let restarts = 0;
-  let state: ClusterState = { readyWorkers: 0, workers: options.workers, draining: false };
+  let state: WorkerSetState = { readyWorkers: 0, workers: options.workers, draining: false };
 
   let resolveListening!: (value: { port: number }) => void;
   let rejectListening!: (error: Error) => void;
@@ -130,7 +130,7 @@ export function startPrimary(options: PrimaryOptions): PrimaryHandle {
     const now = Date.now();
     return slots.filter((slot) => isReady(slot, now)).length;
   };
-  const metrics = new ClusterMetrics({
+  const metrics = new WorkerMetrics({
     configured: () => options.workers,
     ready: readyCount,
     restarts: () => restarts,
@@ -149,7 +149,7 @@ export function startPrimary(options: PrimaryOptions): PrimaryHandle {
 
   /** Recomputes the whole set's state; tells every worker when it changed. */
   const publishState = (): void => {
-    const next: ClusterState = {
+    const next: WorkerSetState = {
       readyWorkers: readyCount(),
       workers: options.workers,
       draining: shuttingDown,

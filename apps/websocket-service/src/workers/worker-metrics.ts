@@ -5,9 +5,9 @@ import {
   type PrometheusContentType,
   Registry,
 } from 'prom-client';
-import type { MetricsSnapshot } from './cluster-messages.js';
-import { METRIC_PREFIX } from './metrics.js';
-import type { MetricsExposition } from './server.js';
+import { METRIC_PREFIX } from '../metrics.js';
+import type { MetricsExposition } from '../server.js';
+import type { MetricsSnapshot } from './messages.js';
 
 /** What the primary knows about its workers, read at scrape time. */
 export interface PrimaryMetricSources {
@@ -25,7 +25,7 @@ export interface PrimaryMetricSources {
  * summed per label set, process start time omitted, event-loop lag averaged, version taken from
  * the first), plus a few metrics only the primary knows (configured, ready, restarted workers).
  */
-export class ClusterMetrics {
+export class WorkerMetrics {
   readonly #own = new Registry();
 
   constructor(sources: PrimaryMetricSources) {

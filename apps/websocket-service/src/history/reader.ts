@@ -1,8 +1,7 @@
 import { HISTORY_ENTRY_FIELD, historyKeys } from '@huleedu/ws-protocol';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisSettings } from './config.js';
-import type { Logger } from './logger.js';
-import { clusterSeeds } from './redis-cluster-topology.js';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { connectTo, OutageLog, type RedisSettings } from '../redis/connection.js';
 
 /**
  * Reads a user's history in one atomic step (a Lua script: the meta hash and the stream entries
@@ -79,8 +78,6 @@ export class HistoryReadError extends Error {
   }
 }
 
-/** Longest pause between reconnect attempts while Redis is down. */
-const MAX_RECONNECT_DELAY_MS = 1000;
 /** How long a clean QUIT may take at shutdown before the connection is dropped. */
 const QUIT_TIMEOUT_MS = 2000;
 
@@ -100,41 +97,26 @@ export class HistoryReader {
   readonly #options: HistoryReaderOptions;
   readonly #redis: Redis | Cluster;
   #closed = false;
-  #errorLogged = false;
 
   constructor(options: HistoryReaderOptions) {
     this.#options = options;
-    const connection: RedisOptions = {
-      lazyConnect: true,
-      enableAutoPipelining: true,
-      // Our own timer bounds every read. While Redis restarts a read waits for a few reconnect
-      // attempts before ioredis fails it, so the reads that follow a resubscription find it back.
-      maxRetriesPerRequest: 3,
-      connectionName: 'huleedu-websocket-service-history',
-      retryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-    };
-    if (options.redis.mode === 'standalone') {
-      this.#redis = new Redis(options.redis.url, connection);
-    } else {
-      const { seeds, nodeOptions } = clusterSeeds(options.redis.nodes);
-      this.#redis = new Cluster([...seeds], {
-        lazyConnect: true,
+    this.#redis = connectTo(
+      options.redis,
+      {
         enableAutoPipelining: true,
-        clusterRetryStrategy: (attempt) => Math.min(attempt * 100, MAX_RECONNECT_DELAY_MS),
-        redisOptions: { ...connection, ...nodeOptions },
-      });
-    }
+        // Our own timer bounds every read. While Redis restarts a read waits for a few reconnect
+        // attempts before ioredis fails it, so the reads that follow a resubscription find it back.
+        maxRetriesPerRequest: 3,
+        connectionName: 'huleedu-websocket-service-history',
+      },
+      { enableAutoPipelining: true },
+    );
     this.#redis.defineCommand('huleeduHistoryRead', { numberOfKeys: 2, lua: READ_SCRIPT });
-    this.#redis.on('ready', () => {
-      this.#errorLogged = false;
-    });
-    this.#redis.on('error', (error: Error) => {
-      if (this.#closed) return;
-      // One warning per outage; the subscriber's own warning usually says the same.
-      const level = this.#errorLogged ? 'debug' : 'warn';
-      this.#errorLogged = true;
-      this.#options.logger[level]({ err: error.message }, 'redis history reader error');
-    });
+    // The subscriber reports the same outage too.
+    new OutageLog(options.logger, 'redis history reader error').watch(
+      this.#redis,
+      () => this.#closed,
+    );
   }
 
   /** Starts connecting; reads issued before the connection is ready wait for it. */

@@ -1,8 +1,8 @@
 import { userChannel, userIdFromChannel } from '@huleedu/ws-protocol';
 import calculateSlot from 'cluster-key-slot';
-import type { PubSubMode, RedisSettings } from './config.js';
-import type { Logger } from './logger.js';
-import { RedisClusterTopology } from './redis-cluster-topology.js';
+import type { PubSubMode, RedisSettings } from '../config.js';
+import type { Logger } from '../logger.js';
+import { RedisClusterTopology } from './cluster-topology.js';
 import { SubscriberLink } from './subscriber-link.js';
 
 /** Options for {@link Backplane}. */

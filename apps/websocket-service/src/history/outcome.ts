@@ -1,6 +1,6 @@
 import type { ResyncReason } from '@huleedu/ws-protocol';
-import { type SyncState, syncStates } from './client-socket.js';
-import type { HistoryEntry, HistorySnapshot } from './history-reader.js';
+import type { HistoryEntry, HistorySnapshot } from './reader.js';
+import { heldBackWithin, type SyncState, syncStates } from './socket-state.js';
 
 /** Where a socket stands, as far as deciding its sync goes (a subset of `ClientSocket`). */
 export interface SocketMark {
@@ -65,18 +65,6 @@ export function syncOutcome(
     return { kind: 'resync', reason: 'history_trimmed' };
   }
   return { kind: 'replay', after: position };
-}
-
-/**
- * Whether the first live message held back from a syncing first connect (`syncFrom`) is at or
- * below the top of `snapshot`, in its epoch: then the socket is owed the entries from it on.
- */
-export function heldBackWithin(socket: SocketMark, snapshot: HistorySnapshot): boolean {
-  return (
-    socket.syncFrom > 0 &&
-    socket.syncFromEpoch === snapshot.epoch &&
-    socket.syncFrom <= snapshot.top
-  );
 }
 
 /** Whether `entries` (ascending) hold every position from `first` to `last`, without a hole. */

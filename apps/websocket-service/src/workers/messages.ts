@@ -1,6 +1,6 @@
 import type { MetricObjectWithValues, MetricValue } from 'prom-client';
-import type { ClusterState } from './health.js';
-import type { MetricsExposition } from './server.js';
+import type { WorkerSetState } from '../health.js';
+import type { MetricsExposition } from '../server.js';
 
 /**
  * The few messages the cluster primary and its workers exchange over Node's IPC channel, in one
@@ -32,7 +32,7 @@ export type WorkerMessage =
 /** Primary -> worker. */
 export type PrimaryMessage =
   /** The whole set's readiness, sent to every worker when it changes and to each newcomer. */
-  | { readonly type: 'huleedu:cluster-state'; readonly state: ClusterState }
+  | { readonly type: 'huleedu:cluster-state'; readonly state: WorkerSetState }
   /** Send your metrics snapshot for gathering `id`. */
   | { readonly type: 'huleedu:metrics-collect'; readonly id: number }
   /** The answer to the worker's `metrics-request` `id`: what `/metrics` should respond. */

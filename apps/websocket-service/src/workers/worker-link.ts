@@ -1,16 +1,16 @@
-import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './cluster-messages.js';
-import { metricsUnavailable } from './cluster-metrics.js';
-import { type ClusterState, type Readiness, withClusterState } from './health.js';
-import type { Logger } from './logger.js';
-import type { ServiceMetrics } from './metrics.js';
-import type { MetricsExposition } from './server.js';
+import { type Readiness, type WorkerSetState, withWorkerSetState } from '../health.js';
+import type { Logger } from '../logger.js';
+import type { ServiceMetrics } from '../metrics.js';
+import type { MetricsExposition } from '../server.js';
+import { isPrimaryMessage, type PrimaryMessage, type WorkerMessage } from './messages.js';
+import { metricsUnavailable } from './worker-metrics.js';
 
 /**
  * How a worker answers `/readyz` and `/metrics` for the whole multi-process service: a probe or
  * a scrape lands on whichever worker the primary hands the connection to, so one worker must
  * speak for all of them. {@link startService} takes one in `deps.cluster`.
  */
-export interface ClusterView {
+export interface WorkerSetView {
   /** This worker's slot (0..N-1); the `worker` label of the per-worker connection gauge. */
   readonly slot: number;
   /** The whole service's readiness, given this worker's own. */
@@ -71,12 +71,12 @@ export const WORKER_METRICS_TIMEOUT_MS = 5000;
  * the whole set's state the primary sends back, answers the primary's metric collections with
  * this worker's snapshot, and turns a `/metrics` scrape into one request to the primary.
  */
-export class WorkerLink implements ClusterView {
+export class WorkerLink implements WorkerSetView {
   readonly slot: number;
   readonly #options: WorkerLinkOptions;
   readonly #pending = new Map<number, (exposition: MetricsExposition) => void>();
   readonly #listener = (message: unknown): void => this.#onMessage(message);
-  #cluster: ClusterState | undefined;
+  #cluster: WorkerSetState | undefined;
   #service: LinkedService | undefined;
   #timer: NodeJS.Timeout | undefined;
   #nextId = 1;
@@ -88,7 +88,7 @@ export class WorkerLink implements ClusterView {
   }
 
   readiness(local: Readiness): Readiness {
-    return withClusterState(local, this.#cluster, this.#options.workers);
+    return withWorkerSetState(local, this.#cluster, this.#options.workers);
   }
 
   metrics(): Promise<MetricsExposition> {
