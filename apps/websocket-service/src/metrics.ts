@@ -5,7 +5,7 @@ import {
   type ResyncReason,
   resyncReasons,
 } from '@huleedu/ws-protocol';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type BudgetRefusalReason, budgetRefusalReasons } from './connection-budget.js';
 import type { ClientErrorKind } from './server.js';
 import { type TcpDropReason, tcpDropReasons } from './tcp-connection-cap.js';
@@ -61,6 +61,27 @@ export interface RedisSubscriberStats {
   /** (S)SUBSCRIBE commands Redis refused (each retried until accepted). */
   readonly subscribeFailures: number;
 }
+
+/** How a WebSocket handshake ended (label values of the handshake-duration histogram). */
+export type HandshakeOutcome = 'admitted' | 'refused';
+
+const handshakeOutcomes: readonly HandshakeOutcome[] = ['admitted', 'refused'];
+
+/**
+ * Upper bounds (seconds) of the handshake-duration histogram: from the in-memory refusals
+ * (well under a millisecond) to an admission that waited for a slow revocation read.
+ */
+export const HANDSHAKE_DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
+/**
+ * Upper bounds (seconds) of the delivery-latency histogram. The publish time is whole
+ * milliseconds of Redis's clock, so the first bucket is 1 ms; the last ones catch backlogs.
+ */
+export const DELIVERY_LATENCY_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
 
 /** Why a WebSocket handshake was refused (label values of the rejection counter). */
 export type RejectionReason =
@@ -146,6 +167,8 @@ export class ServiceMetrics {
   readonly #resyncs: Counter<'reason'>;
   readonly #catchUps: Counter<'cause'>;
   readonly #readFailures: Counter<'reason'>;
+  readonly #handshakes: Histogram<'outcome'>;
+  readonly #deliveryLatency: Histogram;
 
   /**
    * @param options.defaultMetrics register prom-client's process metrics (default true).
@@ -262,7 +285,21 @@ export class ServiceMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#handshakes = new Histogram({
+      name: `${METRIC_PREFIX}handshake_duration_seconds`,
+      help: 'WebSocket handshakes from the upgrade request to admitted or refused, by outcome',
+      labelNames: ['outcome'],
+      buckets: [...HANDSHAKE_DURATION_BUCKETS],
+      registers,
+    });
+    this.#deliveryLatency = new Histogram({
+      name: `${METRIC_PREFIX}delivery_latency_seconds`,
+      help: 'Live notifications from Redis accepting the publish (published_ms, Redis clock) to the write to their sockets; messages without published_ms are not counted',
+      buckets: [...DELIVERY_LATENCY_BUCKETS],
+      registers,
+    });
     // Every label value starts at 0, so dashboards and alerts see the series before it moves.
+    for (const outcome of handshakeOutcomes) this.#handshakes.zero({ outcome });
     for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
     for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
     for (const reason of clientErrorKinds) this.#clientErrors.inc({ reason }, 0);
@@ -373,6 +410,24 @@ export class ServiceMetrics {
   /** Counts a refused handshake. */
   connectionRejected(reason: RejectionReason): void {
     this.#rejected.inc({ reason });
+  }
+
+  /**
+   * Observes one handshake: `startedAt` is `performance.now()` when its upgrade request arrived.
+   */
+  handshakeFinished(outcome: HandshakeOutcome, startedAt: number): void {
+    this.#handshakes.observe({ outcome }, (performance.now() - startedAt) / 1000);
+  }
+
+  /**
+   * Observes one live message written to its sockets: `publishedMs` is the envelope's
+   * `published_ms` (milliseconds since the epoch by Redis's clock, stamped by the durable publish
+   * script). Anything else (a legacy raw PUBLISH has none) is skipped. A clock behind Redis's
+   * reads as 0.
+   */
+  deliveredLive(publishedMs: unknown): void {
+    if (typeof publishedMs !== 'number' || !Number.isFinite(publishedMs)) return;
+    this.#deliveryLatency.observe(Math.max(0, (Date.now() - publishedMs) / 1000));
   }
 
   /** Counts a connection the service closed. */
