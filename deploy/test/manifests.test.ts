@@ -1,8 +1,12 @@
 import { existsSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { defaults, envSchema, loadSettings } from '@huleedu/websocket-service';
+import type { IServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import type { IDeployment } from 'kubernetes-models/apps/v1';
-import type { IContainer, IHTTPGetAction, IPodSpec, IProbe } from 'kubernetes-models/v1';
+import type { IHorizontalPodAutoscaler } from 'kubernetes-models/autoscaling/v2';
+import type { INetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
+import type { IPodDisruptionBudget } from 'kubernetes-models/policy/v1';
+import type { IContainer, IHTTPGetAction, IPodSpec, IProbe, IService } from 'kubernetes-models/v1';
 import { describe, expect, it } from 'vitest';
 import {
   type KubeObject,
@@ -180,31 +184,28 @@ describe('deploy/kubernetes', () => {
       selector !== undefined &&
       Object.keys(selector).length > 0 &&
       Object.entries(selector).every(([key, value]) => podLabels[key] === value);
-    const service = objectOf<KubeObject & { spec: Record<string, never> }>(base, 'Service');
-    expect(matches(service.spec.selector)).toBe(true);
-    expect(service.spec.ports).toContainEqual(expect.objectContaining({ targetPort: 'http' }));
-    const pdb = objectOf<KubeObject & { spec: Record<string, never> }>(base, 'PodDisruptionBudget');
-    expect(matches(pdb.spec.selector.matchLabels)).toBe(true);
-    expect(pdb.spec.maxUnavailable).toBe(1);
-    const hpa = objectOf<KubeObject & { spec: Record<string, never> }>(
-      base,
-      'HorizontalPodAutoscaler',
-    );
-    expect(hpa.spec.scaleTargetRef).toEqual({
+    const service = objectOf<IService>(base, 'Service');
+    expect(matches(service.spec!.selector)).toBe(true);
+    expect(service.spec!.ports).toContainEqual(expect.objectContaining({ targetPort: 'http' }));
+    const pdb = objectOf<IPodDisruptionBudget>(base, 'PodDisruptionBudget');
+    expect(matches(pdb.spec!.selector!.matchLabels)).toBe(true);
+    expect(pdb.spec!.maxUnavailable).toBe(1);
+    const hpa = objectOf<IHorizontalPodAutoscaler>(base, 'HorizontalPodAutoscaler');
+    expect(hpa.spec!.scaleTargetRef).toEqual({
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       name: deployment.metadata!.name,
     });
-    expect(hpa.spec.minReplicas).toBeGreaterThanOrEqual(2);
-    const policy = objectOf<KubeObject & { spec: Record<string, never> }>(base, 'NetworkPolicy');
-    expect(matches(policy.spec.podSelector.matchLabels)).toBe(true);
-    expect(policy.spec.ingress[0].ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
-    const monitor = objectOf<KubeObject & { spec: Record<string, never> }>(base, 'ServiceMonitor');
+    expect(hpa.spec!.minReplicas).toBeGreaterThanOrEqual(2);
+    const policy = objectOf<INetworkPolicy>(base, 'NetworkPolicy');
+    expect(matches(policy.spec!.podSelector.matchLabels)).toBe(true);
+    expect(policy.spec!.ingress![0]!.ports).toEqual([{ port: 'http', protocol: 'TCP' }]);
+    const monitor = objectOf<IServiceMonitor>(base, 'ServiceMonitor');
     // The ServiceMonitor selects Services by their labels.
-    expect(service.metadata.labels).toEqual(
+    expect(service.metadata!.labels).toEqual(
       expect.objectContaining(monitor.spec.selector.matchLabels),
     );
-    expect(monitor.spec.endpoints[0]).toMatchObject({ port: 'http', path: '/metrics' });
+    expect(monitor.spec.endpoints![0]).toMatchObject({ port: 'http', path: '/metrics' });
     expect(pod.serviceAccountName).toBe(objectOf(base, 'ServiceAccount').metadata.name);
   });
 });
