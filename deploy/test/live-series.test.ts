@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { signToken } from '@huleedu/auth';
 import { freePort, type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
@@ -7,7 +8,7 @@ import type { IDeployment } from 'kubernetes-models/apps/v1';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { type KubeObject, loadManifests, objectOf, paths } from './files.js';
-import { alertRules, dashboardQueries, seriesNames } from './promql.js';
+import { alertRules, dashboardQueries, docExpressions, metricDocs, seriesNames } from './promql.js';
 
 /** The service's built entry point, through its package link (turbo builds it before tests). */
 const MAIN = join(paths.deploy, 'node_modules', '@huleedu', 'websocket-service', 'dist', 'main.js');
@@ -133,6 +134,24 @@ describe('every series the dashboard and the alerts name exists in the live /met
   it('the alert rules', () => {
     const rules = alertRules().map((rule) => ({ where: rule.alert, expr: rule.expr }));
     expect(missing(rules)).toEqual([]);
+  });
+
+  it('the docs: every expression they write and every service series they name', () => {
+    const repositoryRoot = join(paths.deploy, '..');
+    expect(missing(docExpressions(repositoryRoot))).toEqual([]);
+    const exposed = exposedSeries(metrics);
+    const absent = metricDocs.flatMap((file) =>
+      [
+        ...readFileSync(join(repositoryRoot, file), 'utf8').matchAll(
+          /huleedu_ws_[a-z0-9_]*[a-z0-9]/g,
+        ),
+      ]
+        .map((match) => match[0])
+        // A histogram is named by its base name; its series are _bucket, _sum and _count.
+        .filter((name) => !exposed.has(name) && !exposed.has(`${name}_bucket`))
+        .map((name) => `${file}: ${name}`),
+    );
+    expect([...new Set(absent)]).toEqual([]);
   });
 
   it('and the check can fail: a misspelled series is reported', () => {

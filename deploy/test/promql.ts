@@ -146,3 +146,35 @@ export function checkExpressions(exprs: readonly string[]): string {
     rmSync(dir, { recursive: true, force: true });
   }
 }
+
+/** The Markdown files that name metrics for operators. */
+export const metricDocs = [
+  'docs/scaling.md',
+  'docs/architecture.md',
+  'apps/websocket-service/README.md',
+  'deploy/README.md',
+];
+
+/**
+ * The PromQL expressions the operator docs write inline: code spans that call a PromQL function
+ * or compare a service series.
+ */
+export function docExpressions(repositoryRoot: string): DashboardQuery[] {
+  const calls = /\b(rate|irate|increase|sum|avg|min|max|histogram_quantile|absent)\s*\(/;
+  return metricDocs.flatMap((file) =>
+    inlineCode(readFileSync(join(repositoryRoot, file), 'utf8'))
+      .filter(
+        (code) =>
+          // A call with a series in it (not prose about `rate()`), or a comparison of a series.
+          (calls.test(code) && /\(\s*[a-z]+_[a-z_]+/.test(code)) ||
+          (code.includes('huleedu_ws_') && /[<>]|==/.test(code)),
+      )
+      .map((expr) => ({ where: file, expr })),
+  );
+}
+
+/** Inline code spans of a Markdown text (`like this`), fenced blocks left out. */
+export function inlineCode(markdown: string): string[] {
+  const prose = markdown.replace(/^```[\s\S]*?^```/gm, '');
+  return [...prose.matchAll(/`([^`\n]+)`/g)].map((match) => match[1]!);
+}
