@@ -110,6 +110,21 @@ describe('deploy/kubernetes', () => {
     expect(result.ok ? [] : result.issues).toEqual([]);
   });
 
+  it("accepts the overlay's settings merged over the base's, as kustomize merges them", () => {
+    const overlay = all.find(
+      ({ file, object }) => file.includes('/overlays/') && object.kind === 'ConfigMap',
+    )!.object as KubeObject & { data: Record<string, string> };
+    expect(overlay.metadata.name).toBe(configMap.metadata.name);
+    const result = loadSettings({
+      WEBSOCKET_MAX_TCP_CONNECTIONS: String(1_048_576 - 128),
+      ...configMap.data,
+      ...overlay.data,
+      JWT_SECRET_KEY: 'a-stand-in-secret-of-enough-length-0123456789',
+    });
+    expect(result.ok ? [] : result.issues).toEqual([]);
+    if (result.ok) expect(result.settings.allowedOrigins).toEqual(['https://app.huleedu.example']);
+  });
+
   it('takes the JWT secret from a Secret, never from a literal, and ships only a placeholder Secret', () => {
     expect(configMap.data).not.toHaveProperty('JWT_SECRET_KEY');
     const secret = container.env?.find((e) => e.name === 'JWT_SECRET_KEY');
