@@ -56,6 +56,7 @@ export {
 export { createLogger, type Logger } from './logger.js';
 export {
   type CatchUpCause,
+  type HandshakeOutcome,
   type HistoryReadFailure,
   type HistoryStats,
   METRIC_PREFIX,
