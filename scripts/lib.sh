@@ -68,6 +68,16 @@ ensure_chromium() {
   }
 }
 
+# promtool, for deploy/'s alert-rule checks (`promtool check rules`, `promtool test rules`).
+# Debian's prometheus package ships it (with a Prometheus server that nothing here uses).
+ensure_promtool() {
+  if command -v promtool >/dev/null 2>&1; then return 0; fi
+  apt_install prometheus || {
+    log "promtool is missing: install it (Debian/Ubuntu: sudo apt-get install -y prometheus; elsewhere: a Prometheus release, which includes promtool)"
+    exit 1
+  }
+}
+
 ensure_packages() {
   if [ -n "${CI:-}" ]; then
     pnpm install --frozen-lockfile

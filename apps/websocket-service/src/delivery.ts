@@ -93,16 +93,19 @@ export function createDelivery({
       metrics.unpositionedMessages++;
     } else if (history !== undefined) {
       if (history.hold(userId, position, epoch)) return;
-      deliverInOrder(sockets, payload, position, epoch, history, userId);
+      // One latency observation per message, after its last socket write.
+      if (deliverInOrder(sockets, payload, position, epoch, history, userId) > 0) {
+        metrics.deliveredLive(parsed.envelope.published_ms);
+      }
       return;
     }
     // One frame (a copy) for all sockets: ioredis may reuse the memory behind `payload` for later
     // replies while a slow socket still has this frame queued.
-    send(sockets, textFrame(payload));
+    if (send(sockets, textFrame(payload)) > 0) metrics.deliveredLive(parsed.envelope.published_ms);
   };
 
-  /** Sends `frame` to every open socket of a user. */
-  function send(sockets: readonly ClientSocket[], frame: Buffer): void {
+  /** Sends `frame` to every open socket of a user; returns how many got it. */
+  function send(sockets: readonly ClientSocket[], frame: Buffer): number {
     let delivered = 0;
     for (let i = 0; i < sockets.length; i++) {
       const socket = sockets[i]!;
@@ -110,9 +113,13 @@ export function createDelivery({
       if (write(socket, frame)) delivered++;
     }
     metrics.framesDelivered += delivered;
+    return delivered;
   }
 
-  /** Sends a positioned message to each socket it is next for (see the function comment). */
+  /**
+   * Sends a positioned message to each socket it is next for (see the function comment); returns
+   * how many got it.
+   */
   function deliverInOrder(
     sockets: readonly ClientSocket[],
     payload: Buffer,
@@ -120,7 +127,7 @@ export function createDelivery({
     epoch: string,
     live: LiveHistory,
     userId: string,
-  ): void {
+  ): number {
     let frame: Buffer | undefined;
     let delivered = 0;
     let gap = false;
@@ -139,6 +146,7 @@ export function createDelivery({
     }
     metrics.framesDelivered += delivered;
     if (gap) live.gap(userId);
+    return delivered;
   }
 
   /** Writes one frame within the outbound-buffer limit; false (socket dropped) over it. */

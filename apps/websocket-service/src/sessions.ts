@@ -100,6 +100,11 @@ const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
 const PING_FRAME = Buffer.from(heartbeat.PING);
 const PONG_FRAME = Buffer.from(heartbeat.PONG);
+/** When a handshake's upgrade request arrived (`performance.now()`) and from which client. */
+interface Handshake {
+  readonly startedAt: number;
+  readonly address: string;
+}
 
 /**
  * Turns upgrade requests into sessions and owns their lifecycle: refusal (1008 auth or a revoked
@@ -223,16 +228,18 @@ export class Sessions {
    * reason (an HTTP error status is invisible to browser JavaScript).
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const startedAt = performance.now();
+    const address = clientAddress(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      this.#options.trustedProxies ?? NO_PROXIES,
+    );
     const budget = this.#draining ? undefined : this.#options.budget;
     if (budget !== undefined) {
-      const address = clientAddress(
-        request.socket.remoteAddress,
-        request.headers['x-forwarded-for'],
-        this.#options.trustedProxies ?? NO_PROXIES,
-      );
       const refusal = budget.admit(address);
       if (refusal !== undefined) {
         this.#refuseBeforeUpgrade(socket, address, refusal);
+        this.#options.metrics.handshakeFinished('refused', startedAt);
         return;
       }
       // Released when the TCP connection closes before the upgrade completes, and from then on
@@ -254,7 +261,7 @@ export class Sessions {
         const client = ws as ClientSocket;
         client.transport = socket as Socket;
         client.events = this.#events;
-        this.#start(client, verdict, resume);
+        this.#start(client, verdict, resume, { startedAt, address });
       });
       // ws did not upgrade (the connection went away, or the request was not a valid WebSocket
       // handshake): the TCP connection's close gives the place back.
@@ -290,10 +297,11 @@ export class Sessions {
     socket: ClientSocket,
     admission: Admission | Refusal | undefined,
     resume: ParsedResumeRequest | undefined,
+    handshake: Handshake,
   ): void {
     const { registry, channels, metrics, logger } = this.#options;
     if (admission === undefined || this.#draining) {
-      this.#refuse(socket, closeCodes.GOING_AWAY, closeReasons.SERVER_SHUTDOWN);
+      this.#refuse(socket, closeCodes.GOING_AWAY, closeReasons.SERVER_SHUTDOWN, handshake);
       return;
     }
     if (!admission.ok) {
@@ -301,17 +309,18 @@ export class Sessions {
         socket,
         'code' in admission ? admission.code : closeCodes.AUTH_FAILED,
         admission.reason,
+        handshake,
       );
       return;
     }
     const { userId } = admission;
     if (resume?.ok === false) {
       logger.debug({ userId, problem: resume.problem }, 'resume parameters refused');
-      this.#refuse(socket, closeCodes.AUTH_FAILED, closeReasons.RESUME_INVALID);
+      this.#refuse(socket, closeCodes.AUTH_FAILED, closeReasons.RESUME_INVALID, handshake);
       return;
     }
     if (registry.add(userId, socket) === 'limit') {
-      this.#refuse(socket, closeCodes.CONNECTION_LIMIT, closeReasons.CONNECTION_LIMIT);
+      this.#refuse(socket, closeCodes.CONNECTION_LIMIT, closeReasons.CONNECTION_LIMIT, handshake);
       return;
     }
     socket.userId = userId;
@@ -321,6 +330,7 @@ export class Sessions {
     channels.retain(userId);
     if (resume?.ok === true) this.#options.history?.admit(socket, resume.request);
     metrics.connectionAccepted();
+    metrics.handshakeFinished('admitted', handshake.startedAt);
     this.#options.onAdmitted?.(socket);
     logger.debug({ userId }, 'connection admitted');
   }
@@ -342,9 +352,12 @@ export class Sessions {
     );
   }
 
-  #refuse(socket: ClientSocket, code: number, reason: RejectionReason): void {
-    this.#options.metrics.connectionRejected(reason);
-    this.#options.logger.debug({ code, reason }, 'connection refused');
+  /** Closes a refused handshake's socket; logged at info per reason, at a bounded rate. */
+  #refuse(socket: ClientSocket, code: number, reason: RejectionReason, handshake: Handshake): void {
+    const { metrics, dropLog } = this.#options;
+    metrics.connectionRejected(reason);
+    metrics.handshakeFinished('refused', handshake.startedAt);
+    dropLog.info(reason, { code, reason, address: handshake.address }, 'refused a handshake');
     socket.close(code, reason);
   }
 

@@ -67,6 +67,29 @@ describe('WorkerMetrics', () => {
     expect(body).not.toContain('process_start_time_seconds ');
   });
 
+  it('sums histograms bucket by bucket, so quantiles over the whole service stay right', async () => {
+    const a = workerMetrics(0, 1);
+    const b = workerMetrics(1, 1);
+    a.deliveredLive(Date.now()); // under 1 ms
+    b.deliveredLive(Date.now() - 200); // 200 ms: between 0.1 and 0.25
+    b.deliveredLive(Date.now() - 200);
+    a.handshakeFinished('refused', performance.now());
+    const { body } = await primary.render([
+      await a.registry.getMetricsAsJSON(),
+      await b.registry.getMetricsAsJSON(),
+    ]);
+    const latency = 'huleedu_ws_delivery_latency_seconds';
+    expect(sample(body, `${latency}_count`)).toBe(3);
+    expect(sample(body, `${latency}_bucket{le="0.1"}`)).toBe(1);
+    expect(sample(body, `${latency}_bucket{le="0.25"}`)).toBe(3);
+    expect(sample(body, `${latency}_bucket{le="+Inf"}`)).toBe(3);
+    expect(sample(body, `${latency}_sum`)).toBeGreaterThanOrEqual(0.4);
+    const handshakes = 'huleedu_ws_handshake_duration_seconds';
+    expect(sample(body, `${handshakes}_count{outcome="refused"}`)).toBe(1);
+    expect(sample(body, `${handshakes}_count{outcome="admitted"}`)).toBe(0);
+    expect(body.match(new RegExp(`^# TYPE ${latency} histogram$`, 'gm'))).toHaveLength(1);
+  });
+
   it('reports only the primary metrics when no worker answered', async () => {
     const { body } = await primary.render([]);
     expect(sample(body, 'huleedu_ws_workers')).toBe(3);

@@ -168,6 +168,40 @@ describe('Sessions', () => {
     expect(body).toContain('huleedu_ws_connections_rejected_total{reason="token_missing"} 1');
   });
 
+  it('logs each refused handshake at info with its reason and client address, never the token, at a bounded rate', async () => {
+    const { connect, log } = await start();
+    const bad = token('u', -30);
+    for (let i = 0; i < 5; i++) {
+      const expired = connect(bad);
+      await expired.closed;
+    }
+    const refused = log.lines.filter((line) => line.msg === 'refused a handshake');
+    // linesPerInterval is 3 in these tests: the other two are counted, not written.
+    expect(refused).toHaveLength(3);
+    expect(refused[0]).toMatchObject({
+      level: 'info',
+      reason: 'token_expired',
+      code: 1008,
+      address: '127.0.0.1',
+    });
+    expect(log.text()).not.toContain(bad);
+    expect(log.text()).not.toContain(bad.split('.')[2]!);
+  });
+
+  it('times every handshake from the upgrade request to its outcome', async () => {
+    const { connect, metrics } = await start();
+    const admitted = connect(token('teacher-1'));
+    await admitted.opened;
+    const refused = connect(null);
+    await refused.closed;
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_handshake_duration_seconds_count{outcome="admitted"} 1');
+    expect(body).toContain('huleedu_ws_handshake_duration_seconds_count{outcome="refused"} 1');
+    expect(body).toContain(
+      'huleedu_ws_handshake_duration_seconds_bucket{le="+Inf",outcome="admitted"} 1',
+    );
+  });
+
   it('refuses browsers from origins outside the list', async () => {
     const { connect, registry } = await start({ origins: ['https://app.huleedu.com'] });
     const bad = connect(token('u'), { Origin: 'https://evil.example' });
