@@ -19,6 +19,7 @@ import type {
   NotificationClientOptions,
   ResyncData,
   StateInfo,
+  TabsInfo,
   TokenContext,
 } from '../../src/index.js';
 import { type ServiceHandle, startService, TEST_SECRET } from '../support/service.js';
@@ -125,6 +126,10 @@ export interface PageLog {
   resyncs: ResyncData[];
   typed: { event: string; data: NotificationData<'batch_results_ready'> }[];
   tokenRequests: (TokenContext & { at: number })[];
+  /** How the tab shares its connection (undefined: it has a socket of its own). */
+  tabs: TabsInfo | undefined;
+  /** Every change of `tabs`, with when it happened (epoch ms). */
+  tabsChanges: (Partial<TabsInfo> & { at: number })[];
 }
 
 /** One browser tab running the client. */
@@ -134,15 +139,20 @@ export interface Tab {
   state(): Promise<ConnectionState>;
   /** Waits until the client's state is `state`. */
   waitForState(state: ConnectionState, timeoutMs?: number): Promise<void>;
+  /** Signs out and in as `userId`: closes the client and starts a new one with that user's token. */
+  switchUser(userId: string): Promise<void>;
 }
 
 /** Options of {@link openTab}. */
 export interface TabOptions {
+  /** Whose token the tab gets; {@link Tab.switchUser} changes it. */
   userId: string;
   /** Client options (the page adds `getToken`). */
   client?: Partial<Omit<NotificationClientOptions, 'getToken' | 'WebSocket' | 'random'>>;
   /** Issues the token for a request; default: a valid one-hour token for `userId`. */
   token?: (context: TokenContext, count: number) => string;
+  /** A page opened already (e.g. with an init script); default: a new page of `context`. */
+  page?: Page;
 }
 
 /** Opens the test page in `context` and starts a client for `userId` against the stack's service. */
@@ -151,27 +161,36 @@ export async function openTab(
   context: BrowserContext,
   options: TabOptions,
 ): Promise<Tab> {
-  const page = await context.newPage();
+  const page = options.page ?? (await context.newPage());
   let count = 0;
+  let userId = options.userId;
   const issue =
-    options.token ??
-    (() => signToken(options.userId, { secret: TEST_SECRET, expiresInSeconds: 3600 }));
+    options.token ?? (() => signToken(userId, { secret: TEST_SECRET, expiresInSeconds: 3600 }));
   await page.exposeFunction('issueToken', (tokenContext: TokenContext) =>
     issue(tokenContext, ++count),
   );
   await page.goto(stack.pageUrl);
-  await page.evaluate(
-    (clientOptions) => {
-      (window as unknown as { startClient(o: unknown): void }).startClient(clientOptions);
-    },
-    { url: stack.service.url, ...options.client },
-  );
+  const start = () =>
+    page.evaluate(
+      (clientOptions) => {
+        (window as unknown as { startClient(o: unknown): void }).startClient(clientOptions);
+      },
+      { url: stack.service.url, ...options.client },
+    );
+  await start();
   const state = () =>
     page.evaluate(() => (window as unknown as { client: { state: ConnectionState } }).client.state);
   return {
     page,
     state,
     log: () => page.evaluate(() => (window as unknown as { log: PageLog }).log),
+    async switchUser(next) {
+      await page.evaluate(() =>
+        (window as unknown as { client: { close(): void } }).client.close(),
+      );
+      userId = next;
+      await start();
+    },
     waitForState: async (wanted, timeoutMs = 30_000) => {
       await waitFor(async () => (await state()) === wanted, {
         timeoutMs,
