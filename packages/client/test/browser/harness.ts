@@ -57,23 +57,33 @@ async function bundleClient(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-/** Serves the test page and the client bundle on 127.0.0.1; resolves to the page's url. */
-async function servePage(): Promise<{ url: string; server: Server }> {
-  const bundle = await bundleClient();
-  const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+/** One file served by {@link serveFiles}: its content type and body. */
+export interface ServedFile {
+  type: string;
+  body: string;
+}
+
+/** Serves `files` (by path) on 127.0.0.1; resolves to the base url and the server. */
+export async function serveFiles(
+  files: Record<string, ServedFile>,
+): Promise<{ url: string; server: Server }> {
   const server = createServer((request, response) => {
-    if (request.url === '/client.js') {
-      response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    } else if (request.url === '/') {
-      response.writeHead(200, { 'content-type': 'text/html' }).end(page);
-    } else {
-      response.writeHead(404).end();
-    }
+    const file = files[request.url ?? ''];
+    if (file) response.writeHead(200, { 'content-type': file.type }).end(file.body);
+    else response.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
   const port = typeof address === 'object' && address ? address.port : 0;
   return { url: `http://127.0.0.1:${port}/`, server };
+}
+
+/** Serves the test page and the client bundle on 127.0.0.1; resolves to the page's url. */
+async function servePage(): Promise<{ url: string; server: Server }> {
+  return serveFiles({
+    '/client.js': { type: 'text/javascript', body: await bundleClient() },
+    '/': { type: 'text/html', body: readFileSync(new URL('./page.html', import.meta.url), 'utf8') },
+  });
 }
 
 /** Real Redis, a real service process, the test page server and Chromium. */
