@@ -13,6 +13,7 @@ import {
 import type { NotificationData } from '@huleedu/ws-protocol';
 import { build } from 'esbuild';
 import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import type {
   ConnectionState,
   Delivery,
@@ -124,6 +125,30 @@ export async function startBrowserStack(
       await redis.stop();
     },
   };
+}
+
+/**
+ * Starts the stack before the file's tests and stops it after them; the returned function gives
+ * the running stack.
+ */
+export function browserStackPerFile(serviceEnv: Record<string, string> = {}): () => BrowserStack {
+  let stack: BrowserStack | undefined;
+  beforeAll(async () => {
+    stack = await startBrowserStack(serviceEnv);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return () => {
+    if (!stack) throw new Error('the browser stack is not running (use it inside a test)');
+    return stack;
+  };
+}
+
+/** A sample of the stack's service `/metrics` by name (e.g. `huleedu_ws_connections`), 0 if absent. */
+export async function serviceMetric(stack: BrowserStack, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.service.port}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
 }
 
 /** What the page recorded (see page.html). */

@@ -7,19 +7,13 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SECRET } from '../support/service.js';
 import {
-  type BrowserStack,
+  browserStackPerFile,
   publishResultsDurably,
   serveFiles,
-  startBrowserStack,
+  serviceMetric,
 } from './harness.js';
 
-let stack: BrowserStack;
-beforeAll(async () => {
-  stack = await startBrowserStack();
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const running = browserStackPerFile();
 
 /** Bundles the React test app against `react` / `react-dom` installed under those aliases. */
 async function bundleApp(react: string, reactDom: string): Promise<string> {
@@ -38,10 +32,7 @@ async function bundleApp(react: string, reactDom: string): Promise<string> {
 }
 
 /** A line of the service's /metrics, as a number. */
-async function metric(name: string): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${stack.service.port}/metrics`)).text();
-  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
-}
+const metric = (name: string) => serviceMetric(running(), name);
 
 type AppLog = {
   received: string[][];
@@ -76,6 +67,7 @@ for (const [version, react, reactDom] of [
     });
 
     it('holds one socket, types the data, keeps it across a new getToken, closes on unmount', async () => {
+      const stack = running();
       const user = `teacher-react-${version}`;
       const context = await stack.browser.newContext();
       const page = await context.newPage();

@@ -1,27 +1,18 @@
 import { waitFor } from '@huleedu/test-support';
 import type { BrowserContext } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
-  type BrowserStack,
+  browserStackPerFile,
   openTab,
   publishResultsDurably,
-  startBrowserStack,
+  serviceMetric,
   type Tab,
 } from './harness.js';
 
-let stack: BrowserStack;
-beforeAll(async () => {
-  stack = await startBrowserStack();
-});
-afterAll(async () => {
-  await stack?.close();
-});
+const running = browserStackPerFile();
 
 /** The service's open authenticated sockets, read from its `/metrics`. */
-async function socketsOpen(): Promise<number> {
-  const text = await (await fetch(`http://127.0.0.1:${stack.service.port}/metrics`)).text();
-  return Number(/^huleedu_ws_connections (\d+)/m.exec(text)?.[1]);
-}
+const socketsOpen = () => serviceMetric(running(), 'huleedu_ws_connections');
 
 /** The batch ids a tab's typed handler received, in order. */
 async function batchesOf(tab: Tab): Promise<string[]> {
@@ -30,7 +21,7 @@ async function batchesOf(tab: Tab): Promise<string[]> {
 
 async function openTabs(context: BrowserContext, userId: string, count: number): Promise<Tab[]> {
   const tabs: Tab[] = [];
-  for (let i = 0; i < count; i++) tabs.push(await openTab(stack, context, { userId }));
+  for (let i = 0; i < count; i++) tabs.push(await openTab(running(), context, { userId }));
   for (const tab of tabs) await tab.waitForState('open');
   return tabs;
 }
@@ -51,7 +42,7 @@ async function settled(tabs: Tab[], count = tabs.length): Promise<Tab> {
 /** Publishes `ids` for `userId` durably, `perSecond` of them a second. */
 async function publishAll(userId: string, ids: string[], perSecond = 0): Promise<void> {
   for (const id of ids) {
-    await publishResultsDurably(stack, userId, id);
+    await publishResultsDurably(running(), userId, id);
     if (perSecond) await new Promise((resolve) => setTimeout(resolve, 1000 / perSecond));
   }
 }
@@ -87,7 +78,7 @@ async function newLeaderAt(tabs: Tab[], since: number): Promise<number> {
 
 describe('tabs of one user share one connection', () => {
   it('8 tabs hold one socket and each gets 200 notifications once, in order', async () => {
-    const context = await stack.browser.newContext();
+    const context = await running().browser.newContext();
     const tabs = await openTabs(context, 'teacher-eight', 8);
     await settled(tabs);
     await waitFor(async () => (await socketsOpen()) === 1, { message: 'one socket' });
@@ -122,7 +113,7 @@ describe('tabs of one user share one connection', () => {
   ] as const) {
     it(`hands over within 2 s when the leader is ${how}, losing and repeating nothing`, async () => {
       const user = `teacher-${how}`;
-      const context = await stack.browser.newContext();
+      const context = await running().browser.newContext();
       const tabs = await openTabs(context, user, 4);
       const leader = await settled(tabs);
       const others = tabs.filter((tab) => tab !== leader);
@@ -145,8 +136,8 @@ describe('tabs of one user share one connection', () => {
   }
 
   it("never delivers one user's notifications to another's tabs, also after a switch", async () => {
-    const alice = await stack.browser.newContext();
-    const bob = await stack.browser.newContext();
+    const alice = await running().browser.newContext();
+    const bob = await running().browser.newContext();
     // The first tab leads Alice's tabs, then signs out and in as Bob.
     const aliceTabs = await openTabs(alice, 'teacher-alice', 3);
     await settled(aliceTabs);
@@ -170,7 +161,7 @@ describe('tabs of one user share one connection', () => {
   });
 
   it('falls back to a socket per tab without Web Locks, and still delivers everything', async () => {
-    const context = await stack.browser.newContext();
+    const context = await running().browser.newContext();
     await context.addInitScript(() => {
       Object.defineProperty(Navigator.prototype, 'locks', { value: undefined });
     });
