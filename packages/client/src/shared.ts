@@ -1,6 +1,4 @@
-import type { ResyncData } from '@huleedu/ws-protocol';
 import { clientError, createDispatch, type Sink } from './dispatch.js';
-import type { ClientError } from './errors.js';
 import { createHistoryCursor, type HistoryPosition } from './position.js';
 import { createSocketConnection, type SocketConnection } from './socket.js';
 import { type ConnectionState, canTransition, type StateInfo } from './state.js';
@@ -33,15 +31,14 @@ interface Kept {
 }
 
 /**
- * What the tabs say on their BroadcastChannel. From the leader: `n` notification, `s` state,
- * `y` resync, `e` error, `h` alive (with the tab count), `w` welcome to one joining tab. From
- * the others: `hi` (joining, wants `r` recent ones) and `a` (still here, at position `p`).
+ * What the tabs say on their BroadcastChannel. From the leader: `n` notification, `l` a state
+ * change, resync or error (event `e`, arguments `a`), `h` alive (with the tab count), `w` welcome
+ * to one joining tab. From the others: `hi` (joining, wants `r` recent ones) and `a` (still here,
+ * at position `p`).
  */
 type Frame = { from: string; term: number; p?: HistoryPosition } & (
   | ({ t: 'n' } & Kept)
-  | { t: 's'; s: ConnectionState; i: StateInfo }
-  | { t: 'y'; y: ResyncData }
-  | { t: 'e'; e: ClientError }
+  | { t: 'l'; e: string; a: unknown[] }
   | { t: 'h'; n: number }
   | { t: 'w'; to: string; l: Kept[]; s: ConnectionState; i: StateInfo }
   | { t: 'hi'; r: number }
@@ -157,7 +154,7 @@ export function createSharedClient(options: NotificationClientOptions): Notifica
       if (options.shareKey === undefined && subjectOf(token) !== key) {
         // Signed in as someone else: never connect for them on these tabs' behalf.
         queueMicrotask(restart);
-        throw new Error('the token is for another user; this tab leaves the first user’s tabs');
+        throw new Error('the token is for another user; this tab switches to their tabs');
       }
       return token;
     };
@@ -190,17 +187,8 @@ export function createSharedClient(options: NotificationClientOptions): Notifica
         },
         emit(event, ...args) {
           if (leading !== own) return;
-          if (event === 'state') {
-            const [s, i] = args as [ConnectionState, StateInfo];
-            say({ t: 's', s, i });
-            moveTo(s, i);
-          } else if (event === 'resync') {
-            say({ t: 'y', y: args[0] as ResyncData });
-            local.emit('resync', args[0] as ResyncData);
-          } else if (event === 'error') {
-            say({ t: 'e', e: args[0] as ClientError });
-            local.emit('error', args[0] as ClientError);
-          }
+          say({ t: 'l', e: event, a: args });
+          forward(event, args);
         },
       };
       const own = connection(relay, resumeFrom, getToken);
@@ -268,12 +256,8 @@ export function createSharedClient(options: NotificationClientOptions): Notifica
       } else if (f.t === 'n') {
         if (welcomed) take(f);
         else early.push(f);
-      } else if (f.t === 's') {
-        moveTo(f.s, f.i);
-      } else if (f.t === 'y') {
-        local.emit('resync', f.y);
-      } else if (f.t === 'e') {
-        local.emit('error', f.e);
+      } else if (f.t === 'l') {
+        forward(f.e, f.a);
       } else {
         // Only the timer-driven beat proves the leader's page runs: a frozen page still relays.
         heardAt = Date.now();
