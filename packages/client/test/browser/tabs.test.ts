@@ -135,6 +135,37 @@ describe('tabs of one user share one connection', () => {
     });
   }
 
+  it('passes state changes, resyncs and errors on to every tab', async () => {
+    const stack = running();
+    const user = 'teacher-relay';
+    const context = await stack.browser.newContext();
+    const tabs = await openTabs(context, user, 3);
+    await settled(tabs);
+    await publishAll(user, ['relay-0']);
+    await waitForAll(tabs, ['relay-0']);
+
+    // A payload the catalogue refuses: the leader reports it, every tab hears of it.
+    await stack.durable.publish(user, { event: 'batch_results_ready', data: { batch_id: 7 } });
+    // The service goes away and Redis loses the history meanwhile: a resync on the way back.
+    await stack.service.stop();
+    await stack.redis.restart();
+    await stack.service.start();
+    for (const tab of tabs) {
+      await waitFor(
+        async () => {
+          const log = await tab.log();
+          return log.resyncs.length > 0 && log.states.at(-1)?.state === 'open';
+        },
+        { timeoutMs: 30_000, intervalMs: 200, message: 'a resync and open again in every tab' },
+      );
+      const log = await tab.log();
+      expect(log.errors.map((error) => error.code)).toContain('invalid_message');
+      expect(log.resyncs[0]?.reason).toBe('history_lost');
+      expect(log.states.map((entry) => entry.state)).toContain('reconnecting');
+    }
+    await context.close();
+  });
+
   it("never delivers one user's notifications to another's tabs, also after a switch", async () => {
     const alice = await running().browser.newContext();
     const bob = await running().browser.newContext();
