@@ -3,6 +3,9 @@ import { createNotificationClient, type NotificationClientOptions } from '../cli
 import { NotificationContext, type ProviderValue } from './context.js';
 import { createNotificationStore } from './store.js';
 
+/** Stands in for the WebSocket class while rendering on a server, where nothing connects. */
+class ServerSide {}
+
 /** Props of {@link NotificationProvider}: the client's options, the list's length, children. */
 export interface NotificationProviderProps extends NotificationClientOptions {
   /** How many notifications `useNotificationList` keeps. Default 50. */
@@ -24,6 +27,8 @@ export function NotificationProvider(props: NotificationProviderProps): ReactNod
     const client = createNotificationClient({
       ...options,
       getToken: (context) => getToken.current(context),
+      // Server rendering (Node 20 has no WebSocket) runs no effects, so nothing connects there.
+      WebSocket: options.WebSocket ?? (globalThis.WebSocket ? undefined : ServerSide),
     });
     return { client, store: createNotificationStore(client, listLimit) };
   });
