@@ -264,7 +264,8 @@ export function createSharedClient(options: NotificationClientOptions): Notifica
         setTabs({ leader: false, count: f.n });
         if (!welcomed) say({ t: 'hi', r: options.recent ?? 0 });
       }
-      advance(f.p);
+      // Not before the welcome: the notifications held back until then are below `p`.
+      if (welcomed) advance(f.p);
     };
 
     const timer = setInterval(beat, BEAT_MS);

@@ -135,6 +135,33 @@ describe('tabs of one user share one connection', () => {
     });
   }
 
+  it('a tab opened while notifications flow gets each one from then on, once, in order', async () => {
+    const user = 'teacher-joining';
+    const context = await running().browser.newContext();
+    const tabs = await openTabs(context, user, 2);
+    await settled(tabs);
+    const ids = numbered('joining', 150);
+    const flowing = publishAll(user, ids, 50);
+    await waitFor(async () => (await batchesOf(tabs[0]!)).length >= 30, {
+      timeoutMs: 20_000,
+      message: 'notifications flowing',
+    });
+    const late = await openTab(running(), context, { userId: user });
+    await settled([...tabs, late]);
+    const publishedWhenJoined = (await batchesOf(tabs[0]!)).length;
+    await flowing;
+    await waitForAll(tabs, ids);
+    await waitFor(async () => (await batchesOf(late)).at(-1) === ids.at(-1), {
+      timeoutMs: 20_000,
+      message: 'the last notification in the late tab',
+    });
+    const got = await batchesOf(late);
+    // Everything since it joined: a gapless, duplicate-free tail of what was published.
+    expect(got).toEqual(ids.slice(ids.length - got.length));
+    expect(got.length).toBeGreaterThanOrEqual(ids.length - publishedWhenJoined);
+    await context.close();
+  });
+
   it('passes state changes, resyncs and errors on to every tab', async () => {
     const stack = running();
     const user = 'teacher-relay';
