@@ -9,6 +9,8 @@ export default defineConfig({
         test: {
           name: 'node',
           include: ['test/*.test.ts'],
+          // Runs tsc over test/*.test-d.ts: a hook call that should not compile but does fails.
+          typecheck: { enabled: true, include: ['test/*.test-d.ts'], tsconfig: './tsconfig.json' },
           testTimeout: 30_000,
           hookTimeout: 60_000,
           sequence: { groupOrder: 0 },

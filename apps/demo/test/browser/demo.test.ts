@@ -126,6 +126,33 @@ describe('the demo page', () => {
     await page.close();
   });
 
+  it('fits a 390 px phone and says which of two tabs leads', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const first = await context.newPage();
+    await first.goto(demoUrl);
+    await first.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    const second = await context.newPage();
+    await second.goto(demoUrl);
+    await second.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    // The two tabs share one socket: the first leads, the second follows.
+    await first.locator('#fact-tabs:has-text("this tab leads · 2 tabs share")').waitFor();
+    await second.locator('#fact-tabs:has-text("another tab leads · 2 tabs share")').waitFor();
+    expect(await second.textContent('#tabs')).toBe('Follower · 2 tabs');
+
+    await publish(first, 'batch_results_ready');
+    await second.locator('.notification').first().waitFor();
+    // The list takes the phone's width (minus padding), not a squeezed column.
+    const box = await first.locator('.notification').first().boundingBox();
+    expect(box?.width).toBeGreaterThan(330);
+    // Nothing is wider than the screen: no sideways scrolling.
+    expect(await first.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    const phoneShot = screenshotPath.replace(/\.png$/, '-390.png');
+    await first.screenshot({ path: phoneShot, fullPage: true, animations: 'disabled' });
+    await context.close();
+  });
+
   it('stamps a notification without timestamp once, on arrival, and dates one from another day', async () => {
     const notifier: Notifier = createNotifier({ redis: redis.url });
     // A fixed locale and zone, so the expected text does not depend on the machine.
