@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the monorepo (unit, integration against real redis-server and service
 # processes, browser tests in real Chromium, the pack test and the bundle-size check), after
-# installing whatever is missing: pnpm, the packages, redis-server, python3-redis, Chromium.
+# installing whatever is missing: pnpm, the packages, redis-server, python3-redis,
+# python3-setuptools and python3-wheel, Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -10,6 +11,7 @@ ensure_node
 ensure_pnpm
 ensure_redis
 ensure_python_redis
+ensure_python_build
 [ -n "${CHROMIUM_PATH:-}" ] || ensure_chromium
 ensure_packages
 
