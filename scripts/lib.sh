@@ -71,14 +71,15 @@ ensure_packages() {
 }
 
 # setuptools and wheel for Debian's python3, which `pnpm release` (scripts/build-python.py) builds
-# the Python package's sdist and wheel with, without the Python package index.
+# the Python package's sdist and wheel with, without the Python package index; and jsonschema,
+# which the protocol README's Python example (run by packages/release-check) validates with.
 ensure_python_build() {
   local python
   for python in "${PYTHON:-}" /usr/bin/python3 python3; do
-    if [ -n "$python" ] && "$python" -c 'import setuptools, wheel' >/dev/null 2>&1; then return 0; fi
+    if [ -n "$python" ] && "$python" -c 'import setuptools, wheel, jsonschema' >/dev/null 2>&1; then return 0; fi
   done
-  apt_install python3-setuptools python3-wheel || {
-    log "python3 with setuptools and wheel is missing: install them (Debian/Ubuntu: sudo apt-get install -y python3-setuptools python3-wheel), or point PYTHON at a python3 that has them"
+  apt_install python3-setuptools python3-wheel python3-jsonschema || {
+    log "python3 with setuptools, wheel and jsonschema is missing: install them (Debian/Ubuntu: sudo apt-get install -y python3-setuptools python3-wheel python3-jsonschema), or point PYTHON at a python3 that has them"
     exit 1
   }
 }

@@ -2,7 +2,7 @@
 # Runs every test of the monorepo (unit, integration against real redis-server and service
 # processes, browser tests in real Chromium, the pack test and the bundle-size check), after
 # installing whatever is missing: pnpm, the packages, redis-server, python3-redis,
-# python3-setuptools and python3-wheel, Chromium.
+# python3-setuptools, python3-wheel, python3-jsonschema, Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
