@@ -8,7 +8,8 @@
 //      registry by accident;
 //   3. builds them (turbo, which builds what they depend on first);
 //   4. builds the Python package's wheel and sdist when python/huleedu-notify/pyproject.toml
-//      exists (scripts/build-python.py), and says it skipped them otherwise;
+//      exists (scripts/build-python.py), after checking its version is the npm packages' (see
+//      scripts/python-version.mjs), and says it skipped them otherwise;
 //   5. publishes them with `pnpm publish -r` (which rewrites `workspace:` ranges to the real
 //      versions and skips a version the registry already has);
 //   6. creates the git tags (`changeset tag`) unless --no-git-tag.
@@ -20,6 +21,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { npmVersion, pythonVersion } from './python-version.mjs';
 
 /** The repository root (this file lives in scripts/). */
 export const repositoryRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -198,6 +200,13 @@ export function release(argv) {
   if (options['skip-python']) {
     log('Python package: skipped (--skip-python)');
   } else if (existsSync(pyproject)) {
+    const version = pythonVersion(readFileSync(pyproject, 'utf8'));
+    if (version !== undefined && version !== npmVersion()) {
+      throw new Error(
+        `${relative(root, pyproject)} says version ${version}, the packages ${npmVersion()}: ` +
+          'run pnpm version-packages (or set it by hand); nothing was published',
+      );
+    }
     const outDir = join(root, pythonPackage, 'dist');
     const builder = join(root, 'scripts/build-python.py');
     run(pythonCommand(), [builder, join(root, pythonPackage), outDir], { cwd: root });

@@ -7,9 +7,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pythonVersion, withPythonVersion } from '../python-version.mjs';
 import { publishProblems, pythonCommand, repositoryRoot, workspacePackages } from '../release.mjs';
 
 const scripts = join(dirname(fileURLToPath(import.meta.url)), '..');
+// Child processes (npm, pnpm, python3) on a shared machine: generous limits.
+const slow = { timeout: 60_000 };
 const dirs = [];
 afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
@@ -67,7 +70,7 @@ describe('the packages pnpm release publishes', () => {
 });
 
 describe('pnpm release without a registry for @huleedu', () => {
-  it('stops before building or publishing and says how to name one', () => {
+  it('stops before building or publishing and says how to name one', slow, () => {
     const home = tempDir('release-home-');
     const userconfig = join(home, '.npmrc');
     writeFileSync(userconfig, '');
@@ -82,7 +85,7 @@ describe('pnpm release without a registry for @huleedu', () => {
     expect(result.stderr).not.toContain('turbo');
   });
 
-  it('rejects an unknown option by name', () => {
+  it('rejects an unknown option by name', slow, () => {
     const result = spawnSync(process.execPath, [join(scripts, 'release.mjs'), '--publish-all'], {
       cwd: repositoryRoot,
       encoding: 'utf8',
@@ -93,36 +96,40 @@ describe('pnpm release without a registry for @huleedu', () => {
 });
 
 describe('scripts/build-python.py', () => {
-  it('builds an sdist and a wheel with the installed backend, leaving the project clean', () => {
-    const project = tempDir('python-project-');
-    mkdirSync(join(project, 'src/example_pkg'), { recursive: true });
-    writeFileSync(join(project, 'src/example_pkg/__init__.py'), 'VERSION = "1.2.3"\n');
-    writeFileSync(
-      join(project, 'pyproject.toml'),
-      [
-        '[build-system]',
-        'requires = ["setuptools>=61"]',
-        'build-backend = "setuptools.build_meta"',
-        '[project]',
-        'name = "example-pkg"',
-        'version = "1.2.3"',
-        '',
-      ].join('\n'),
-    );
-    const out = join(project, 'dist');
-    const result = spawnSync(pythonCommand(), [join(scripts, 'build-python.py'), project, out], {
-      encoding: 'utf8',
-    });
-    expect(result.status, result.stderr).toBe(0);
-    const built = readdirSync(out);
-    expect(built).toHaveLength(2);
-    expect(built).toContain('example_pkg-1.2.3-py3-none-any.whl');
-    // setuptools before 69 keeps the hyphen in the sdist's name
-    expect(built.some((file) => /^example[-_]pkg-1\.2\.3\.tar\.gz$/.test(file))).toBe(true);
-    expect(readdirSync(project).sort()).toEqual(['dist', 'pyproject.toml', 'src']);
-  });
+  it(
+    'builds an sdist and a wheel with the installed backend, leaving the project clean',
+    slow,
+    () => {
+      const project = tempDir('python-project-');
+      mkdirSync(join(project, 'src/example_pkg'), { recursive: true });
+      writeFileSync(join(project, 'src/example_pkg/__init__.py'), 'VERSION = "1.2.3"\n');
+      writeFileSync(
+        join(project, 'pyproject.toml'),
+        [
+          '[build-system]',
+          'requires = ["setuptools>=61"]',
+          'build-backend = "setuptools.build_meta"',
+          '[project]',
+          'name = "example-pkg"',
+          'version = "1.2.3"',
+          '',
+        ].join('\n'),
+      );
+      const out = join(project, 'dist');
+      const result = spawnSync(pythonCommand(), [join(scripts, 'build-python.py'), project, out], {
+        encoding: 'utf8',
+      });
+      expect(result.status, result.stderr).toBe(0);
+      const built = readdirSync(out);
+      expect(built).toHaveLength(2);
+      expect(built).toContain('example_pkg-1.2.3-py3-none-any.whl');
+      // setuptools before 69 keeps the hyphen in the sdist's name
+      expect(built.some((file) => /^example[-_]pkg-1\.2\.3\.tar\.gz$/.test(file))).toBe(true);
+      expect(readdirSync(project).sort()).toEqual(['dist', 'pyproject.toml', 'src']);
+    },
+  );
 
-  it('names the missing backend instead of a traceback', () => {
+  it('names the missing backend instead of a traceback', slow, () => {
     const project = tempDir('python-project-');
     writeFileSync(
       join(project, 'pyproject.toml'),
@@ -136,5 +143,33 @@ describe('scripts/build-python.py', () => {
     expect(result.status).toBe(1);
     expect(result.stderr).toContain("the build backend 'no_such_backend' is not installed");
     expect(result.stderr).toContain('install no-such-backend');
+  });
+});
+
+describe('the Python package version', () => {
+  const pyproject = [
+    '[build-system]',
+    'requires = ["setuptools>=61"]',
+    '',
+    '[project]',
+    'name = "huleedu-notify"',
+    'version = "0.1.0"',
+    'dependencies = ["redis"]',
+    '',
+    '[tool.mypy]',
+    'version = "not this one"',
+    '',
+  ].join('\n');
+
+  it('is read from [project] and set there only', () => {
+    expect(pythonVersion(pyproject)).toBe('0.1.0');
+    const bumped = withPythonVersion(pyproject, '0.2.0');
+    expect(pythonVersion(bumped)).toBe('0.2.0');
+    expect(bumped).toContain('version = "not this one"');
+    expect(bumped.replace('0.2.0', '0.1.0')).toBe(pyproject);
+  });
+
+  it('is undefined when the backend computes it', () => {
+    expect(pythonVersion('[project]\nname = "x"\ndynamic = ["version"]\n')).toBeUndefined();
   });
 });
