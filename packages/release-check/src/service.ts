@@ -4,6 +4,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@huleedu/test-support';
+import { watchChild } from './child.js';
 
 const mainScript = fileURLToPath(
   new URL('../../../apps/websocket-service/dist/main.js', import.meta.url),
@@ -34,29 +35,16 @@ export async function startService(redisUrl: string, secret: string): Promise<Se
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+  const { output, stop } = watchChild(child, 10_000, 4_000);
   try {
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`the service exited ${child.exitCode}`);
+        if (child.exitCode !== null) {
+          throw new Error(`the service exited ${child.exitCode}\n${output()}`);
+        }
         return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
       },
-      { timeoutMs: 30_000, intervalMs: 100, message: `the service on port ${port}\n${output}` },
+      { timeoutMs: 30_000, intervalMs: 100, message: `the service on port ${port}\n${output()}` },
     );
   } catch (error) {
     await stop();

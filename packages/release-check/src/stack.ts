@@ -4,6 +4,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { freePort, waitFor } from '@huleedu/test-support';
+import { watchChild } from './child.js';
 import { cleanEnvironment } from './command.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
@@ -45,32 +46,29 @@ export async function startStack(): Promise<StackHandle> {
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  // The script stops what it started on SIGTERM; if it hangs, SIGKILL goes to its whole group.
+  const watched = watchChild(child, 15_000, 20_000);
+  const output = watched.output;
   const stop = async () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
-    const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), 15_000);
-    await exited;
+    const kill = setTimeout(() => signalGroup(child, 'SIGKILL'), 20_000);
+    await watched.stop();
     clearTimeout(kill);
   };
   try {
     await waitFor(
       () => {
-        if (child.exitCode !== null) throw new Error(`scripts/start.sh exited ${child.exitCode}`);
-        return output.includes('demo page:');
+        if (child.exitCode !== null) {
+          throw new Error(`scripts/start.sh exited ${child.exitCode}\n${output()}`);
+        }
+        return output().includes('demo page:');
       },
-      { timeoutMs: 180_000, intervalMs: 100, message: `scripts/start.sh ready\n${output}` },
+      { timeoutMs: 180_000, intervalMs: 100, message: `scripts/start.sh ready\n${output()}` },
     );
   } catch (error) {
     await stop();
     throw error;
   }
-  return { ports, output: () => output, stop };
+  return { ports, output, stop };
 }
 
 /** Signals a detached child's whole process group; a group already gone is fine. */

@@ -6,6 +6,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { freePort, waitFor } from '@huleedu/test-support';
+import { watchChild } from './child.js';
 
 /** A running Verdaccio. */
 export interface RegistryHandle {
@@ -64,32 +65,20 @@ export async function startRegistry(options: StartRegistryOptions): Promise<Regi
   const url = `http://127.0.0.1:${port}/`;
   const child: ChildProcess = spawn(
     process.execPath,
-    [verdaccioBin, '--config', config, '--listen', `127.0.0.1:${port}`],
+    // The uplink trusts the system's CA store too (where a TLS-inspecting proxy's CA is installed),
+    // not only Node's bundled CAs: turbo runs tests without NODE_EXTRA_CA_CERTS.
+    ['--use-openssl-ca', verdaccioBin, '--config', config, '--listen', `127.0.0.1:${port}`],
     { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout?.on('data', keep);
-  child.stderr?.on('data', keep);
-  const stop = () =>
-    new Promise<void>((resolve) => {
-      if (child.exitCode !== null || child.signalCode !== null) return resolve();
-      const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
-      child.once('exit', () => {
-        clearTimeout(kill);
-        resolve();
-      });
-      child.kill('SIGTERM');
-    });
+  const { output, stop } = watchChild(child, 5_000, 4_000);
   try {
     await waitFor(
       async () => {
-        if (child.exitCode !== null) throw new Error(`verdaccio exited ${child.exitCode}`);
+        if (child.exitCode !== null)
+          throw new Error(`verdaccio exited ${child.exitCode}\n${output()}`);
         return (await fetch(`${url}-/ping`)).ok;
       },
-      { timeoutMs: 60_000, intervalMs: 100, message: `verdaccio on ${url}\n${output}` },
+      { timeoutMs: 60_000, intervalMs: 100, message: `verdaccio on ${url}\n${output()}` },
     );
     const response = await fetch(`${url}-/user/org.couchdb.user:release`, {
       method: 'PUT',
