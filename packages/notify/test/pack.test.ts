@@ -120,9 +120,19 @@ describe('the packed packages installed with npm outside the monorepo', () => {
     const manifest = JSON.parse(
       await readFile(join(app, 'node_modules/@huleedu/notify/package.json'), 'utf8'),
     ) as { dependencies: Record<string, string> };
-    expect(manifest.dependencies['@huleedu/ws-protocol']).toBe('^0.1.0');
+    const protocol = JSON.parse(
+      await readFile(join(packages, 'protocol/package.json'), 'utf8'),
+    ) as { version: string };
+    expect(manifest.dependencies['@huleedu/ws-protocol']).toBe(`^${protocol.version}`);
     const files = await readdir(join(app, 'node_modules/@huleedu/notify'));
-    expect(files.sort()).toEqual(['README.md', 'bin', 'dist', 'lua', 'package.json']);
+    expect(files.sort()).toEqual([
+      'CHANGELOG.md',
+      'README.md',
+      'bin',
+      'dist',
+      'lua',
+      'package.json',
+    ]);
     // The durable publish script ships as a file other languages can load too.
     expect(await readdir(join(app, 'node_modules/@huleedu/notify/lua'))).toEqual([
       'disconnect.lua',
