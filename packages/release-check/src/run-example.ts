@@ -6,8 +6,8 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cleanEnvironment } from '@huleedu/test-support';
 import ts from 'typescript';
-import { cleanEnvironment } from './command.js';
 import { type DocExample, type ExamplePorts, localizeExample } from './examples.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));

@@ -3,9 +3,8 @@
 // left alone.
 import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@huleedu/test-support';
+import { cleanEnvironment, freePort, waitFor } from '@huleedu/test-support';
 import { watchChild } from './child.js';
-import { cleanEnvironment } from './command.js';
 
 const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
 

@@ -8,9 +8,8 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RedisHandle, startRedis } from '@huleedu/test-support';
+import { type RedisHandle, startRedis, succeed } from '@huleedu/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { succeed } from '../src/command.js';
 import { type ServiceHandle, startService } from '../src/service.js';
 import { type RegistryHandle, startRegistry } from '../src/verdaccio.js';
 

@@ -1,4 +1,5 @@
-// Running a command the way a person at a shell would, from inside a test run.
+// Running a command (npm, pnpm, a script) from inside a test run, the way a person at a shell
+// would: without the settings pnpm exports for its own scripts, killed if it outlives its time.
 import { spawn } from 'node:child_process';
 
 /** What a finished command printed and how it exited. */
@@ -13,25 +14,30 @@ export interface RunOptions {
   cwd: string;
   /** Added to the cleaned environment (see {@link cleanEnvironment}). */
   env?: Record<string, string>;
+  /** Which `npm_config_*` settings survive the cleaning; default {@link networkSettings}. */
+  keepNpmSettings?: RegExp;
   /** Killed (SIGKILL) and rejected after this long. Default 120 s. */
   timeoutMs?: number;
 }
 
-// Under `pnpm test`, pnpm exports its whole configuration as npm_config_* (its registry, global
-// config, user config, lockfile and script settings), which the npm and pnpm the test runs would
-// read as their own. Keep only what says how to reach the network and where the cache is.
-const npmSettingsToKeep =
+/**
+ * The `npm_config_*` settings that say how to reach the network (CA, proxy) and where the cache
+ * is. Under `pnpm test`, pnpm exports its whole configuration as npm_config_* (its registry,
+ * global and user config, lockfile and script settings), which a child npm or pnpm would read as
+ * its own; only these are worth keeping by default.
+ */
+export const networkSettings =
   /^npm_config_(cafile|ca|cert|key|strict_ssl|proxy|https_proxy|http_proxy|noproxy|cache)$/i;
 
 /**
- * The test process's environment without what pnpm exported for its own scripts (`pnpm_*`,
- * `npm_*` except the network settings above), so a child npm or pnpm reads only its .npmrc files.
+ * The test process's environment without what pnpm exported for its own scripts (`pnpm_*`, and
+ * `npm_*` except the settings `keep` matches), so a child npm or pnpm reads its .npmrc files.
  */
-export function cleanEnvironment(): Record<string, string> {
+export function cleanEnvironment(keep: RegExp = networkSettings): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [key, value] of Object.entries(process.env)) {
     if (value === undefined || /^pnpm_/i.test(key)) continue;
-    if (/^npm_/i.test(key) && !npmSettingsToKeep.test(key)) continue;
+    if (/^npm_/i.test(key) && !keep.test(key)) continue;
     env[key] = value;
   }
   return env;
@@ -43,11 +49,11 @@ export function runCommand(
   args: string[],
   options: RunOptions,
 ): Promise<CommandResult> {
-  const { cwd, env = {}, timeoutMs = 120_000 } = options;
+  const { cwd, env = {}, timeoutMs = 120_000, keepNpmSettings } = options;
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
       cwd,
-      env: { ...cleanEnvironment(), ...env },
+      env: { ...cleanEnvironment(keepNpmSettings), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';
