@@ -15,7 +15,7 @@ export interface DemoConfig {
   /** JWT_AUDIENCE / JWT_ISSUER: only when the service uses non-default values. */
   audience?: string;
   issuer?: string;
-  /** DEMO_USER_ID: the signed-in demo user; default demo-teacher. */
+  /** DEMO_USER_ID: the signed-in demo user; default teacher-1. */
   userId: string;
   /** DEMO_TOKEN_TTL_SECONDS: lifetime of the tokens the demo signs; default 900. */
   tokenTtlSeconds: number;
@@ -66,7 +66,7 @@ export function loadConfig(env: Record<string, string | undefined>): DemoConfig 
     jwtSecret: env.JWT_SECRET_KEY ?? '',
     audience: env.JWT_AUDIENCE?.trim() || undefined,
     issuer: env.JWT_ISSUER?.trim() || undefined,
-    userId: text('DEMO_USER_ID', 'demo-teacher'),
+    userId: text('DEMO_USER_ID', 'teacher-1'),
     tokenTtlSeconds: integer('DEMO_TOKEN_TTL_SECONDS', 900, 10, 86_400),
   };
   if (!config.jwtSecret) {

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       jwtSecret: 's',
       audience: undefined,
       issuer: undefined,
-      userId: 'demo-teacher',
+      userId: 'teacher-1',
       tokenTtlSeconds: 900,
     });
   });

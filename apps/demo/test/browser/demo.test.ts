@@ -90,7 +90,7 @@ describe('the demo page', () => {
     await page.goto(demoUrl);
     await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
     expect(await page.textContent('#badge-text')).toBe('Live');
-    expect(await page.textContent('#user')).toBe('signed in as demo-teacher');
+    expect(await page.textContent('#user')).toBe('signed in as teacher-1');
 
     await publish(page, 'batch_results_ready');
     const first = page.locator('.notification').first();
@@ -162,7 +162,7 @@ describe('the demo page', () => {
       await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
 
       // A raw event outside the catalogue: valid for the client, and it carries no timestamp.
-      await notifier.publish('demo-teacher', 'system_notice', { message: 'Maintenance at 18:00' });
+      await notifier.publish('teacher-1', 'system_notice', { message: 'Maintenance at 18:00' });
       const notice = page.locator(
         '.notification[data-event="system_notice"][data-origin="live"] .time',
       );
@@ -178,7 +178,7 @@ describe('the demo page', () => {
       await page.click('.filter:has-text("Uncategorised")');
       await page.click('.filter:has-text("All")');
       await notifier.publishUserNotification(
-        'demo-teacher',
+        'teacher-1',
         'batch_results_ready',
         { batch_id: 'b-old', results_count: 3, message: 'Results from January' },
         { timestamp: '2026-01-15T08:30:00Z' },
@@ -291,7 +291,7 @@ async function publishDurably(batchId: string): Promise<void> {
     results_count: 5,
     message: `Results for ${batchId} are ready`,
   });
-  await durable.publish('demo-teacher', envelope);
+  await durable.publish('teacher-1', envelope);
 }
 
 /** The batch ids of the cards shown, top to bottom. */
