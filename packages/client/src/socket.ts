@@ -1,6 +1,6 @@
 import {
   closeActionFor,
-  closeReasons,
+  type closeReasons,
   describeIssues,
   findIssues,
   heartbeat as heartbeatFrames,
@@ -241,7 +241,10 @@ export function createSocketConnection(
     teardown();
     // The service refused the resume parameters (a client older or newer than it): start over
     // without a position rather than retrying them as a refused token, and say the gap is lost.
-    const resumeRefused = reason === closeReasons.RESUME_INVALID && history.current !== undefined;
+    // The reason as a checked literal: reading it off `closeReasons` would ship the whole table.
+    const resumeRefused =
+      reason === ('resume_invalid' satisfies typeof closeReasons.RESUME_INVALID) &&
+      history.current !== undefined;
     if (resumeRefused) {
       const from = history.current;
       history.forget();

@@ -47,61 +47,51 @@ export interface CloseCodePolicy {
   readonly action: CloseAction;
 }
 
-/** The close-code table: meaning and client action for every code the service sends. */
-export const closeCodePolicies: Readonly<Record<CloseCode, CloseCodePolicy>> = {
-  1000: {
-    code: 1000,
-    name: 'NORMAL',
-    meaning: 'the session ended on purpose',
-    action: 'stop',
-  },
-  1001: {
-    code: 1001,
-    name: 'GOING_AWAY',
-    meaning: 'the instance is shutting down; another instance will accept the reconnect',
-    action: 'reconnect_soon',
-  },
-  1008: {
-    code: 1008,
-    name: 'AUTH_FAILED',
-    meaning:
-      'the token was missing, invalid, expired, refused by a token rule or revoked, or the origin is not allowed',
-    action: 'refresh_token',
-  },
-  1009: {
-    code: 1009,
-    name: 'MESSAGE_TOO_BIG',
-    meaning: 'the client sent a frame larger than the service accepts',
-    action: 'backoff',
-  },
-  1011: {
-    code: 1011,
-    name: 'INTERNAL_ERROR',
-    meaning: 'the service hit an unexpected error',
-    action: 'backoff',
-  },
-  1013: {
-    code: 1013,
-    name: 'TRY_AGAIN_LATER',
-    meaning: 'the service is overloaded or not ready, or the socket sent frames too fast',
-    action: 'backoff',
-  },
-  4000: {
-    code: 4000,
-    name: 'CONNECTION_LIMIT',
-    meaning: 'the user already has the maximum number of sockets on this instance',
-    action: 'backoff',
-  },
+/**
+ * What a client does after each code of {@link closeCodes}. A small table of its own, apart from
+ * the meanings, so a browser bundle that only needs {@link closeActionFor} leaves the words out.
+ */
+const closeActions: Readonly<Record<CloseCode, CloseAction>> = {
+  1000: 'stop',
+  1001: 'reconnect_soon',
+  1008: 'refresh_token',
+  1009: 'backoff',
+  1011: 'backoff',
+  1013: 'backoff',
+  4000: 'backoff',
 };
+
+/** What each code of {@link closeCodes} means, in words for people (docs, logs). */
+const closeMeanings: Readonly<Record<CloseCode, string>> = {
+  1000: 'the session ended on purpose',
+  1001: 'the instance is shutting down; another instance will accept the reconnect',
+  1008: 'the token was missing, invalid, expired, refused by a token rule or revoked, or the origin is not allowed',
+  1009: 'the client sent a frame larger than the service accepts',
+  1011: 'the service hit an unexpected error',
+  1013: 'the service is overloaded or not ready, or the socket sent frames too fast',
+  4000: 'the user already has the maximum number of sockets on this instance',
+};
+
+/** The close-code table: meaning and client action for every code the service sends. */
+export const closeCodePolicies: Readonly<Record<CloseCode, CloseCodePolicy>> =
+  /* @__PURE__ */ policyTable();
+
+function policyTable(): Record<CloseCode, CloseCodePolicy> {
+  const rows = (Object.entries(closeCodes) as [keyof typeof closeCodes, CloseCode][]).map(
+    ([name, code]) => [
+      code,
+      { code, name, meaning: closeMeanings[code], action: closeActions[code] },
+    ],
+  );
+  return Object.fromEntries(rows) as Record<CloseCode, CloseCodePolicy>;
+}
 
 /**
  * The action for any close code, including ones outside the table (1006 abnormal closure, for
  * example, when the network drops): unknown codes back off.
  */
 export function closeActionFor(code: number): CloseAction {
-  return (
-    (closeCodePolicies as Record<number, CloseCodePolicy | undefined>)[code]?.action ?? 'backoff'
-  );
+  return (closeActions as Record<number, CloseAction | undefined>)[code] ?? 'backoff';
 }
 
 /**
@@ -174,24 +164,25 @@ export const closeReasons = {
 export type CloseReason = (typeof closeReasons)[keyof typeof closeReasons];
 
 /** The reasons that mean the token (or origin) was refused: sent with close code 1008. */
-export const authFailureReasons = [
-  closeReasons.TOKEN_MISSING,
-  closeReasons.TOKEN_MALFORMED,
-  closeReasons.TOKEN_EXPIRED,
-  closeReasons.TOKEN_NOT_ACTIVE,
-  closeReasons.TOKEN_INVALID_SIGNATURE,
-  closeReasons.TOKEN_ALGORITHM,
-  closeReasons.TOKEN_CLAIMS,
-  closeReasons.TOKEN_LIFETIME_TOO_LONG,
-  closeReasons.TOKEN_CRIT_UNSUPPORTED,
-  closeReasons.TOKEN_ISSUED_IN_FUTURE,
-  closeReasons.TOKEN_SUBJECT_INVALID,
-  closeReasons.TOKEN_MISSING_IAT,
-  closeReasons.TOKEN_KEY_UNKNOWN,
-  closeReasons.TOKEN_SUBJECT_MISMATCH,
-  closeReasons.TOKEN_REVOKED,
-  closeReasons.ORIGIN_NOT_ALLOWED,
-] as const;
+export const authFailureReasons = /* @__PURE__ */ (() =>
+  [
+    closeReasons.TOKEN_MISSING,
+    closeReasons.TOKEN_MALFORMED,
+    closeReasons.TOKEN_EXPIRED,
+    closeReasons.TOKEN_NOT_ACTIVE,
+    closeReasons.TOKEN_INVALID_SIGNATURE,
+    closeReasons.TOKEN_ALGORITHM,
+    closeReasons.TOKEN_CLAIMS,
+    closeReasons.TOKEN_LIFETIME_TOO_LONG,
+    closeReasons.TOKEN_CRIT_UNSUPPORTED,
+    closeReasons.TOKEN_ISSUED_IN_FUTURE,
+    closeReasons.TOKEN_SUBJECT_INVALID,
+    closeReasons.TOKEN_MISSING_IAT,
+    closeReasons.TOKEN_KEY_UNKNOWN,
+    closeReasons.TOKEN_SUBJECT_MISMATCH,
+    closeReasons.TOKEN_REVOKED,
+    closeReasons.ORIGIN_NOT_ALLOWED,
+  ] as const)();
 
 /** One of {@link authFailureReasons}. */
 export type AuthFailureReason = (typeof authFailureReasons)[number];
