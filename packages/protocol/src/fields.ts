@@ -3,32 +3,30 @@ import * as z from 'zod/mini';
 // Every field schema carries, as its error, what it expects in words, so a failed check reads
 // `data.results_count: expected a whole number >= 0, got "three"` without zod's locale bundle.
 
+/** A zod enum of `values` whose error lists them: `one of a|b|c`. */
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z.enum(values, `one of ${values.join('|')}`);
+
 /** Notification categories, as the platform sends them. */
-export const categorySchema = z.enum(
-  [
-    'batch_progress',
-    'processing_results',
-    'file_operations',
-    'class_management',
-    'student_workflow',
-    'system_alerts',
-  ],
-  'one of batch_progress|processing_results|file_operations|class_management|student_workflow|system_alerts',
-);
+export const categorySchema = oneOf([
+  'batch_progress',
+  'processing_results',
+  'file_operations',
+  'class_management',
+  'student_workflow',
+  'system_alerts',
+]);
 /** One of {@link categories}. */
 export type Category = z.infer<typeof categorySchema>;
 /** Every category, in the order of {@link categorySchema}. */
-export const categories: readonly Category[] = categorySchema.options;
+export const categories: readonly Category[] = /* @__PURE__ */ (() => categorySchema.options)();
 
 /** Notification priorities, most urgent first. */
-export const prioritySchema = z.enum(
-  ['critical', 'immediate', 'high', 'standard', 'low'],
-  'one of critical|immediate|high|standard|low',
-);
+export const prioritySchema = oneOf(['critical', 'immediate', 'high', 'standard', 'low']);
 /** One of {@link priorities}. */
 export type Priority = z.infer<typeof prioritySchema>;
 /** Every priority, most urgent first. */
-export const priorities: readonly Priority[] = prioritySchema.options;
+export const priorities: readonly Priority[] = /* @__PURE__ */ (() => prioritySchema.options)();
 
 /**
  * ISO 8601 date-time: date, `T`, hours and minutes, optional seconds and fraction, optional `Z` or

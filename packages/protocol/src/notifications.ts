@@ -228,6 +228,16 @@ function publisherSchema<S extends z.core.$ZodShape>(shape: S) {
   return z.strictObject({ ...shape, ...notificationMetaSchema.shape }, 'an object');
 }
 
+/**
+ * One schema per notification type, made by `full` from the type's payload fields. Called
+ * through a pure annotation, so a bundle that never reads a table does not build it.
+ */
+function schemaTable(full: (shape: z.core.$ZodShape) => z.ZodMiniType) {
+  return Object.fromEntries(
+    notificationTypes.map((type) => [type, full(notificationCatalog[type].payload.shape)]),
+  );
+}
+
 /** The schema of {@link publishedDataSchemas} for type `T`. */
 export type PublishedDataSchema<T extends NotificationType> = ReturnType<
   typeof publisherSchema<CatalogPayload<T>['shape']>
@@ -239,18 +249,18 @@ export type DataSchema<T extends NotificationType> = ReturnType<
 >;
 
 /** For each notification type, the loose schema of the `data` a reader receives. */
-export const dataSchemas = /* @__PURE__ */ Object.fromEntries(
-  notificationTypes.map((type) => [type, readerSchema(notificationCatalog[type].payload.shape)]),
-) as { readonly [T in NotificationType]: DataSchema<T> };
+export const dataSchemas = /* @__PURE__ */ schemaTable(readerSchema) as {
+  readonly [T in NotificationType]: DataSchema<T>;
+};
 
 /**
  * For each notification type, the strict schema of a complete `data` as a publisher must send it:
  * payload and shared fields, nothing else. `@huleedu/notify` checks every message against it, and
  * the JSON Schema for other languages is generated from it.
  */
-export const publishedDataSchemas = /* @__PURE__ */ Object.fromEntries(
-  notificationTypes.map((type) => [type, publisherSchema(notificationCatalog[type].payload.shape)]),
-) as { readonly [T in NotificationType]: PublishedDataSchema<T> };
+export const publishedDataSchemas = /* @__PURE__ */ schemaTable(publisherSchema) as {
+  readonly [T in NotificationType]: PublishedDataSchema<T>;
+};
 
 /** The payload a backend supplies for notification type `T`: exactly the catalogue's fields. */
 export type NotificationPayload<T extends NotificationType> = z.infer<CatalogPayload<T>>;
