@@ -4,20 +4,31 @@ import {
   type Envelope,
   findIssues,
   type ResyncData,
+  refreshEvents,
   resyncDataSchema,
   type SyncedData,
   syncedDataSchema,
+  type TokenRefreshedData,
+  tokenRefreshedDataSchema,
 } from '@huleedu/ws-protocol';
 
 /**
  * A control message the service sent (never a notification): `ws.synced` (the replay is over,
- * live from here) or `ws.resync` (the gap could not be covered), with its checked `data`; or
- * `invalid` with what is wrong with its `data`.
+ * live from here), `ws.resync` (the gap could not be covered) or `ws.token_refreshed` (the token
+ * sent on the open socket was accepted), with its checked `data`; or `invalid` with what is wrong
+ * with its `data`.
  */
 export type ControlMessage =
   | { kind: 'synced'; data: SyncedData }
   | { kind: 'resync'; data: ResyncData }
+  | { kind: 'refreshed'; data: TokenRefreshedData }
   | { kind: 'invalid'; reason: string };
+
+const controls = {
+  [controlEvents.SYNCED]: ['synced', syncedDataSchema],
+  [controlEvents.RESYNC]: ['resync', resyncDataSchema],
+  [refreshEvents.TOKEN_REFRESHED]: ['refreshed', tokenRefreshedDataSchema],
+} as const;
 
 /**
  * Reads `envelope` as a control message, checking its data with the protocol's schemas; returns
@@ -25,10 +36,8 @@ export type ControlMessage =
  */
 export function readControl(envelope: Envelope): ControlMessage | undefined {
   const { event, data } = envelope;
-  const kind =
-    event === controlEvents.SYNCED ? 'synced' : event === controlEvents.RESYNC ? 'resync' : '';
-  if (!kind) return undefined;
-  const schema = kind === 'synced' ? syncedDataSchema : resyncDataSchema;
+  if (!Object.hasOwn(controls, event)) return undefined;
+  const [kind, schema] = controls[event as keyof typeof controls];
   const issues = findIssues(schema, data);
   if (issues.length > 0) {
     return { kind: 'invalid', reason: `${event}: ${describeIssues(issues, 'data').join('; ')}` };

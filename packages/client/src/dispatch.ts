@@ -47,6 +47,10 @@ export const clientError = (
   detail?: unknown,
 ): ClientError => ({ code, message, detail });
 
+/** The error for a `getToken` that threw or rejected (or gave a token that cannot be sent). */
+export const tokenUnavailable = (thrown: unknown): ClientError =>
+  clientError('token_unavailable', `getToken failed: ${thrown}`, thrown);
+
 /**
  * The handlers of one tab's client: a {@link Sink} that calls them (a handler that throws is
  * reported through `onError` and does not stop the others) and the methods that add them.

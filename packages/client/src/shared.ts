@@ -1,4 +1,4 @@
-import { clientError, createDispatch, type Sink } from './dispatch.js';
+import { createDispatch, type Sink, tokenUnavailable } from './dispatch.js';
 import { createHistoryCursor, type HistoryPosition } from './position.js';
 import { createSocketConnection, type SocketConnection } from './socket.js';
 import { type ConnectionState, canTransition, type StateInfo } from './state.js';
@@ -293,7 +293,7 @@ export function createSharedClient(options: NotificationClientOptions): Notifica
         token = await options.getToken({ refresh: false, attempt: 1 });
         key = subjectOf(token);
       } catch (thrown) {
-        local.emit('error', clientError('token_unavailable', `getToken failed: ${thrown}`, thrown));
+        local.emit('error', tokenUnavailable(thrown));
       }
     }
     if (mine !== joins) return;

@@ -5,11 +5,14 @@ import {
   findIssues,
   heartbeat as heartbeatFrames,
   parseEnvelope,
+  refreshTokenFrame,
+  TOKEN_QUERY_PARAM,
+  tokenSubprotocols,
   validateNotification,
 } from '@huleedu/ws-protocol';
 import { createBackoff } from './backoff.js';
 import { readControl } from './control.js';
-import { clientError, type Sink } from './dispatch.js';
+import { clientError, type Sink, tokenUnavailable } from './dispatch.js';
 import type { ClientError } from './errors.js';
 import { type Heartbeat, startHeartbeat } from './heartbeat.js';
 import { type NetworkWatch, watchNetwork } from './network.js';
@@ -20,6 +23,7 @@ import {
   resumeOptionsSchema,
 } from './position.js';
 import { type ConnectionState, canTransition, type StateInfo } from './state.js';
+import { expiryOf } from './token.js';
 import type { NotificationClientOptions } from './types.js';
 
 /** What the client reads and sets on a socket: the browser `WebSocket` and `ws` both fit. */
@@ -60,9 +64,12 @@ export function createSocketConnection(
     heartbeatIntervalMs = 20_000,
     connectTimeoutMs = 10_000,
     random = Math.random,
+    tokenTransport,
+    tokenRefresh = true,
   } = options;
   const Socket = (options.WebSocket ?? globalThis.WebSocket) as unknown as new (
     url: string,
+    protocols?: string[],
   ) => WebSocketLike;
   if (!Socket) {
     throw new TypeError(
@@ -110,6 +117,7 @@ export function createSocketConnection(
   let retryTimer: ReturnType<typeof setTimeout> | undefined;
   let connectTimer: ReturnType<typeof setTimeout> | undefined;
   let stableTimer: ReturnType<typeof setTimeout> | undefined;
+  let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
   function moveTo(next: ConnectionState, info: StateInfo): void {
     if (!canTransition(state, next)) {
@@ -125,6 +133,7 @@ export function createSocketConnection(
     clearTimeout(retryTimer);
     clearTimeout(connectTimer);
     clearTimeout(stableTimer);
+    clearTimeout(refreshTimer);
     beat?.stop();
     beat = undefined;
     if (socket) {
@@ -152,24 +161,27 @@ export function createSocketConnection(
       connectTimeoutMs,
     );
     let token: string;
+    // The token rides in Sec-WebSocket-Protocol (kept out of URLs and access logs) unless the
+    // app asked for the legacy `?token=`; one that cannot travel in the header fails here.
+    let protocols: string[] | undefined;
     try {
       token = await getToken({ refresh: refreshToken, attempt });
+      if (tokenTransport !== 'query') protocols = tokenSubprotocols(token);
     } catch (thrown) {
-      if (current === generation) {
-        lost(clientError('token_unavailable', `getToken failed: ${thrown}`, thrown));
-      }
+      if (current === generation) lost(tokenUnavailable(thrown));
       return;
     }
     if (current !== generation) return;
-    endpoint.searchParams.set('token', token);
+    if (!protocols) endpoint.searchParams.set(TOKEN_QUERY_PARAM, token);
     replaying = history.writeQuery(endpoint.searchParams);
-    const ws = new Socket(endpoint.href);
+    const ws = new Socket(endpoint.href, protocols);
     socket = ws;
     ws.onerror = () => {}; // a close event with the code always follows
     ws.onclose = (event) => lost(undefined, event.code, event.reason);
     ws.onopen = () => {
       clearTimeout(connectTimer);
       moveTo('open', { attempt });
+      refreshBefore(expiryOf(token));
       stableTimer = setTimeout(() => {
         attempt = authRefusals = authWaitUntil = 0;
         backoff.reset();
@@ -204,7 +216,9 @@ export function createSocketConnection(
     }
     const { envelope } = parsed;
     const control = readControl(envelope);
-    if (control) {
+    if (control?.kind === 'refreshed') {
+      refreshBefore(control.data.expires_at);
+    } else if (control) {
       // The replay is over either way; a malformed one leaves the position as it was.
       replaying = false;
       if (control.kind === 'invalid') {
@@ -230,6 +244,31 @@ export function createSocketConnection(
       checked.known ? checked.notification : checked.envelope,
       at ? { replayed: replaying, ...at } : { replayed: false },
       checked.known,
+    );
+  }
+
+  /**
+   * Schedules the next in-place refresh at a random point between 70% and 90% of the time left
+   * until `expiresAt` (epoch ms), so tokens issued together are not refreshed together: a fresh
+   * token from `getToken` goes over the open socket as `ws.refresh_token`. The service answers
+   * `ws.token_refreshed` (which schedules the next one) or closes with 1008, and the close policy
+   * takes over; a `getToken` that fails is reported, and the expiry then ends the socket.
+   */
+  function refreshBefore(expiresAt: number | undefined): void {
+    clearTimeout(refreshTimer);
+    if (!tokenRefresh || expiresAt === undefined) return;
+    const current = generation;
+    const delayMs = (expiresAt - Date.now()) * (0.7 + 0.2 * random());
+    refreshTimer = setTimeout(
+      async () => {
+        try {
+          const token = await getToken({ refresh: true, attempt });
+          if (current === generation) socket?.send(refreshTokenFrame(token));
+        } catch (thrown) {
+          if (current === generation) report(tokenUnavailable(thrown));
+        }
+      },
+      Math.min(Math.max(delayMs, 0), 2 ** 31 - 1),
     );
   }
 

@@ -14,11 +14,14 @@ import type { ConnectionState, StateInfo } from './state.js';
  * A WebSocket class: the browser's global `WebSocket`, or `WebSocket` from the `ws` package in
  * Node. Typed loosely because the browser's and `ws`'s event types differ in detail.
  */
-export type WebSocketConstructor = new (url: string) => object;
+export type WebSocketConstructor = new (url: string, protocols?: string[]) => object;
 
 /** What `getToken` is told about the attempt it serves. */
 export interface TokenContext {
-  /** True after the service refused the previous token (1008): do not return a cached one. */
+  /**
+   * True when the previous token must not be returned again: the service refused it (1008), or
+   * it is about to expire and the client refreshes it on the open socket (`tokenRefresh`).
+   */
   refresh: boolean;
   /** The attempt number, 1 for the first attempt after a connection that stayed up. */
   attempt: number;
@@ -28,7 +31,10 @@ export interface TokenContext {
 export interface NotificationClientOptions {
   /** The service's `/ws` endpoint, e.g. `wss://notifications.example/ws` (or `/ws` in a page). */
   url: string;
-  /** Returns the JWT to connect with; called before every connect and reconnect. */
+  /**
+   * Returns the JWT to connect with; called before every connect and reconnect, and before the
+   * token expires to refresh it on the open socket.
+   */
   getToken: (context: TokenContext) => string | Promise<string>;
   /** The WebSocket class to use. Default: the global `WebSocket` (browsers, Node 22+). */
   WebSocket?: WebSocketConstructor;
@@ -66,6 +72,19 @@ export interface NotificationClientOptions {
    * tab its own socket.
    */
   shareAcrossTabs?: boolean;
+  /**
+   * How the token reaches the service. `'subprotocol'` (default): in the `Sec-WebSocket-Protocol`
+   * header (`huleedu.v1`, `huleedu.bearer.<JWT>`), which access logs leave out; the token must be
+   * a compact JWT. `'query'`: the legacy `?token=<JWT>`, for services that do not read the header.
+   */
+  tokenTransport?: 'subprotocol' | 'query';
+  /**
+   * Refresh the token on the open socket before it expires (read from its `exp`, not verified):
+   * at a random point between 70% and 90% of its remaining life, `getToken({ refresh: true })`
+   * is sent as `ws.refresh_token`, so an expiry is neither a reconnect nor a history sync. With
+   * shared tabs only the leader refreshes. Default true.
+   */
+  tokenRefresh?: boolean;
   /**
    * Who the tabs that share one connection belong to. Default: the `sub` claim of the token
    * `getToken` returns (read, not verified). Tabs share only with tabs of the same key.

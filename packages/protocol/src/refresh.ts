@@ -16,29 +16,34 @@ export const refreshEvents = {
   TOKEN_REFRESHED: 'ws.token_refreshed',
 } as const;
 
-/** `data` of a `ws.refresh_token` message: the fresh token. Loose: later fields may be added. */
-export const refreshTokenDataSchema = z.looseObject(
-  {
-    token: z
-      .string('a token')
-      .check(
-        z.minLength(1, `a token (1-${MAX_TOKEN_LENGTH} characters)`),
-        z.maxLength(MAX_TOKEN_LENGTH, `a token (1-${MAX_TOKEN_LENGTH} characters)`),
-      ),
-  },
-  'an object',
-);
+/**
+ * `data` of a `ws.refresh_token` message: the fresh token. Loose: later fields may be added.
+ * Built by a pure call: a browser bundle that only sends refresh frames leaves it out.
+ */
+export const refreshTokenDataSchema = /* @__PURE__ */ (() =>
+  z.looseObject(
+    {
+      token: z
+        .string('a token')
+        .check(
+          z.minLength(1, `a token (1-${MAX_TOKEN_LENGTH} characters)`),
+          z.maxLength(MAX_TOKEN_LENGTH, `a token (1-${MAX_TOKEN_LENGTH} characters)`),
+        ),
+    },
+    'an object',
+  ))();
 /** `data` of a `ws.refresh_token` message. */
 export type RefreshTokenData = z.infer<typeof refreshTokenDataSchema>;
 
-/** A whole `ws.refresh_token` message as a client sends it. */
-export const refreshTokenMessageSchema = z.looseObject(
-  {
-    event: z.literal(refreshEvents.REFRESH_TOKEN, `"${refreshEvents.REFRESH_TOKEN}"`),
-    data: refreshTokenDataSchema,
-  },
-  'an object',
-);
+/** A whole `ws.refresh_token` message as a client sends it (built by a pure call too). */
+export const refreshTokenMessageSchema = /* @__PURE__ */ (() =>
+  z.looseObject(
+    {
+      event: z.literal(refreshEvents.REFRESH_TOKEN, `"${refreshEvents.REFRESH_TOKEN}"`),
+      data: refreshTokenDataSchema,
+    },
+    'an object',
+  ))();
 
 /**
  * `data` of a `ws.token_refreshed` message: `expires_at`, when the socket's new token expires

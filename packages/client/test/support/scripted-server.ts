@@ -1,10 +1,16 @@
-import { heartbeat } from '@huleedu/ws-protocol';
+import { handshakeToken, heartbeat, WS_SUBPROTOCOL } from '@huleedu/ws-protocol';
 import { type WebSocket, WebSocketServer } from 'ws';
 
 /** One socket a client opened on the {@link ScriptedServer}. */
 export interface ServerConnection {
-  /** The `token` query parameter the client connected with. */
+  /** The token the client connected with: `?token=` or the `Sec-WebSocket-Protocol` bearer entry. */
   token: string | null;
+  /** Where the token came from: `query`, `subprotocol`, or null without one. */
+  tokenVia: 'query' | 'subprotocol' | null;
+  /** The request target as the client sent it (`/ws?position=...`). */
+  target: string;
+  /** The subprotocol the server selected (`huleedu.v1` when offered), or ''. */
+  protocol: string;
   /** Every query parameter the client connected with (`position`, `epoch`, `recent`, ...). */
   query: URLSearchParams;
   socket: WebSocket;
@@ -28,7 +34,13 @@ export interface ScriptedServer {
 
 /** Starts a {@link ScriptedServer}: a real `ws` server, like the service but scriptable. */
 export async function startScriptedServer(): Promise<ScriptedServer> {
-  const wss = new WebSocketServer({ host: '127.0.0.1', port: 0, path: '/ws' });
+  const wss = new WebSocketServer({
+    host: '127.0.0.1',
+    port: 0,
+    path: '/ws',
+    // As the service does: select huleedu.v1 when offered, never the bearer entry.
+    handleProtocols: (offered) => (offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false),
+  });
   await new Promise<void>((resolve) => wss.once('listening', () => resolve()));
   const address = wss.address();
   const port = typeof address === 'object' && address ? address.port : 0;
@@ -49,8 +61,18 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
       }),
   };
   wss.on('connection', (socket, request) => {
-    const query = new URL(request.url ?? '/', 'http://localhost').searchParams;
-    const connection: ServerConnection = { token: query.get('token'), query, socket, received: [] };
+    const target = request.url ?? '/';
+    const query = new URL(target, 'http://localhost').searchParams;
+    const found = handshakeToken(target, request.headers['sec-websocket-protocol']);
+    const connection: ServerConnection = {
+      token: found.ok ? found.token : null,
+      tokenVia: found.ok ? found.via : null,
+      target,
+      protocol: socket.protocol,
+      query,
+      socket,
+      received: [],
+    };
     server.connections.push(connection);
     socket.on('message', (data, isBinary) => {
       if (isBinary) return;
