@@ -42,7 +42,7 @@ ensure_packages
 pnpm run build >/dev/null
 
 if [ -z "${JWT_SECRET_KEY:-}" ]; then
-  export JWT_SECRET_KEY="local-dev-secret-change-me"
+  export JWT_SECRET_KEY="huleedu-local-development-secret-0001"
   log "JWT_SECRET_KEY not set: using a local development secret (never in production)"
 fi
 
