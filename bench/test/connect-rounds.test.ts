@@ -19,7 +19,7 @@ import { startTarget } from '../src/targets.js';
 // own source address), for the plain WebSocket targets and for Socket.IO.
 const serviceBuilt = existsSync(defaultServiceEntry);
 const kinds: TargetKind[] = serviceBuilt ? ['service', 'relay', 'socketio'] : ['relay', 'socketio'];
-const secret = 'connect-rounds-test-secret';
+const secret = 'connect-rounds-test-secret-0123456789abcdef';
 
 /** `7F000003` style hex of /proc/net/tcp -> `127.0.0.3`. */
 function ipv4(hex: string): string {

@@ -16,7 +16,7 @@ import { type RunningTarget, startTarget } from '../src/targets.js';
 
 // The baselines must do the work the service does (check the token, deliver to the right
 // user), or the comparison would flatter them.
-const secret = 'targets-test-secret';
+const secret = 'targets-test-secret-0123456789abcdef';
 let redis: RedisHandle;
 let publisher: Redis;
 

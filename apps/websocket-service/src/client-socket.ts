@@ -38,10 +38,13 @@ export class ClientSocket extends WebSocket implements InboundBucket, SyncedSock
   /** Epoch ms after which the token is no longer accepted (`exp` plus clock tolerance). */
   expiresAt = 0;
   /**
-   * The token's `iat`, epoch seconds (`undefined`: it had none), so a revocation of tokens issued
-   * before a time can find this socket (see `revocation/sweep.ts`).
+   * When the socket's token was issued, epoch seconds (its `iat`, or `exp - JWT_MAX_LIFETIME_SECONDS`
+   * where `iat`-less tokens are allowed; `undefined` until admitted), so a revocation of tokens
+   * issued before a time can find this socket (see `revocation/sweep.ts`).
    */
   issuedAt: number | undefined = undefined;
+  /** Whether a `ws.refresh_token` of this socket is being judged now. */
+  refreshing = false;
   /** Whether the peer showed a sign of life since the last keepalive ping. */
   alive = true;
   /** When the keepalive last pinged this socket (`Date.now()`). */

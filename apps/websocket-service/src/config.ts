@@ -1,23 +1,27 @@
 import { createPublicKey } from 'node:crypto';
-import { isIP } from 'node:net';
 import { availableParallelism } from 'node:os';
 import {
   type Algorithm,
+  checkJwksFile,
+  checkJwksUrl,
+  checkPublicKey,
+  checkSecret,
+  checkSubjectRules,
   DEFAULT_MAX_LIFETIME_SECONDS,
   DEFAULT_MAX_SUBJECT_LENGTH,
   DEFAULT_SUBJECT_PATTERN,
   supportedAlgorithms,
   wholeValuePattern,
 } from '@huleedu/auth';
-import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
+import { channelPrefixProblem, DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
 import { z } from 'zod';
+import { DEFAULT_IPV6_PREFIX_LENGTH, parseAddressRange } from './limits/client-address.js';
 import {
   type ConnectionLimits,
   DEFAULT_HANDSHAKES_PER_ADDRESS,
   DEFAULT_MAX_CONNECTIONS_PER_ADDRESS,
   defaultMaxConnections,
   defaultMaxTcpConnections,
-  normalizeAddress,
 } from './limits/connection-budget.js';
 import { DEFAULT_INBOUND_BUDGET } from './limits/inbound-budget.js';
 import { type LogLevel, logLevels } from './logger.js';
@@ -68,14 +72,20 @@ export interface Settings {
   readonly channelPrefix: string;
   readonly jwt: {
     readonly algorithm: JwtAlgorithm;
-    /** Shared secret for HS* algorithms. */
+    /** Shared secret for HS* algorithms (at least 32 bytes). */
     readonly secret?: string;
-    /** PEM public key for RS256/ES256. */
+    /** PEM public key for RS*, PS* and ES* (its type and curve fit the algorithm). */
     readonly publicKey?: string;
+    /** A JWKS file: several keys at once, chosen by the token's `kid`. */
+    readonly jwksFile?: string;
+    /** A JWKS URL (read through jwks-rsa): keys chosen by `kid`, rotated without a restart. */
+    readonly jwksUrl?: string;
+    /** Accept tokens without `iat`, judged as issued at `exp - maxLifetimeSeconds`. */
+    readonly allowMissingIat: boolean;
     readonly audience: string;
     readonly issuer: string;
     readonly clockToleranceSeconds: number;
-    /** Longest accepted token lifetime, seconds (`exp - iat`, or `exp - now` without `iat`). */
+    /** Longest accepted token lifetime, seconds (`exp - iat`). */
     readonly maxLifetimeSeconds: number;
     /** Longest accepted `sub`, characters. */
     readonly maxSubjectLength: number;
@@ -97,8 +107,13 @@ export interface Settings {
   readonly connectionLimits: ConnectionLimits;
   /** TCP connections of every kind the process holds at most (above `maxConnections`). */
   readonly maxTcpConnections: number;
-  /** Peers (load balancers) whose `X-Forwarded-For` names the client address. */
+  /**
+   * Peers (load balancers) whose `X-Forwarded-For` names the client address: IP addresses and
+   * CIDR ranges (`10.0.0.0/8`, `fd00::/8`), as written.
+   */
   readonly trustedProxies: readonly string[];
+  /** IPv6 clients share the per-address limits by this prefix length (default 64). */
+  readonly ipv6PrefixLength: number;
   /** How long a handshake waits for Redis to say whether its token was revoked, ms; then 1013. */
   readonly revocationTimeoutMs: number;
   readonly shutdownGraceMs: number;
@@ -144,7 +159,8 @@ export const defaults = {
   JWT_CLOCK_TOLERANCE_SECONDS: 5,
   WEBSOCKET_MAX_CONNECTIONS_PER_USER: 5,
   WEBSOCKET_PING_INTERVAL: 30,
-  WEBSOCKET_MAX_PAYLOAD_BYTES: 4096,
+  // Fits a ws.refresh_token frame with the longest token accepted (MAX_TOKEN_LENGTH, 8,192).
+  WEBSOCKET_MAX_PAYLOAD_BYTES: 9216,
   WEBSOCKET_MAX_BUFFERED_BYTES: 1024 * 1024,
   WEBSOCKET_INBOUND_BURST: DEFAULT_INBOUND_BUDGET.burst,
   WEBSOCKET_INBOUND_RATE_PER_SECOND: DEFAULT_INBOUND_BUDGET.perSecond,
@@ -155,6 +171,8 @@ export const defaults = {
   WEBSOCKET_HANDSHAKE_BURST: DEFAULT_HANDSHAKES_PER_ADDRESS.burst,
   WEBSOCKET_HANDSHAKE_RATE_PER_SECOND: DEFAULT_HANDSHAKES_PER_ADDRESS.perSecond,
   WEBSOCKET_TRUSTED_PROXIES: '',
+  WEBSOCKET_IPV6_PREFIX_LENGTH: DEFAULT_IPV6_PREFIX_LENGTH,
+  JWT_ALLOW_MISSING_IAT: 'false',
   WEBSOCKET_REVOCATION_TIMEOUT_SECONDS: DEFAULT_REVOCATION_TIMEOUT_MS / 1000,
   JWT_MAX_LIFETIME_SECONDS: DEFAULT_MAX_LIFETIME_SECONDS,
   JWT_MAX_SUBJECT_LENGTH: DEFAULT_MAX_SUBJECT_LENGTH,
@@ -274,8 +292,9 @@ const subjectPatternVar = () =>
   );
 
 /**
- * `WEBSOCKET_TRUSTED_PROXIES`: comma-separated IP addresses of the load balancers in front of the
- * service; only their `X-Forwarded-For` is believed. Empty: the peer's address is the client's.
+ * `WEBSOCKET_TRUSTED_PROXIES`: comma-separated IP addresses and CIDR ranges (`10.0.0.0/8`,
+ * `fd00::/8`) of the load balancers in front of the service; only their `X-Forwarded-For` is
+ * believed. Empty: the peer's address is the client's.
  */
 const trustedProxiesVar = () =>
   variable(
@@ -286,29 +305,48 @@ const trustedProxiesVar = () =>
         for (const entry of raw.split(',')) {
           const value = entry.trim();
           if (value === '') continue;
-          if (isIP(value) === 0) {
+          const range = parseAddressRange(value);
+          if (typeof range === 'string') {
             context.issues.push({
               code: 'custom',
               input: value,
-              message: `expected IP addresses separated by commas, got ${JSON.stringify(value)}`,
+              message: `expected IP addresses or CIDR ranges (10.0.0.0/8) separated by commas, got ${JSON.stringify(value)}: ${range}`,
             });
             continue;
           }
-          proxies.push(normalizeAddress(value));
+          proxies.push(value);
         }
         return proxies;
       })
       .default([]),
   );
 
-/** `WEBSOCKET_CHANNEL_PREFIX`: no whitespace or glob characters (PSUBSCRIBE tooling). */
+/** A `true`/`false` variable. */
+const flagVar = (fallback: 'true' | 'false') =>
+  variable(
+    z
+      .enum(['true', 'false'], { error: expected('true or false') })
+      .default(fallback)
+      .transform((value) => value === 'true'),
+  );
+
+/**
+ * `WEBSOCKET_CHANNEL_PREFIX`: a prefix publishers (`@huleedu/notify`) accept: no whitespace,
+ * control or glob characters, and no `}` (it would move the user's keys to another cluster slot).
+ */
 const channelPrefixVar = (fallback: string) =>
   variable(
     z
       .string()
-      .refine((value) => !/[\s*?[\]]/.test(value), {
-        error: (issue) =>
-          `must not contain spaces or the glob characters * ? [ ], got ${JSON.stringify(issue.input)}`,
+      .check((context) => {
+        const problem = channelPrefixProblem(context.value);
+        if (problem !== undefined) {
+          context.issues.push({
+            code: 'custom',
+            input: context.value,
+            message: `${problem}, got ${JSON.stringify(context.value)}`,
+          });
+        }
       })
       .default(fallback),
   );
@@ -343,7 +381,7 @@ const originsVar = () =>
   );
 
 /**
- * `JWT_PUBLIC_KEY`: a PEM RSA or EC public key. Container environments often carry PEM newlines as
+ * `JWT_PUBLIC_KEY`: a PEM public key (its fit to `JWT_ALGORITHM` is checked with the other rules). Container environments often carry PEM newlines as
  * the two characters `\n`; they are turned back into newlines. The key itself is never echoed.
  */
 const publicKeyVar = () =>
@@ -351,23 +389,14 @@ const publicKeyVar = () =>
     z.optional(
       z.string().transform((raw, context) => {
         const pem = raw.includes('\\n') ? raw.replaceAll('\\n', '\n') : raw;
-        let type: string | undefined;
         try {
-          type = createPublicKey(pem).asymmetricKeyType;
+          createPublicKey(pem);
         } catch {
           context.issues.push({
             code: 'custom',
             input: '(not shown)',
             message:
               'is not a PEM public key: expected -----BEGIN PUBLIC KEY----- ... -----END PUBLIC KEY-----, got something else (not shown)',
-          });
-          return z.NEVER;
-        }
-        if (type !== 'rsa' && type !== 'ec') {
-          context.issues.push({
-            code: 'custom',
-            input: '(not shown)',
-            message: `expected an RSA or EC public key, got a ${type ?? 'unknown'} key`,
           });
           return z.NEVER;
         }
@@ -387,6 +416,9 @@ const variables = z.object({
   JWT_ALGORITHM: oneOfVar(jwtAlgorithms, defaults.JWT_ALGORITHM),
   JWT_SECRET_KEY: optionalVar(),
   JWT_PUBLIC_KEY: publicKeyVar(),
+  JWT_JWKS_FILE: optionalVar(),
+  JWT_JWKS_URL: optionalVar(),
+  JWT_ALLOW_MISSING_IAT: flagVar(defaults.JWT_ALLOW_MISSING_IAT),
   JWT_AUDIENCE: textVar(defaults.JWT_AUDIENCE),
   JWT_ISSUER: textVar(defaults.JWT_ISSUER),
   JWT_CLOCK_TOLERANCE_SECONDS: wholeNumberVar(defaults.JWT_CLOCK_TOLERANCE_SECONDS, 0, 300),
@@ -439,6 +471,7 @@ const variables = z.object({
     10_000_000,
   ),
   WEBSOCKET_TRUSTED_PROXIES: trustedProxiesVar(),
+  WEBSOCKET_IPV6_PREFIX_LENGTH: wholeNumberVar(defaults.WEBSOCKET_IPV6_PREFIX_LENGTH, 1, 128),
   WEBSOCKET_REVOCATION_TIMEOUT_SECONDS: millisecondsVar(
     defaults.WEBSOCKET_REVOCATION_TIMEOUT_SECONDS,
     0.05,
@@ -484,9 +517,8 @@ export const envSchema = variables
       channelPrefix: env.WEBSOCKET_CHANNEL_PREFIX,
       jwt: {
         algorithm: env.JWT_ALGORITHM,
-        ...(env.JWT_ALGORITHM.startsWith('HS')
-          ? { secret: env.JWT_SECRET_KEY! }
-          : { publicKey: env.JWT_PUBLIC_KEY! }),
+        ...keySource(env),
+        allowMissingIat: env.JWT_ALLOW_MISSING_IAT,
         audience: env.JWT_AUDIENCE,
         issuer: env.JWT_ISSUER,
         clockToleranceSeconds: env.JWT_CLOCK_TOLERANCE_SECONDS,
@@ -516,6 +548,7 @@ export const envSchema = variables
       },
       maxTcpConnections: env.WEBSOCKET_MAX_TCP_CONNECTIONS,
       trustedProxies: env.WEBSOCKET_TRUSTED_PROXIES,
+      ipv6PrefixLength: env.WEBSOCKET_IPV6_PREFIX_LENGTH,
       revocationTimeoutMs: env.WEBSOCKET_REVOCATION_TIMEOUT_SECONDS,
       shutdownGraceMs: env.WEBSOCKET_SHUTDOWN_GRACE_SECONDS,
       logLevel: env.LOG_LEVEL,
@@ -543,29 +576,18 @@ type ParsedEnv = z.output<typeof variables>;
 function crossVariableRules(env: ParsedEnv, context: z.RefinementCtx): void {
   const fail = (variable: string, message: string) =>
     context.addIssue({ code: 'custom', path: [variable], message });
-  const algorithm = env.JWT_ALGORITHM as string | undefined;
-  const known = (jwtAlgorithms as readonly unknown[]).includes(algorithm);
-  const secretGiven = env.JWT_SECRET_KEY !== undefined;
-  const publicKeyGiven = env.JWT_PUBLIC_KEY !== undefined;
-  // The key material must match the pinned algorithm: a secret for HS*, a public key for RS/ES.
-  // With an unusable algorithm and no key at all, the default (HS256) still needs the secret.
-  if ((known ? algorithm!.startsWith('HS') : !publicKeyGiven) && !secretGiven) {
-    fail(
-      'JWT_SECRET_KEY',
-      `is required (the service refuses to start without it): expected the identity service's signing secret, got nothing; or set JWT_ALGORITHM to RS256/ES256 with JWT_PUBLIC_KEY`,
-    );
-  }
-  if (known && algorithm!.startsWith('HS') && publicKeyGiven) {
-    fail(
-      'JWT_PUBLIC_KEY',
-      `is set but JWT_ALGORITHM is ${algorithm}, which uses JWT_SECRET_KEY; set JWT_ALGORITHM to RS256 or ES256, or remove JWT_PUBLIC_KEY`,
-    );
-  }
-  if (known && !algorithm!.startsWith('HS') && !publicKeyGiven) {
-    fail(
-      'JWT_PUBLIC_KEY',
-      `is required when JWT_ALGORITHM is ${algorithm}: expected the identity service's PEM public key, got nothing`,
-    );
+  keyRules(env, fail);
+  const pattern = env.JWT_SUBJECT_PATTERN as unknown;
+  const maxSubjectLength = env.JWT_MAX_SUBJECT_LENGTH as unknown;
+  if (
+    (pattern === undefined || pattern instanceof RegExp) &&
+    typeof maxSubjectLength === 'number'
+  ) {
+    const problem = checkSubjectRules(pattern ?? DEFAULT_SUBJECT_PATTERN, maxSubjectLength);
+    if (problem !== undefined) {
+      const [variable, ...rest] = problem.split(' ');
+      fail(variable!, rest.join(' '));
+    }
   }
   const sockets = env.WEBSOCKET_MAX_CONNECTIONS as unknown;
   const tcp = env.WEBSOCKET_MAX_TCP_CONNECTIONS as unknown;
@@ -581,6 +603,83 @@ function crossVariableRules(env: ParsedEnv, context: z.RefinementCtx): void {
       fail('WEBSOCKET_REDIS_URL', problem);
     }
   }
+}
+
+/**
+ * The key material must fit the pinned algorithm, from exactly one source: `JWT_SECRET_KEY` (at
+ * least 32 bytes) or `JWT_JWKS_FILE` for HS*; `JWT_PUBLIC_KEY` (of the algorithm's type and
+ * curve), `JWT_JWKS_FILE` or `JWT_JWKS_URL` for RS*, PS* and ES*. With an unusable algorithm and
+ * no key at all, the default (HS256) still needs the secret.
+ */
+function keyRules(env: ParsedEnv, fail: (variable: string, message: string) => void): void {
+  const algorithm = env.JWT_ALGORITHM as string | undefined;
+  const known = (jwtAlgorithms as readonly unknown[]).includes(algorithm);
+  const hmac = known && algorithm!.startsWith('HS');
+  const { JWT_SECRET_KEY: secret, JWT_PUBLIC_KEY: publicKey } = env;
+  const { JWT_JWKS_FILE: jwksFile, JWT_JWKS_URL: jwksUrl } = env;
+  const anyKey = [secret, publicKey, jwksFile, jwksUrl].some((value) => value !== undefined);
+  if (known ? hmac && secret === undefined && jwksFile === undefined : !anyKey) {
+    fail(
+      'JWT_SECRET_KEY',
+      `is required (the service refuses to start without it): expected the identity service's signing secret, got nothing; or set JWT_ALGORITHM to RS256/ES256 with JWT_PUBLIC_KEY (or JWT_JWKS_FILE / JWT_JWKS_URL)`,
+    );
+  }
+  if (!known) return;
+  const pinned = algorithm as JwtAlgorithm;
+  if (hmac && secret !== undefined) {
+    const problem = checkSecret(secret);
+    if (problem !== undefined) fail('JWT_SECRET_KEY', problem.replace(/^JWT_SECRET_KEY /, ''));
+  }
+  if (hmac && publicKey !== undefined) {
+    fail(
+      'JWT_PUBLIC_KEY',
+      `is set but JWT_ALGORITHM is ${algorithm}, which uses JWT_SECRET_KEY; set JWT_ALGORITHM to RS256 or ES256, or remove JWT_PUBLIC_KEY`,
+    );
+  }
+  const sources = hmac
+    ? [
+        ['JWT_SECRET_KEY', secret],
+        ['JWT_JWKS_FILE', jwksFile],
+      ]
+    : [
+        ['JWT_PUBLIC_KEY', publicKey],
+        ['JWT_JWKS_FILE', jwksFile],
+        ['JWT_JWKS_URL', jwksUrl],
+      ];
+  const given = sources.filter(([, value]) => value !== undefined).map(([name]) => name!);
+  if (!hmac && given.length === 0) {
+    fail(
+      'JWT_PUBLIC_KEY',
+      `is required when JWT_ALGORITHM is ${algorithm}: expected the identity service's PEM public key (or JWT_JWKS_FILE / JWT_JWKS_URL), got nothing`,
+    );
+  }
+  if (given.length > 1) {
+    fail(given[1]!, `give one key source for ${algorithm}, not both ${given.join(' and ')}`);
+  }
+  // A key that is no PEM at all was reported by its own check (its value is then not a string).
+  if (!hmac && typeof publicKey === 'string') {
+    const problem = checkPublicKey(publicKey, pinned);
+    if (problem !== undefined) fail('JWT_PUBLIC_KEY', problem.replace(/^JWT_PUBLIC_KEY /, ''));
+  }
+  if (jwksFile !== undefined) {
+    const problem = checkJwksFile(jwksFile, pinned);
+    if (problem !== undefined) fail('JWT_JWKS_FILE', problem.replace(/^JWT_JWKS_FILE:? ?/, ''));
+  }
+  if (jwksUrl !== undefined) {
+    const problem = checkJwksUrl(jwksUrl, pinned);
+    if (problem !== undefined) fail('JWT_JWKS_URL', problem.replace(/^JWT_JWKS_URL /, ''));
+  }
+}
+
+/** The one key source of a valid environment (see {@link keyRules}). */
+function keySource(
+  env: ParsedEnv,
+): { secret: string } | { publicKey: string } | { jwksFile: string } | { jwksUrl: string } {
+  if (env.JWT_JWKS_FILE !== undefined) return { jwksFile: env.JWT_JWKS_FILE };
+  if (env.JWT_JWKS_URL !== undefined) return { jwksUrl: env.JWT_JWKS_URL };
+  return env.JWT_ALGORITHM.startsWith('HS')
+    ? { secret: env.JWT_SECRET_KEY! }
+    : { publicKey: env.JWT_PUBLIC_KEY! };
 }
 
 /** The seed URLs in `WEBSOCKET_REDIS_URL`; split only before a scheme, so a comma in a password stays. */

@@ -1,10 +1,11 @@
+import { isReservedEvent } from '@huleedu/ws-protocol';
 import type { ClientSocket } from './client-socket.js';
 import { OPEN, textFrame } from './frames.js';
 import { acceptLive, liveVerdicts } from './history/socket-state.js';
 import type { LiveHistory } from './history/sync.js';
 import { withinOutboundLimit } from './limits/slow-consumer.js';
 import type { ServiceMetrics } from './metrics.js';
-import { parsePayload } from './payload.js';
+import { dropReservedEvent, parsePayload } from './payload.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
 import { isUserCommand, type UserCommandHandler } from './user-commands.js';
@@ -54,7 +55,7 @@ const { SEND, DUPLICATE, GAP } = liveVerdicts;
  * (legacy raw PUBLISH) are sent as they come and counted.
  *
  * A command for the service itself (`ws.disconnect`) is handed to `onUserCommand` and never
- * forwarded.
+ * forwarded; any other `ws.*` event (the service's own namespace) is dropped, counted and logged.
  */
 export function createDelivery({
   registry,
@@ -84,6 +85,12 @@ export function createDelivery({
     }
     if (isUserCommand(parsed.envelope)) {
       onUserCommand?.(userId, parsed.envelope);
+      return;
+    }
+    // Only the service speaks `ws.*` to browsers: a client would take such a message from a
+    // publisher for the service's own control message.
+    if (isReservedEvent(parsed.envelope.event)) {
+      dropReservedEvent(metrics, dropLog, userId, parsed.envelope.event);
       return;
     }
     const { position, epoch } = parsed.envelope;

@@ -220,6 +220,8 @@ export class ServiceMetrics {
   heartbeatFrames = 0;
   /** Other inbound frames (ignored). */
   ignoredFrames = 0;
+  /** Redis messages in the service's own `ws.*` namespace that it does not consume: never forwarded. */
+  reservedEventsDropped = 0;
   /** Redis messages without a position (legacy raw PUBLISH): delivered live, never replayable. */
   unpositionedMessages = 0;
   /** Positioned live messages not sent to a socket that already had them. */
@@ -231,6 +233,7 @@ export class ServiceMetrics {
 
   readonly #accepted: Counter;
   readonly #rejected: Counter<'reason'>;
+  readonly #refreshes: Counter<'outcome'>;
   readonly #serverCloses: Counter<'reason'>;
   readonly #clientErrors: Counter<'reason'>;
   readonly #tcpDrops: Counter<'reason'>;
@@ -309,6 +312,12 @@ export class ServiceMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#refreshes = new Counter({
+      name: `${METRIC_PREFIX}token_refreshes_total`,
+      help: 'In-band token refreshes (ws.refresh_token): refreshed, or the reason the socket was closed',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.#serverCloses = new Counter({
       name: `${METRIC_PREFIX}server_closes_total`,
       help: 'Admitted connections the service closed, by reason',
@@ -373,6 +382,7 @@ export class ServiceMetrics {
     // Every label value starts at 0, so dashboards and alerts see the series before it moves.
     for (const outcome of handshakeOutcomes) this.#handshakes.zero({ outcome });
     for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
+    this.#refreshes.inc({ outcome: 'refreshed' }, 0);
     for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
     for (const reason of clientErrorKinds) this.#clientErrors.inc({ reason }, 0);
     for (const reason of tcpDropReasons) this.#tcpDrops.inc({ reason }, 0);
@@ -406,6 +416,11 @@ export class ServiceMetrics {
       () => this.heartbeatFrames,
     );
     tally('ignored_frames_total', 'Other inbound frames (ignored)', () => this.ignoredFrames);
+    tally(
+      'reserved_events_dropped_total',
+      'Redis messages naming a ws.* event the service does not consume: never forwarded to a browser',
+      () => this.reservedEventsDropped,
+    );
     tally(
       'log_lines_suppressed_total',
       'Log lines about drops left out by the rate-limited log (each interval ends with a count)',
@@ -482,6 +497,11 @@ export class ServiceMetrics {
   /** Counts a refused handshake. */
   connectionRejected(reason: RejectionReason): void {
     this.#rejected.inc({ reason });
+  }
+
+  /** Counts one finished token refresh: `refreshed`, or the reason it was refused. */
+  refreshFinished(outcome: 'refreshed' | RejectionReason): void {
+    this.#refreshes.inc({ outcome });
   }
 
   /**

@@ -1,6 +1,8 @@
 import { isUtf8 } from 'node:buffer';
 import { envelopeSchema, type ParseEnvelopeResult, parseEnvelope } from '@huleedu/ws-protocol';
 import { z } from 'zod';
+import type { ServiceMetrics } from './metrics.js';
+import type { RateLimitedLog } from './rate-limited-log.js';
 
 // The shared envelope schema as zod compiles it: the same checks and messages, without zod's
 // per-node dispatch on every payload (see docs/benchmarks.md for what validation costs).
@@ -14,4 +16,22 @@ export function parsePayload(payload: Buffer): ParseEnvelopeResult {
   return isUtf8(payload)
     ? parseEnvelope(payload.toString('utf8'), envelope)
     : { ok: false, reason: 'not UTF-8' };
+}
+
+/**
+ * Counts and logs (at a bounded rate) a Redis message naming a `ws.*` event the service does not
+ * consume: such a message is never forwarded, live or from the history.
+ */
+export function dropReservedEvent(
+  metrics: ServiceMetrics,
+  dropLog: RateLimitedLog,
+  userId: string,
+  event: string,
+): void {
+  metrics.reservedEventsDropped++;
+  dropLog.warn(
+    'reserved_event',
+    { userId, event: event.slice(0, 64) },
+    'dropped a ws.* event published on a user channel: only the service sends those',
+  );
 }

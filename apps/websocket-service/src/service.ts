@@ -1,6 +1,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createTokenVerifier, type TokenVerifier } from '@huleedu/auth';
+import {
+  createRemoteTokenVerifier,
+  createTokenVerifier,
+  type RemoteTokenVerifier,
+  type TokenVerifier,
+} from '@huleedu/auth';
 import { createHandshakeAuth } from './auth.js';
 import type { ClientSocket } from './client-socket.js';
 import type { Settings } from './config.js';
@@ -9,6 +14,7 @@ import { checkReadiness } from './health.js';
 import { HistoryReader } from './history/reader.js';
 import { HistorySync } from './history/sync.js';
 import { startKeepalive } from './keepalive.js';
+import { trustedProxies } from './limits/client-address.js';
 import { ConnectionBudget } from './limits/connection-budget.js';
 import { TcpConnectionCap } from './limits/tcp-connection-cap.js';
 import type { Logger } from './logger.js';
@@ -27,8 +33,8 @@ import type { WorkerSetView } from './workers/worker-link.js';
 /** Collaborators of {@link startService}; tests and cluster workers pass their own. */
 export interface ServiceDeps {
   readonly logger: Logger;
-  /** Defaults to a verifier built from `settings.jwt`. */
-  readonly verifier?: TokenVerifier;
+  /** Defaults to a verifier built from `settings.jwt` (see {@link createVerifier}). */
+  readonly verifier?: TokenVerifier | RemoteTokenVerifier;
   /** Register Node.js process metrics (default true; off when several services share a process). */
   readonly processMetrics?: boolean;
   /**
@@ -62,7 +68,7 @@ export interface ServiceHandle {
  */
 export async function startService(settings: Settings, deps: ServiceDeps): Promise<ServiceHandle> {
   const { logger, cluster } = deps;
-  const verifier = deps.verifier ?? createTokenVerifier(settings.jwt);
+  const verifier = deps.verifier ?? createVerifier(settings.jwt);
   const registry = new ConnectionRegistry<ClientSocket>(settings.maxConnectionsPerUser);
   // One budget of log lines for every drop a client can trigger at will.
   const dropLog = new RateLimitedLog({ logger });
@@ -190,12 +196,14 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
     inboundBudget: settings.inboundBudget,
     dropLog,
     budget: new ConnectionBudget(settings.connectionLimits),
-    trustedProxies: new Set(settings.trustedProxies),
+    trustedProxies: trustedProxies(settings.trustedProxies),
+    ipv6PrefixLength: settings.ipv6PrefixLength,
     clockToleranceMs: settings.jwt.clockToleranceSeconds * 1000,
     onAdmitted: (socket) => {
       expiry.track(socket.expiresAt);
       revocationSweep.recheck(socket.userId);
     },
+    onRefreshed: (socket) => expiry.track(socket.expiresAt),
     revokedBefore,
     ...(history === undefined ? {} : { history }),
   });
@@ -266,6 +274,17 @@ export async function startService(settings: Settings, deps: ServiceDeps): Promi
       return closing;
     },
   };
+}
+
+/**
+ * The token verifier of `jwt`: keys from a JWKS URL (read through jwks-rsa, answers with a
+ * promise), or from the one local source (a secret, a public key, a JWKS file).
+ */
+export function createVerifier(jwt: Settings['jwt']): TokenVerifier | RemoteTokenVerifier {
+  const { jwksUrl, ...local } = jwt;
+  return jwksUrl === undefined
+    ? createTokenVerifier(local)
+    : createRemoteTokenVerifier({ ...local, jwksUrl });
 }
 
 function listen(server: Server, port: number, host: string): Promise<void> {

@@ -7,18 +7,24 @@ import {
   closeReasons,
   heartbeat,
   isRevoked,
+  parseRefreshTokenFrame,
+  refreshEvents,
+  tokenRefreshedFrame,
+  WS_SUBPROTOCOL,
 } from '@huleedu/ws-protocol';
 import { WebSocketServer } from 'ws';
-import type { Admission, HandshakeAuth } from './auth.js';
+import type { AcceptedToken, Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket, type SocketEvents } from './client-socket.js';
 import { OPEN, TEXT_FRAME } from './frames.js';
 import type { ParsedResumeRequest } from './history/resume-request.js';
 import type { HistoryAdmission } from './history/sync.js';
 import {
-  type BudgetRefusal,
-  type ConnectionBudget,
+  addressGroup,
   clientAddress,
-} from './limits/connection-budget.js';
+  DEFAULT_IPV6_PREFIX_LENGTH,
+  type TrustedProxies,
+} from './limits/client-address.js';
+import type { BudgetRefusal, ConnectionBudget } from './limits/connection-budget.js';
 import {
   checkInboundBudget,
   DEFAULT_INBOUND_BUDGET,
@@ -61,11 +67,15 @@ export interface SessionsOptions {
   /** Global, per-address and handshake-rate limits, judged before the upgrade (none if absent). */
   readonly budget?: ConnectionBudget;
   /** Peers (load balancers) whose `X-Forwarded-For` names the client address. */
-  readonly trustedProxies?: ReadonlySet<string>;
+  readonly trustedProxies?: TrustedProxies;
+  /** IPv6 clients share the per-address limits by this prefix (default 64). */
+  readonly ipv6PrefixLength?: number;
   /** Added to the token's `exp` before the socket is closed as expired (as in verification). */
   readonly clockToleranceMs: number;
   /** Called with every admitted socket (for the expiry and revocation sweeps). */
   readonly onAdmitted?: (socket: ClientSocket) => void;
+  /** Called when a socket's token was refreshed in place (its new expiry is on the socket). */
+  readonly onRefreshed?: (socket: ClientSocket) => void;
   /**
    * Where a handshake whose token verified learns whether the user's older tokens were revoked
    * (`disconnectUser`): epoch seconds, or `undefined`. Rejects when Redis cannot say in time;
@@ -80,7 +90,7 @@ export interface SessionsOptions {
 }
 
 /** Why a verified token is still refused: revoked (1008), or revocation unknown (1013). */
-type Refusal = { readonly ok: false; readonly code: number; readonly reason: RejectionReason };
+type Refusal = { readonly ok: false; readonly code?: number; readonly reason: RejectionReason };
 
 const REVOKED: Refusal = {
   ok: false,
@@ -93,12 +103,35 @@ const NOT_READY: Refusal = {
   reason: closeReasons.NOT_READY,
 };
 
-const NO_PROXIES: ReadonlySet<string> = new Set();
+const NO_PROXIES: TrustedProxies = { has: () => false };
 
 /** How long a peer has to answer our close frame before the TCP connection is dropped. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
+/**
+ * How long a socket closed by the service for a refusal (a refused handshake or refresh, a
+ * flood) is kept for the peer's answer to the close frame: long enough for the close frame to
+ * arrive, short enough that refusals cannot occupy the places admitted users need.
+ */
+export const REFUSED_CLOSE_TIMEOUT_MS = 1000;
+
+/** Drops a refused socket that has not finished its close handshake (`setTimeout` argument). */
+function letGo(socket: ClientSocket): void {
+  socket.terminate();
+}
+
+/**
+ * Closes `socket` with `code` and `reason`, and drops it {@link REFUSED_CLOSE_TIMEOUT_MS} later
+ * if the peer has not answered by then (ws's own timer would keep it 5 s). One shared function as
+ * the timer's callback: no closure per socket.
+ */
+export function closeRefused(socket: ClientSocket, code: number, reason: string): void {
+  socket.close(code, reason);
+  setTimeout(letGo, REFUSED_CLOSE_TIMEOUT_MS, socket).unref();
+}
+
 const PING_FRAME = Buffer.from(heartbeat.PING);
+const REFRESH_EVENT = Buffer.from(`"${refreshEvents.REFRESH_TOKEN}"`);
 const PONG_FRAME = Buffer.from(heartbeat.PONG);
 /** When a handshake's upgrade request arrived (`performance.now()`) and from which client. */
 interface Handshake {
@@ -144,6 +177,10 @@ export class Sessions {
       maxPayload: options.maxPayloadBytes,
       closeTimeout: CLOSE_HANDSHAKE_TIMEOUT_MS,
       WebSocket: ClientSocket,
+      // A client that sends its token in Sec-WebSocket-Protocol offers `huleedu.v1` beside it:
+      // select that one, never the bearer entry, so the token is not echoed in the response.
+      handleProtocols: (offered: Set<string>) =>
+        offered.has(WS_SUBPROTOCOL) ? WS_SUBPROTOCOL : false,
     };
     this.#wss = new WebSocketServer(wsOptions);
 
@@ -161,10 +198,10 @@ export class Sessions {
         { userId: socket.userId, burst: budget.burst, perSecond: budget.perSecond },
         'closed a socket that sent frames too fast',
       );
-      // Stop reading: the rest of a flood costs nothing. ws ends the TCP connection when the
-      // peer does not answer the close frame within the close timeout.
+      // Stop reading: the rest of a flood costs nothing. The TCP connection ends when the peer
+      // does not answer the close frame in time.
       socket.pause();
-      socket.close(closeCodes.TRY_AGAIN_LATER, closeReasons.RATE_LIMITED);
+      closeRefused(socket, closeCodes.TRY_AGAIN_LATER, closeReasons.RATE_LIMITED);
       return false;
     };
     /** Whether a reply may be queued; a socket over the outbound limit is dropped instead. */
@@ -179,13 +216,16 @@ export class Sessions {
     const onEmpty = (): void => {
       if (registry.size === 0) this.#whenEmpty?.();
     };
+    const refresh = (socket: ClientSocket, data: Buffer): boolean => this.#refresh(socket, data);
     this.#events = {
       message(socket, data, isBinary) {
         if (!admitFrame(socket)) return;
-        if (!isBinary && PING_FRAME.equals(data as Buffer)) {
+        if (isBinary) {
+          metrics.ignoredFrames++;
+        } else if (PING_FRAME.equals(data as Buffer)) {
           metrics.heartbeatFrames++;
           if (mayReply(socket)) socket.send(PONG_FRAME, TEXT_FRAME);
-        } else {
+        } else if (!refresh(socket, data as Buffer)) {
           metrics.ignoredFrames++;
         }
       },
@@ -223,9 +263,10 @@ export class Sessions {
   }
 
   /**
-   * Handles `GET /ws?token=...` with `Upgrade: websocket`. The handshake is judged before the
-   * upgrade, and a refused one is still upgraded so the browser can read the close code and
-   * reason (an HTTP error status is invisible to browser JavaScript).
+   * Handles `GET /ws` with `Upgrade: websocket` (the token in `?token=` or in
+   * `Sec-WebSocket-Protocol`). The handshake is judged before the upgrade, and a refused one is
+   * still upgraded so the browser can read the close code and reason (an HTTP error status is
+   * invisible to browser JavaScript); its socket is dropped about a second after the close frame.
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
     const startedAt = performance.now();
@@ -236,7 +277,11 @@ export class Sessions {
     );
     const budget = this.#draining ? undefined : this.#options.budget;
     if (budget !== undefined) {
-      const refusal = budget.admit(address);
+      const group = addressGroup(
+        address,
+        this.#options.ipv6PrefixLength ?? DEFAULT_IPV6_PREFIX_LENGTH,
+      );
+      const refusal = budget.admit(group);
       if (refusal !== undefined) {
         this.#refuseBeforeUpgrade(socket, address, refusal);
         this.#options.metrics.handshakeFinished('refused', startedAt);
@@ -244,18 +289,15 @@ export class Sessions {
       }
       // Released when the TCP connection closes before the upgrade completes, and from then on
       // when the WebSocket closes.
-      budget.hold(socket, address);
+      budget.hold(socket, group);
     }
-    const admission = this.#draining
-      ? undefined
-      : this.#options.auth.admit(request.url ?? '', request.headers.origin);
-    const resume =
-      admission?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
     const upgrade = (verdict: Admission | Refusal | undefined): void => {
       // ws listens for errors from here on.
       socket.off('error', destroySocket);
       budget?.unwatch(socket);
       let upgraded = false;
+      const resume =
+        verdict?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
         upgraded = true;
         const client = ws as ClientSocket;
@@ -267,30 +309,105 @@ export class Sessions {
       // handshake): the TCP connection's close gives the place back.
       if (!upgraded) budget?.watch(socket);
     };
-    const { revokedBefore } = this.#options;
-    if (admission?.ok !== true || revokedBefore === undefined) {
+    if (this.#draining) {
+      upgrade(undefined);
+      return;
+    }
+    const admission = this.#options.auth.admit(
+      request.url ?? '',
+      request.headers.origin,
+      request.headers['sec-websocket-protocol'],
+    );
+    if (!(admission instanceof Promise) && (!admission.ok || !this.#options.revokedBefore)) {
       upgrade(admission);
       return;
     }
-    // The token is good; was it revoked? Asked before the upgrade completes, bounded in time.
-    // Node's HTTP server stopped listening for the socket's errors when it handed it over: a
-    // reset meanwhile must not become an uncaught exception. A connection that went away is
-    // not upgraded (ws checks).
+    // The verifier (a JWKS URL) or the revocation read answers later, bounded in time. Node's
+    // HTTP server stopped listening for the socket's errors when it handed it over: a reset
+    // meanwhile must not become an uncaught exception. A connection that went away is not
+    // upgraded (ws checks).
     socket.on('error', destroySocket);
-    revokedBefore(admission.userId).then(
-      (before) =>
-        upgrade(
-          before !== undefined && isRevoked(admission.issuedAt, before) ? REVOKED : admission,
-        ),
-      (error: unknown) => {
-        this.#options.dropLog.warn(
-          'revocation_unavailable',
-          { err: error instanceof Error ? error.message : String(error) },
-          'refused a handshake: cannot read whether its token was revoked (1013)',
-        );
-        upgrade(NOT_READY);
-      },
-    );
+    void Promise.resolve(admission)
+      .then((verdict) => (verdict.ok ? this.#checkRevocation(verdict) : verdict))
+      .then(upgrade);
+  }
+
+  /** `accepted`, or a refusal when its token was revoked (1008) or that cannot be read (1013). */
+  async #checkRevocation(accepted: AcceptedToken): Promise<AcceptedToken | Refusal> {
+    const { revokedBefore } = this.#options;
+    if (revokedBefore === undefined) return accepted;
+    try {
+      const before = await revokedBefore(accepted.userId);
+      return before !== undefined && isRevoked(accepted.issuedAt, before) ? REVOKED : accepted;
+    } catch (error) {
+      this.#options.dropLog.warn(
+        'revocation_unavailable',
+        { err: error instanceof Error ? error.message : String(error) },
+        'cannot read whether a token was revoked (1013)',
+      );
+      return NOT_READY;
+    }
+  }
+
+  /**
+   * Handles a text frame that may be a `ws.refresh_token` message: false when it is not one
+   * (the caller counts it as ignored). The fresh token is judged like a handshake's (same rules,
+   * same user, not revoked); then the socket's expiry moves and the client gets
+   * `ws.token_refreshed`. A refused refresh closes the socket with the refusal's code and reason.
+   * One refresh at a time per socket: another one meanwhile is ignored.
+   */
+  #refresh(socket: ClientSocket, data: Buffer): boolean {
+    // Cheap test first: a refresh is a JSON object naming its event.
+    if (data[0] !== 0x7b || !data.includes(REFRESH_EVENT)) return false;
+    const parsed = parseRefreshTokenFrame(data.toString('utf8'));
+    if (!parsed.ok) {
+      this.#options.logger.debug(
+        { userId: socket.userId, problem: parsed.reason },
+        'ignored frame',
+      );
+      return false;
+    }
+    if (socket.refreshing) return true;
+    socket.refreshing = true;
+    const finish = (verdict: Admission | Refusal): void => {
+      socket.refreshing = false;
+      this.#finishRefresh(socket, verdict);
+    };
+    const judged = this.#options.auth.refresh(parsed.token, socket.userId);
+    void Promise.resolve(judged)
+      .then((verdict) => (verdict.ok ? this.#checkRevocation(verdict) : verdict))
+      .then(finish);
+    return true;
+  }
+
+  #finishRefresh(socket: ClientSocket, verdict: Admission | Refusal): void {
+    if (socket.readyState !== OPEN) return;
+    const { metrics, dropLog } = this.#options;
+    if (!verdict.ok) {
+      metrics.refreshFinished(verdict.reason);
+      dropLog.info(
+        `refresh_${verdict.reason}`,
+        { userId: socket.userId, reason: verdict.reason },
+        'refused a token refresh; closing the socket',
+      );
+      closeRefused(socket, verdict.code ?? closeCodes.AUTH_FAILED, verdict.reason);
+      return;
+    }
+    socket.expiresAt = verdict.expiresAt + this.#options.clockToleranceMs;
+    socket.issuedAt = verdict.issuedAt;
+    metrics.refreshFinished('refreshed');
+    this.#options.onRefreshed?.(socket);
+    if (
+      withinOutboundLimit(
+        socket,
+        this.#options.maxBufferedBytes,
+        metrics,
+        dropLog,
+        'dropped a socket that does not read its replies',
+      )
+    ) {
+      socket.send(tokenRefreshedFrame(verdict.expiresAt));
+    }
   }
 
   #start(
@@ -305,12 +422,7 @@ export class Sessions {
       return;
     }
     if (!admission.ok) {
-      this.#refuse(
-        socket,
-        'code' in admission ? admission.code : closeCodes.AUTH_FAILED,
-        admission.reason,
-        handshake,
-      );
+      this.#refuse(socket, admission.code ?? closeCodes.AUTH_FAILED, admission.reason, handshake);
       return;
     }
     const { userId } = admission;
@@ -358,7 +470,7 @@ export class Sessions {
     metrics.connectionRejected(reason);
     metrics.handshakeFinished('refused', handshake.startedAt);
     dropLog.info(reason, { code, reason, address: handshake.address }, 'refused a handshake');
-    socket.close(code, reason);
+    closeRefused(socket, code, reason);
   }
 
   /** Closes an admitted socket whose token expired (1008 `token_expired`). */

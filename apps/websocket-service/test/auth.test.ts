@@ -1,20 +1,27 @@
-import { createTokenVerifier, signToken } from '@huleedu/auth';
+import { createTokenVerifier, KeysUnavailableError, signToken } from '@huleedu/auth';
+import { tokenSubprotocols } from '@huleedu/ws-protocol';
 import { describe, expect, it } from 'vitest';
-import { createHandshakeAuth, tokenFromRequestUrl } from '../src/auth.js';
+import { type Admission, createHandshakeAuth, tokenFromRequestUrl } from '../src/auth.js';
 import { captureLogger } from './helpers.js';
 
 const secret = 'handshake-test-secret-0123456789abcdef';
 const verifier = createTokenVerifier({ secret });
 
+/** The gate with a local verifier, which answers at once. */
 function auth(allowedOrigins?: string[]) {
   const log = captureLogger();
+  const gate = createHandshakeAuth({
+    verifier,
+    logger: log.logger,
+    ...(allowedOrigins ? { allowedOrigins } : {}),
+  });
   return {
     log,
-    gate: createHandshakeAuth({
-      verifier,
-      logger: log.logger,
-      ...(allowedOrigins ? { allowedOrigins } : {}),
-    }),
+    gate: {
+      admit: (url: string, origin: string | undefined, protocols?: string) =>
+        gate.admit(url, origin, protocols) as Admission,
+      refresh: (token: string, userId: string) => gate.refresh(token, userId) as Admission,
+    },
   };
 }
 
@@ -105,5 +112,73 @@ describe('createHandshakeAuth', () => {
       msg: 'token verification failed unexpectedly',
     });
     expect(log.text()).not.toContain(token);
+  });
+});
+
+describe('tokens in Sec-WebSocket-Protocol', () => {
+  it('reads the token from the bearer subprotocol, and refuses a token sent both ways', () => {
+    const { gate } = auth();
+    const token = signToken('teacher-7', { secret });
+    const header = tokenSubprotocols(token).join(', ');
+    expect(gate.admit('/ws', undefined, header)).toMatchObject({ ok: true, userId: 'teacher-7' });
+    expect(gate.admit(`/ws?token=${token}`, undefined, header)).toEqual({
+      ok: false,
+      reason: 'token_malformed',
+    });
+    // A bearer entry without huleedu.v1 cannot be answered with an offered subprotocol.
+    expect(gate.admit('/ws', undefined, `huleedu.bearer.${token}`)).toEqual({
+      ok: false,
+      reason: 'token_malformed',
+    });
+    // huleedu.v1 alone, with the token in the URL (the legacy way), is fine.
+    expect(gate.admit(`/ws?token=${token}`, undefined, 'huleedu.v1').ok).toBe(true);
+  });
+
+  it('refuses tokens without iat by default', () => {
+    const noIat = signToken('u', { secret, claims: { iat: undefined } });
+    expect(auth().gate.admit(`/ws?token=${noIat}`, undefined)).toEqual({
+      ok: false,
+      reason: 'token_missing_iat',
+    });
+  });
+});
+
+describe('refresh', () => {
+  it('accepts a fresh token of the same user with its expiry and issue time', () => {
+    const token = signToken('teacher-1', { secret, expiresInSeconds: 900 });
+    const result = auth().gate.refresh(token, 'teacher-1');
+    expect(result).toMatchObject({ ok: true, userId: 'teacher-1' });
+    if (result.ok) {
+      expect(result.expiresAt).toBeGreaterThan(Date.now() + 890_000);
+      expect(result.issuedAt).toBeLessThanOrEqual(Date.now() / 1000);
+    }
+  });
+
+  it("refuses another user's token and every token the handshake refuses", () => {
+    const { gate } = auth();
+    expect(gate.refresh(signToken('teacher-2', { secret }), 'teacher-1')).toEqual({
+      ok: false,
+      reason: 'token_subject_mismatch',
+    });
+    expect(
+      gate.refresh(signToken('teacher-1', { secret, expiresInSeconds: -60 }), 'teacher-1'),
+    ).toEqual({ ok: false, reason: 'token_expired' });
+    expect(gate.refresh('garbage', 'teacher-1')).toEqual({ ok: false, reason: 'token_malformed' });
+  });
+
+  it('answers 1013 not_ready when the keys cannot be read (a JWKS URL that does not answer)', async () => {
+    const log = captureLogger();
+    const gate = createHandshakeAuth({
+      verifier: {
+        verify: () => Promise.reject(new KeysUnavailableError('the JWKS URL did not answer')),
+      },
+      logger: log.logger,
+    });
+    await expect(gate.admit('/ws?token=a.b.c', undefined)).resolves.toEqual({
+      ok: false,
+      reason: 'not_ready',
+      code: 1013,
+    });
+    await expect(gate.refresh('a.b.c', 'u')).resolves.toMatchObject({ reason: 'not_ready' });
   });
 });

@@ -1,5 +1,7 @@
 import { generateKeyPairSync } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { DEFAULT_SUBJECT_PATTERN } from '@huleedu/auth';
 import { describe, expect, it } from 'vitest';
 import {
@@ -43,10 +45,11 @@ describe('loadSettings', () => {
           maxLifetimeSeconds: 86_400,
           maxSubjectLength: 128,
           subjectPattern: DEFAULT_SUBJECT_PATTERN,
+          allowMissingIat: false,
         },
         maxConnectionsPerUser: 5,
         pingIntervalMs: 30_000,
-        maxPayloadBytes: 4096,
+        maxPayloadBytes: 9216,
         maxBufferedBytes: 1_048_576,
         inboundBudget: { burst: 20, perSecond: 5 },
         requestTimeoutMs: 5_000,
@@ -57,6 +60,7 @@ describe('loadSettings', () => {
         },
         maxTcpConnections: defaultMaxTcpConnections(),
         trustedProxies: [],
+        ipv6PrefixLength: 64,
         revocationTimeoutMs: 1_000,
         shutdownGraceMs: 10_000,
         logLevel: 'info',
@@ -150,7 +154,8 @@ describe('loadSettings', () => {
     ).toEqual([
       {
         variable: 'WEBSOCKET_TRUSTED_PROXIES',
-        message: 'expected IP addresses separated by commas, got "lb.internal"',
+        message:
+          'expected IP addresses or CIDR ranges (10.0.0.0/8) separated by commas, got "lb.internal": not an IP address',
       },
     ]);
   });
@@ -191,7 +196,8 @@ describe('loadSettings', () => {
     expect(byVariable).toEqual({
       WEBSOCKET_SERVICE_PORT: 'expected a whole number from 0 to 65535, got "eighty"',
       WEBSOCKET_REDIS_URL: 'expected a redis:// or rediss:// URL, got scheme "http:"',
-      JWT_ALGORITHM: 'expected one of HS256, HS384, HS512, RS256, ES256, got "none"',
+      JWT_ALGORITHM:
+        'expected one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, got "none"',
       // Missing too: the old hand-written parser skipped this rule once the algorithm was bad.
       JWT_SECRET_KEY: expect.stringContaining('is required'),
       WEBSOCKET_MAX_CONNECTIONS_PER_USER: 'expected a whole number from 1 to 10000, got "0"',
@@ -202,7 +208,7 @@ describe('loadSettings', () => {
       WEBSOCKET_MAX_PAYLOAD_BYTES: 'expected a whole number from 16 to 16777216, got "1e9"',
       WEBSOCKET_MAX_BUFFERED_BYTES: 'expected a whole number from 1024 to 1073741824, got "512"',
       WEBSOCKET_SHUTDOWN_GRACE_SECONDS: 'expected a number of seconds from 0 to 3600, got "soon"',
-      WEBSOCKET_CHANNEL_PREFIX: expect.stringContaining('must not contain spaces or the glob'),
+      WEBSOCKET_CHANNEL_PREFIX: expect.stringContaining('contains "*" (whitespace, control'),
       JWT_CLOCK_TOLERANCE_SECONDS: 'expected a whole number from 0 to 300, got "1.5"',
       LOG_LEVEL: 'expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"',
     });
@@ -223,7 +229,8 @@ describe('loadSettings', () => {
       },
       {
         variable: 'JWT_ALGORITHM',
-        message: 'expected one of HS256, HS384, HS512, RS256, ES256, got "none"',
+        message:
+          'expected one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, got "none"',
       },
       {
         variable: 'JWT_SECRET_KEY',
@@ -235,7 +242,7 @@ describe('loadSettings', () => {
       },
     ]);
     // With a public key and a bad algorithm, the secret is not demanded: the key says RS/ES.
-    const withKey = issuesOf({ JWT_ALGORITHM: 'RS512', JWT_PUBLIC_KEY: 'not a key' });
+    const withKey = issuesOf({ JWT_ALGORITHM: 'EdDSA', JWT_PUBLIC_KEY: 'not a key' });
     expect(withKey.map((i) => i.variable)).toEqual(['JWT_ALGORITHM', 'JWT_PUBLIC_KEY']);
   });
 
@@ -275,6 +282,7 @@ describe('loadSettings', () => {
       maxLifetimeSeconds: 86_400,
       maxSubjectLength: 128,
       subjectPattern: DEFAULT_SUBJECT_PATTERN,
+      allowMissingIat: false,
     });
     // Containers often carry the newlines as literal "\n".
     const escaped = pem.trim().replaceAll('\n', '\\n');
@@ -538,5 +546,102 @@ describe('descriptor limits and revocation reads', () => {
         },
       ],
     );
+  });
+});
+
+describe('start-up refuses what could only fail later', () => {
+  it('refuses an HS secret shorter than 32 bytes', () => {
+    expect(issuesOf({ JWT_SECRET_KEY: 'dev-secret' })).toEqual([
+      {
+        variable: 'JWT_SECRET_KEY',
+        message: expect.stringMatching(/^is 10 bytes; an HMAC secret needs at least 32 bytes/),
+      },
+    ]);
+    expect(settingsFromEnv({ JWT_SECRET_KEY: 'x'.repeat(32) }).jwt.secret).toBe('x'.repeat(32));
+  });
+
+  it('refuses a public key whose type or curve does not fit JWT_ALGORITHM', () => {
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' })
+      .publicKey.export({ type: 'spki', format: 'pem' })
+      .toString();
+    const rsaForEs = issuesOf({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: rsa });
+    expect(rsaForEs).toEqual([{ variable: 'JWT_PUBLIC_KEY', message: expect.any(String) }]);
+    expect(rsaForEs[0]?.message).toMatch(/P-256/);
+    expect(issuesOf({ JWT_ALGORITHM: 'ES256', JWT_PUBLIC_KEY: p384 })[0]?.variable).toBe(
+      'JWT_PUBLIC_KEY',
+    );
+    expect(settingsFromEnv({ JWT_ALGORITHM: 'ES384', JWT_PUBLIC_KEY: p384 }).jwt.algorithm).toBe(
+      'ES384',
+    );
+    expect(settingsFromEnv({ JWT_ALGORITHM: 'PS256', JWT_PUBLIC_KEY: rsa }).jwt.algorithm).toBe(
+      'PS256',
+    );
+  });
+
+  it('refuses a channel prefix and subject rules that publishers refuse', () => {
+    expect(issuesOf({ JWT_SECRET_KEY: SECRET, WEBSOCKET_CHANNEL_PREFIX: 'ws}' })).toEqual([
+      { variable: 'WEBSOCKET_CHANNEL_PREFIX', message: expect.stringContaining('contains "}"') },
+    ]);
+    expect(
+      issuesOf({ JWT_SECRET_KEY: SECRET, JWT_SUBJECT_PATTERN: '.+' }).map((i) => i.variable),
+    ).toEqual(['JWT_SUBJECT_PATTERN']);
+    expect(issuesOf({ JWT_SECRET_KEY: SECRET, JWT_MAX_SUBJECT_LENGTH: '300' })).toEqual([
+      { variable: 'JWT_MAX_SUBJECT_LENGTH', message: expect.stringContaining('256') },
+    ]);
+  });
+
+  it('takes several keys from a JWKS file or URL, one key source at a time', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'jwks-'));
+    const jwk = generateKeyPairSync('rsa', { modulusLength: 2048 }).publicKey.export({
+      format: 'jwk',
+    });
+    const file = join(dir, 'jwks.json');
+    writeFileSync(file, JSON.stringify({ keys: [{ ...jwk, kid: 'k1', use: 'sig' }] }));
+    expect(settingsFromEnv({ JWT_ALGORITHM: 'RS256', JWT_JWKS_FILE: file }).jwt).toMatchObject({
+      jwksFile: file,
+    });
+    const url = 'https://identity.example/.well-known/jwks.json';
+    expect(settingsFromEnv({ JWT_ALGORITHM: 'RS256', JWT_JWKS_URL: url }).jwt).toMatchObject({
+      jwksUrl: url,
+    });
+    expect(issuesOf({ JWT_ALGORITHM: 'RS256', JWT_JWKS_FILE: file, JWT_JWKS_URL: url })).toEqual([
+      { variable: 'JWT_JWKS_URL', message: expect.stringContaining('one key source') },
+    ]);
+    expect(issuesOf({ JWT_ALGORITHM: 'ES256', JWT_JWKS_FILE: file })[0]?.variable).toBe(
+      'JWT_JWKS_FILE',
+    );
+    expect(
+      issuesOf({ JWT_ALGORITHM: 'RS256', JWT_JWKS_URL: 'http://identity.example/jwks' }),
+    ).toEqual([{ variable: 'JWT_JWKS_URL', message: expect.stringContaining('https://') }]);
+    expect(issuesOf({ JWT_ALGORITHM: 'RS256', JWT_JWKS_FILE: join(dir, 'missing.json') })).toEqual([
+      { variable: 'JWT_JWKS_FILE', message: expect.any(String) },
+    ]);
+  });
+
+  it('reads JWT_ALLOW_MISSING_IAT, WEBSOCKET_IPV6_PREFIX_LENGTH and CIDR trusted proxies', () => {
+    const settings = settingsFromEnv({
+      JWT_SECRET_KEY: SECRET,
+      JWT_ALLOW_MISSING_IAT: 'true',
+      WEBSOCKET_IPV6_PREFIX_LENGTH: '56',
+      WEBSOCKET_TRUSTED_PROXIES: '10.0.0.0/8, fd00::/8, 192.0.2.1',
+    });
+    expect(settings.jwt.allowMissingIat).toBe(true);
+    expect(settings.ipv6PrefixLength).toBe(56);
+    expect(settings.trustedProxies).toEqual(['10.0.0.0/8', 'fd00::/8', '192.0.2.1']);
+    expect(
+      issuesOf({
+        JWT_SECRET_KEY: SECRET,
+        JWT_ALLOW_MISSING_IAT: 'yes',
+        WEBSOCKET_IPV6_PREFIX_LENGTH: '129',
+        WEBSOCKET_TRUSTED_PROXIES: '10.0.0.0/33',
+      }).map((i) => i.variable),
+    ).toEqual([
+      'JWT_ALLOW_MISSING_IAT',
+      'WEBSOCKET_TRUSTED_PROXIES',
+      'WEBSOCKET_IPV6_PREFIX_LENGTH',
+    ]);
   });
 });

@@ -113,6 +113,27 @@ describe('createDelivery', () => {
     expect(String(warnings[2]?.reason)).toMatch(/^event: /);
   });
 
+  it('never forwards a ws.* event published on a user channel: dropped, counted, logged', async () => {
+    const { deliver, connect, metrics, log } = await setup();
+    const tab = await connect('teacher-1');
+    const forged =
+      '{"event":"ws.resync","data":{"position":999999,"epoch":"e","reason":"trimmed"}}';
+    deliver('teacher-1', forged);
+    deliver('teacher-1', '{"event":"ws.token_refreshed","data":{"expires_at":1}}');
+    const real = '{"event":"class_created","data":{"class_name":"7B"}}';
+    deliver('teacher-1', real);
+    await waitFor(() => tab.frames.length === 1, { message: 'the real notification' });
+    expect(tab.frames).toEqual([real]);
+    expect(metrics.reservedEventsDropped).toBe(2);
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_reserved_events_dropped_total 2');
+    expect(log.lines.filter((l) => l.kind === 'reserved_event')[0]).toMatchObject({
+      level: 'warn',
+      userId: 'teacher-1',
+      event: 'ws.resync',
+    });
+  });
+
   it('logs a flood of malformed payloads at a bounded rate, every one counted', async () => {
     const { deliver, connect, metrics, log, dropLog } = await setup();
     const tab = await connect('teacher-1');

@@ -4,6 +4,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createTokenVerifier, signToken } from '@huleedu/auth';
 import { waitFor } from '@huleedu/test-support';
+import { refreshTokenFrame, tokenSubprotocols } from '@huleedu/ws-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createHandshakeAuth } from '../src/auth.js';
@@ -35,6 +36,8 @@ async function start(
     origins?: string[];
     revokedBefore?: (userId: string) => Promise<number | undefined>;
     budget?: ConnectionBudget;
+    /** Accept tokens without `iat` (judged as issued at `exp` less a day). */
+    allowMissingIat?: boolean;
     /** Sees every upgrade request before the sessions do. */
     onUpgradeRequest?: (request: IncomingMessage) => void;
   } = {},
@@ -63,9 +66,10 @@ async function start(
     { defaultMetrics: false },
   );
   const admitted: ClientSocket[] = [];
+  const refreshed: ClientSocket[] = [];
   const sessions: Sessions = new Sessions({
     auth: createHandshakeAuth({
-      verifier: createTokenVerifier({ secret }),
+      verifier: createTokenVerifier({ secret, allowMissingIat: options.allowMissingIat ?? false }),
       logger: log.logger,
       ...(options.origins ? { allowedOrigins: options.origins } : {}),
     }),
@@ -79,6 +83,7 @@ async function start(
     dropLog,
     clockToleranceMs: 0,
     onAdmitted: (socket) => admitted.push(socket),
+    onRefreshed: (socket) => refreshed.push(socket),
     ...(options.revokedBefore === undefined ? {} : { revokedBefore: options.revokedBefore }),
     ...(options.budget === undefined ? {} : { budget: options.budget }),
   });
@@ -102,10 +107,14 @@ async function start(
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   });
-  const connect = (token: string | null, headers: Record<string, string> = {}) => {
+  const connect = (
+    token: string | null,
+    headers: Record<string, string> = {},
+    protocols: string[] = [],
+  ) => {
     const url =
       token === null ? `ws://127.0.0.1:${port}/ws` : `ws://127.0.0.1:${port}/ws?token=${token}`;
-    const client = new WebSocket(url, { headers });
+    const client = new WebSocket(url, protocols, { headers });
     clients.push(client);
     const frames = textFrames(client);
     const closed = closeOf(client);
@@ -115,7 +124,7 @@ async function start(
     });
     return { client, frames, closed, opened };
   };
-  return { sessions, registry, refs, metrics, admitted, connect, log, port };
+  return { sessions, registry, refs, metrics, admitted, refreshed, connect, log, port };
 }
 
 /** Opens a TCP connection and sends a WebSocket handshake for `token` by hand. */
@@ -459,10 +468,32 @@ describe('Sessions: revoked tokens (disconnectUser)', () => {
     expect(body).toContain('huleedu_ws_connections_rejected_total{reason="token_revoked"} 1');
   });
 
-  it('refuses a token without iat while a revocation is in force', async () => {
-    const { connect } = await start({ revokedBefore: async () => now() - 10 });
+  it('refuses a token without iat by default, revocation or not', async () => {
+    const { connect } = await start({ revokedBefore: async () => undefined });
     const noIat = signToken('teacher-1', { secret, claims: { iat: undefined } });
-    expect(await connect(noIat).closed).toEqual({ code: 1008, reason: 'token_revoked' });
+    expect(await connect(noIat).closed).toEqual({ code: 1008, reason: 'token_missing_iat' });
+  });
+
+  it('judges an allowed token without iat as issued at exp less the maximum lifetime', async () => {
+    // Valid ten more minutes: it may have been issued up to a day (the maximum) ago.
+    const noIat = signToken('teacher-1', { secret, claims: { iat: undefined } });
+    const revokedJustNow = await start({
+      allowMissingIat: true,
+      revokedBefore: async () => now() - 10,
+    });
+    expect(await revokedJustNow.connect(noIat).closed).toEqual({
+      code: 1008,
+      reason: 'token_revoked',
+    });
+    // A revocation older than exp less a day cannot concern it.
+    const revokedLongAgo = await start({
+      allowMissingIat: true,
+      revokedBefore: async () => now() - 86_400,
+    });
+    const tab = revokedLongAgo.connect(noIat);
+    await tab.opened;
+    await waitFor(() => revokedLongAgo.admitted.length === 1, { message: 'admitted' });
+    expect(revokedLongAgo.admitted[0]!.issuedAt).toBeGreaterThan(now() - 86_400);
   });
 
   it('answers 1013 not_ready, counted and logged, when the revocation cannot be read', async () => {
@@ -619,5 +650,118 @@ describe('Sessions: the connection budget', () => {
     await waitFor(() => budget.open === 0, {
       message: 'the refused handshake gave its place back',
     });
+  });
+});
+
+describe('Sessions: refused sockets let go at once', () => {
+  it('drops a refused socket whose peer never answers the close frame about a second later', async () => {
+    const budget = new ConnectionBudget({
+      maxConnections: 100,
+      maxConnectionsPerAddress: 100,
+      handshakes: { burst: 100, perSecond: 100 },
+    });
+    const { port } = await start({ budget });
+    // A raw connection: reads the 101 and the close frame, never answers, never closes.
+    const socket = sendHandshake(port, 'not-a-token');
+    let received = Buffer.alloc(0);
+    let ended = false;
+    socket.on('data', (chunk: Buffer) => {
+      received = Buffer.concat([received, chunk]);
+    });
+    socket.on('end', () => {
+      ended = true;
+    });
+    await waitFor(() => received.includes(Buffer.from('token_malformed')), {
+      message: 'the close frame with its reason',
+    });
+    expect(budget.open).toBe(1);
+    // ws alone would keep it 5 s; the service lets go after about one.
+    await waitFor(() => budget.open === 0 && ended, {
+      timeoutMs: 3_000,
+      message: 'the refused socket dropped and its place given back',
+    });
+  });
+});
+
+describe('Sessions: the token in Sec-WebSocket-Protocol', () => {
+  it('admits a token from the bearer subprotocol, selects huleedu.v1 and never logs the token', async () => {
+    const { connect, admitted, log } = await start();
+    const bearer = token('teacher-9');
+    const tab = connect(null, {}, tokenSubprotocols(bearer));
+    await tab.opened;
+    expect(tab.client.protocol).toBe('huleedu.v1');
+    await waitFor(() => admitted.length === 1, { message: 'admitted' });
+    expect(admitted[0]!.userId).toBe('teacher-9');
+    expect(log.text()).not.toContain(bearer);
+  });
+
+  it('refuses a token sent both in the URL and in the header with 1008 token_malformed', async () => {
+    const { connect } = await start();
+    const bearer = token('teacher-9');
+    const tab = connect(bearer, {}, tokenSubprotocols(bearer));
+    expect(await tab.closed).toEqual({ code: 1008, reason: 'token_malformed' });
+  });
+});
+
+describe('Sessions: refreshing the token in place', () => {
+  /** The next text frame the client receives. */
+  const nextFrame = (client: WebSocket) =>
+    new Promise<string>((resolve) => client.once('message', (data) => resolve(String(data))));
+
+  it('moves the expiry and answers ws.token_refreshed, on the same socket', async () => {
+    const { connect, admitted, refreshed, metrics } = await start({
+      revokedBefore: async () => undefined,
+    });
+    const tab = connect(token('teacher-1', 60));
+    await tab.opened;
+    await waitFor(() => admitted.length === 1, { message: 'admitted' });
+    const socket = admitted[0]!;
+    const before = socket.expiresAt;
+    const fresh = token('teacher-1', 3600);
+    const answer = nextFrame(tab.client);
+    tab.client.send(refreshTokenFrame(fresh));
+    const { event, data } = JSON.parse(await answer) as {
+      event: string;
+      data: { expires_at: number };
+    };
+    expect(event).toBe('ws.token_refreshed');
+    expect(data.expires_at).toBeGreaterThan(before + 3_000_000);
+    expect(socket.expiresAt).toBe(data.expires_at);
+    expect(refreshed).toEqual([socket]);
+    expect(tab.client.readyState).toBe(WebSocket.OPEN);
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_token_refreshes_total{outcome="refreshed"} 1');
+  });
+
+  it("closes with 1008 and the reason when the fresh token is another user's, expired or revoked", async () => {
+    const revoked = new Map<string, number>();
+    const { connect, admitted } = await start({
+      revokedBefore: async (userId) => revoked.get(userId),
+    });
+    const cases: Array<[string, string]> = [
+      [token('teacher-2'), 'token_subject_mismatch'],
+      [token('teacher-1', -60), 'token_expired'],
+      [tokenIssuedAt('teacher-1', Math.floor(Date.now() / 1000) - 120), 'token_revoked'],
+    ];
+    for (const [fresh, reason] of cases) {
+      const tab = connect(token('teacher-1'));
+      await tab.opened;
+      if (reason === 'token_revoked') revoked.set('teacher-1', Math.floor(Date.now() / 1000) - 60);
+      tab.client.send(refreshTokenFrame(fresh));
+      expect(await tab.closed, reason).toEqual({ code: 1008, reason });
+    }
+    expect(admitted.length).toBe(3);
+  });
+
+  it('ignores other JSON frames as before', async () => {
+    const { connect, metrics } = await start();
+    const tab = connect(token('teacher-1'));
+    await tab.opened;
+    tab.client.send('{"event":"ws.refresh_token","data":{}}');
+    tab.client.send('{"event":"hello"}');
+    tab.client.send('ping');
+    expect(await nextFrame(tab.client)).toBe('pong');
+    expect(metrics.ignoredFrames).toBe(2);
+    expect(tab.client.readyState).toBe(WebSocket.OPEN);
   });
 });

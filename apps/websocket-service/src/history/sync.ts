@@ -1,11 +1,11 @@
-import { controlEvents, type ResyncReason } from '@huleedu/ws-protocol';
+import { controlEvents, isReservedEvent, type ResyncReason } from '@huleedu/ws-protocol';
 import type { ClientSocket } from '../client-socket.js';
 import type { HistorySettings } from '../config.js';
 import { OPEN, TEXT_FRAME } from '../frames.js';
 import { withinOutboundLimit } from '../limits/slow-consumer.js';
 import type { Logger } from '../logger.js';
 import type { HistoryStats, ServiceMetrics } from '../metrics.js';
-import { parsePayload } from '../payload.js';
+import { dropReservedEvent, parsePayload } from '../payload.js';
 import type { RateLimitedLog } from '../rate-limited-log.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { syncOutcome } from './outcome.js';
@@ -338,6 +338,10 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     const { metrics, dropLog } = this.#options;
     return snapshot.entries.map((entry) => {
       const parsed = parsePayload(entry.message);
+      if (parsed.ok && isReservedEvent(parsed.envelope.event)) {
+        dropReservedEvent(metrics, dropLog, userId, parsed.envelope.event);
+        return false;
+      }
       if (parsed.ok) return true;
       metrics.malformedPayloads++;
       dropLog.warn(

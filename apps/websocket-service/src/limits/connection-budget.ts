@@ -237,30 +237,3 @@ export class ConnectionBudget {
     }
   }
 }
-
-/**
- * The client address of a request: the peer's address, or, when the peer is one of
- * `trustedProxies` (a load balancer), the last `X-Forwarded-For` entry that is not a trusted
- * proxy. Without trusted proxies the header is ignored: anyone can write it.
- */
-export function clientAddress(
-  remoteAddress: string | undefined,
-  forwardedFor: string | string[] | undefined,
-  trustedProxies: ReadonlySet<string>,
-): string {
-  const peer = normalizeAddress(remoteAddress ?? '');
-  if (!trustedProxies.has(peer) || forwardedFor === undefined) return peer;
-  const hops = (Array.isArray(forwardedFor) ? forwardedFor.join(',') : forwardedFor)
-    .split(',')
-    .map((hop) => normalizeAddress(hop.trim()))
-    .filter((hop) => hop !== '');
-  for (let i = hops.length - 1; i >= 0; i--) {
-    if (!trustedProxies.has(hops[i]!)) return hops[i]!;
-  }
-  return peer;
-}
-
-/** `::ffff:10.0.0.1` (IPv4 on an IPv6 socket) and `10.0.0.1` are the same client. */
-export function normalizeAddress(address: string): string {
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
-}

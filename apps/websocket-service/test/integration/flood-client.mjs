@@ -9,6 +9,11 @@
 // - { mode: 'handshakes', port, address, perSecond, maxAttempts }: WebSocket handshakes with
 //   valid tokens (sent as the first IPC message, one per attempt), paced at `perSecond`, from one
 //   address; admitted sockets are held open.
+// - { mode: 'refused', port, addresses, token, perSecond, durationMs, maxAttempts }: WebSocket handshakes
+//   with the invalid `token`, paced at `perSecond` from each of the local `addresses` for `durationMs`; each
+//   upgraded socket never answers the close frame and never closes its side, so the service
+//   alone decides how long it keeps the socket. The final report adds `keptMs` (p50, max, count):
+//   from the 101 answer until the service closed the connection.
 // It reports its counts on IPC every 250 ms and once more, with `final: true`, after `stop`.
 import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
@@ -105,6 +110,60 @@ function handshake(token) {
   });
 }
 
+/** Milliseconds from a refused socket's 101 answer until the service closed the connection. */
+const kept = [];
+
+/** One refused handshake from `address`: reads the answer, never answers the close frame. */
+function refusedHandshake(address) {
+  stats.attempted++;
+  const socket = connect({
+    port: config.port,
+    host: '127.0.0.1',
+    localAddress: address,
+    allowHalfOpen: true,
+  });
+  sockets.add(socket);
+  let head = '';
+  let upgradedAt;
+  socket.on('connect', () => {
+    stats.established++;
+    stats.open++;
+    stats.peakOpen = Math.max(stats.peakOpen, stats.open);
+    socket.write(
+      `GET /ws?token=${config.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n` +
+        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
+    );
+  });
+  socket.on('data', (chunk) => {
+    if (head.includes('\r\n\r\n')) return;
+    head += chunk.toString('latin1');
+    if (!head.includes('\r\n\r\n')) return;
+    const status = head.slice(9, 12);
+    stats.statuses[status] = (stats.statuses[status] ?? 0) + 1;
+    if (status === '101') upgradedAt = performance.now();
+  });
+  socket.on('error', (error) => countError(error.code ?? 'error'));
+  const gone = () => {
+    if (!sockets.delete(socket)) return;
+    stats.open--;
+    if (upgradedAt !== undefined && !stopping) kept.push(performance.now() - upgradedAt);
+    socket.destroy();
+  };
+  // The service's FIN or reset: it let the socket go.
+  socket.on('end', gone);
+  socket.on('close', gone);
+}
+
+function keptSummary() {
+  const sorted = kept.slice().sort((a, b) => a - b);
+  return {
+    count: sorted.length,
+    p50: Math.round(sorted[Math.floor(sorted.length / 2)] ?? 0),
+    max: Math.round(sorted.at(-1) ?? 0),
+  };
+}
+
 const reporter = setInterval(() => process.send?.({ ...stats }), 250);
 
 process.on('message', (message) => {
@@ -112,7 +171,7 @@ process.on('message', (message) => {
     stopping = true;
     clearInterval(reporter);
     for (const socket of sockets) socket.destroy();
-    process.send?.({ ...stats, final: true }, () => process.exit(0));
+    process.send?.({ ...stats, keptMs: keptSummary(), final: true }, () => process.exit(0));
     return;
   }
   if (message?.tokens !== undefined) {
@@ -132,4 +191,19 @@ process.on('message', (message) => {
 if (config.mode === 'idle') {
   for (let i = 0; i < config.connections; i++)
     openIdle(config.addresses[i % config.addresses.length]);
+}
+
+if (config.mode === 'refused') {
+  // Paced: one batch per address per 50 ms tick.
+  const perTick = Math.max(1, Math.round(config.perSecond / 20));
+  const until = performance.now() + config.durationMs;
+  const pacer = setInterval(() => {
+    if (stopping || stats.attempted >= config.maxAttempts || performance.now() > until) {
+      clearInterval(pacer);
+      return;
+    }
+    for (const address of config.addresses) {
+      for (let i = 0; i < perTick; i++) refusedHandshake(address);
+    }
+  }, 50);
 }

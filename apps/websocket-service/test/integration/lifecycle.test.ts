@@ -157,7 +157,8 @@ describe('service lifecycle', () => {
     };
     expect(Object.fromEntries(issues.map((i) => [i.variable, i.message]))).toEqual({
       WEBSOCKET_SERVICE_PORT: 'expected a whole number from 0 to 65535, got "eighty"',
-      JWT_ALGORITHM: 'expected one of HS256, HS384, HS512, RS256, ES256, got "none"',
+      JWT_ALGORITHM:
+        'expected one of HS256, HS384, HS512, RS256, RS384, RS512, PS256, PS384, PS512, ES256, ES384, ES512, got "none"',
       WEBSOCKET_PING_INTERVAL: 'expected a number of seconds from 0.1 to 3600, got "often"',
       JWT_SECRET_KEY: expect.stringContaining('is required'),
       WEBSOCKET_REDIS_URL: 'expected a redis:// or rediss:// URL, got scheme "http:"',
