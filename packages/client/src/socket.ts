@@ -119,6 +119,13 @@ export function createSocketConnection(
   let stableTimer: ReturnType<typeof setTimeout> | undefined;
   let refreshTimer: ReturnType<typeof setTimeout> | undefined;
 
+  /** Forgets past attempts and refusals: a fresh start, or a connection that stayed up. */
+  function startOver(): void {
+    attempt = authRefusals = authWaitUntil = 0;
+    backoff.reset();
+    authBackoff.reset();
+  }
+
   function moveTo(next: ConnectionState, info: StateInfo): void {
     if (!canTransition(state, next)) {
       throw new Error(`@huleedu/ws-client: illegal transition ${state} -> ${next}`);
@@ -182,11 +189,7 @@ export function createSocketConnection(
       clearTimeout(connectTimer);
       moveTo('open', { attempt });
       refreshBefore(expiryOf(token));
-      stableTimer = setTimeout(() => {
-        attempt = authRefusals = authWaitUntil = 0;
-        backoff.reset();
-        authBackoff.reset();
-      }, stableAfterMs);
+      stableTimer = setTimeout(startOver, stableAfterMs);
       beat = startHeartbeat({
         intervalMs: heartbeatIntervalMs,
         sendPing: () => ws.send(heartbeatFrames.PING),
@@ -366,9 +369,7 @@ export function createSocketConnection(
     },
     connect() {
       if (state !== 'idle' && state !== 'closed') return;
-      attempt = authRefusals = authWaitUntil = 0;
-      backoff.reset();
-      authBackoff.reset();
+      startOver();
       network = watchNetwork(networkChanged);
       attemptConnect();
     },
