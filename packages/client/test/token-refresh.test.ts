@@ -7,23 +7,12 @@ import {
   refreshEvents,
   tokenRefreshedFrame,
 } from '@huleedu/ws-protocol';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { closeTestClients, fakeJwt, testClient } from './support/clients.js';
+import { describe, expect, it } from 'vitest';
+import { fakeJwt, testClient } from './support/clients.js';
 import { statesOf } from './support/recorder.js';
-import {
-  type ScriptedServer,
-  type ServerConnection,
-  startScriptedServer,
-} from './support/scripted-server.js';
+import { type ServerConnection, scriptedServerPerTest } from './support/scripted-server.js';
 
-let server: ScriptedServer;
-beforeEach(async () => {
-  server = await startScriptedServer();
-});
-afterEach(async () => {
-  closeTestClients();
-  await server.close();
-});
+const running = scriptedServerPerTest();
 
 /** A JWT of user `sub` that expires `seconds` from now. */
 const expiringIn = (seconds: number, sub = 'teacher-1') =>
@@ -54,23 +43,23 @@ function issuer(seconds: number) {
 describe('refreshing the token on the open socket', () => {
   it('sends a fresh token before expiry and keeps the same socket, no resync', async () => {
     // The service answers each refresh with the new expiry, so the client schedules the next.
-    server.onConnection = ({ socket }) =>
+    running().onConnection = ({ socket }) =>
       socket.on('message', (data) => {
         const parsed = parseRefreshTokenFrame(data.toString());
         if (parsed.ok) socket.send(tokenRefreshedFrame(Date.now() + 2_000));
       });
     const tokens = issuer(2);
-    const { client, recording, tokenRequests } = testClient(server.url, {
+    const { client, recording, tokenRequests } = testClient(running().url, {
       tokenTransport: undefined,
       getToken: tokens.getToken,
     });
     client.connect();
-    await waitFor(() => refreshesOn(server.connections[0]).length >= 2, {
+    await waitFor(() => refreshesOn(running().connections[0]).length >= 2, {
       message: 'two refreshes on the first socket',
       timeoutMs: 10_000,
     });
-    expect(server.connections).toHaveLength(1);
-    expect(refreshesOn(server.connections[0])).toEqual(tokens.issued.slice(1, 3));
+    expect(running().connections).toHaveLength(1);
+    expect(refreshesOn(running().connections[0])).toEqual(tokens.issued.slice(1, 3));
     expect(tokenRequests.slice(1, 3)).toEqual([
       expect.objectContaining({ refresh: true }),
       expect.objectContaining({ refresh: true }),
@@ -81,22 +70,22 @@ describe('refreshing the token on the open socket', () => {
   });
 
   it('hands a refused refresh to the close policy: a prompt reconnect with a fresh token', async () => {
-    server.onConnection = ({ socket }) =>
+    running().onConnection = ({ socket }) =>
       socket.on('message', (data) => {
         if (parseRefreshTokenFrame(data.toString()).ok) {
           socket.close(closeCodes.AUTH_FAILED, closeReasons.TOKEN_SUBJECT_MISMATCH);
         }
       });
     const tokens = issuer(1);
-    const { client, recording } = testClient(server.url, {
+    const { client, recording } = testClient(running().url, {
       tokenTransport: undefined,
       getToken: tokens.getToken,
     });
     client.connect();
-    await waitFor(() => server.connections.length >= 2 && client.state === 'open', {
+    await waitFor(() => running().connections.length >= 2 && client.state === 'open', {
       message: 'reconnected after the refused refresh',
     });
-    expect(refreshesOn(server.connections[0])).toHaveLength(1);
+    expect(refreshesOn(running().connections[0])).toHaveLength(1);
     expect(recording.states.find((s) => s.state === 'reconnecting')?.info).toMatchObject({
       code: 1008,
       reason: 'token_subject_mismatch',
@@ -105,11 +94,11 @@ describe('refreshing the token on the open socket', () => {
   });
 
   it('reports a ws.token_refreshed with bad data and keeps the socket', async () => {
-    server.onConnection = ({ socket }) =>
+    running().onConnection = ({ socket }) =>
       socket.send(
         JSON.stringify({ event: refreshEvents.TOKEN_REFRESHED, data: { expires_at: 'soon' } }),
       );
-    const { client, recording } = testClient(server.url, {
+    const { client, recording } = testClient(running().url, {
       tokenTransport: undefined,
       getToken: () => expiringIn(3600),
     });
@@ -125,7 +114,7 @@ describe('refreshing the token on the open socket', () => {
   it('does not refresh with tokenRefresh: false (the expiry closes the socket as before)', async () => {
     // A refresh would come within 0.9 s of a 1 s token; a synced frame after 1.5 s proves the
     // socket was read that long.
-    server.onConnection = ({ socket }) =>
+    running().onConnection = ({ socket }) =>
       setTimeout(
         () =>
           socket.send(
@@ -136,14 +125,14 @@ describe('refreshing the token on the open socket', () => {
           ),
         1_500,
       );
-    const { client, tokenRequests } = testClient(server.url, {
+    const { client, tokenRequests } = testClient(running().url, {
       tokenTransport: undefined,
       tokenRefresh: false,
       getToken: () => expiringIn(1),
     });
     client.connect();
     await waitFor(() => client.position !== undefined, { message: 'the late ws.synced arrived' });
-    expect(refreshesOn(server.connections[0])).toEqual([]);
+    expect(refreshesOn(running().connections[0])).toEqual([]);
     expect(tokenRequests).toHaveLength(1);
   });
 });

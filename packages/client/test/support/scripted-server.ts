@@ -1,5 +1,7 @@
 import { handshakeToken, heartbeat, WS_SUBPROTOCOL } from '@huleedu/ws-protocol';
+import { afterEach, beforeEach } from 'vitest';
 import { type WebSocket, WebSocketServer } from 'ws';
+import { closeTestClients } from './clients.js';
 
 /** One socket a client opened on the {@link ScriptedServer}. */
 export interface ServerConnection {
@@ -83,4 +85,23 @@ export async function startScriptedServer(): Promise<ScriptedServer> {
     server.onConnection(connection);
   });
   return server;
+}
+
+/**
+ * Starts a {@link ScriptedServer} before each test of the file and, after each, closes the test
+ * clients and the server; the returned function gives the running server.
+ */
+export function scriptedServerPerTest(): () => ScriptedServer {
+  let server: ScriptedServer | undefined;
+  beforeEach(async () => {
+    server = await startScriptedServer();
+  });
+  afterEach(async () => {
+    closeTestClients();
+    await server?.close();
+  });
+  return () => {
+    if (!server) throw new Error('the scripted server is not running (use it inside a test)');
+    return server;
+  };
 }
