@@ -112,6 +112,10 @@ describe('a flood of refused handshakes that never answer the close frame', () =
     const port = service.port;
     const teacher = connectClient(service.wsUrl(signToken('flood-teacher', { secret: SECRET })));
     await teacher.opened;
+    let teacherClose = 'open';
+    void teacher.closed.then(({ code, reason }) => {
+      teacherClose = `closed ${code} ${reason}`;
+    });
 
     const invalid = signToken('intruder', { secret: 'not-the-service-secret-0123456789abcdef' });
     const clients = [
@@ -132,7 +136,7 @@ describe('a flood of refused handshakes that never answer the close frame', () =
     await lateTab.opened;
     await waitFor(() => teacher.frames.length >= published, {
       timeoutMs: 10_000,
-      message: `the teacher to receive every notification published during the flood (${published} published; state ${teacher.socket.readyState}; got ${JSON.stringify(teacher.all)})`,
+      message: `the teacher to receive every notification published during the flood (${published} published; ${teacherClose}; got ${JSON.stringify(teacher.all)})`,
     });
     // Every refused socket has had time to be let go (or to reach ws's old 5 s close timeout).
     await new Promise((resolve) => setTimeout(resolve, 5_500));
