@@ -150,12 +150,16 @@ export interface TestClient {
 
 const openClients = new Set<WebSocket>();
 
-/** Connects a client; it is terminated by {@link terminateClients}. */
+/**
+ * Connects a client (offering `protocols` as `Sec-WebSocket-Protocol`, when given); it is
+ * terminated by {@link terminateClients}.
+ */
 export function connectClient(
   url: string,
   options: ConstructorParameters<typeof WebSocket>[2] = {},
+  protocols: string[] = [],
 ): TestClient {
-  const socket = new WebSocket(url, options);
+  const socket = new WebSocket(url, protocols, options);
   openClients.add(socket);
   const frames: string[] = [];
   const controls: ControlMessage[] = [];
