@@ -11,6 +11,7 @@ import {
   type ServiceProcess,
   startServiceProcess,
   terminateClients,
+  waitUntilReady,
 } from './harness.js';
 
 // Refused handshakes from twelve loopback addresses (127.0.0.2-13) whose sockets never answer
@@ -110,6 +111,8 @@ describe('a flood of refused handshakes that never answer the close frame', () =
       main === undefined ? {} : { main },
     );
     const port = service.port;
+    // Ready: the revocation store reads Redis, so the teacher's handshake is not answered 1013.
+    expect(await waitUntilReady(service)).toBe(true);
     const teacher = connectClient(service.wsUrl(signToken('flood-teacher', { secret: SECRET })));
     await teacher.opened;
     let teacherClose = 'open';
