@@ -32,12 +32,21 @@ const scriptUrl = new URL('../lua/publish.lua', import.meta.url);
 let loaded: PublishScript | undefined;
 
 /**
+ * Absolute path of the durable publish script shipped in this package (`lua/publish.lua`), for
+ * publishers in other languages and tools that run it themselves. The same file is exported as
+ * `@huleedu/notify/lua/publish.lua`.
+ */
+export function publishScriptPath(): string {
+  return fileURLToPath(scriptUrl);
+}
+
+/**
  * Reads `lua/publish.lua` once per process. Throws a plain `Error` naming the path when the file
  * is missing: the package was installed without its `lua` folder, which no option can fix.
  */
 export function publishScript(): PublishScript {
   if (loaded) return loaded;
-  const path = fileURLToPath(scriptUrl);
+  const path = publishScriptPath();
   let source: string;
   try {
     source = readFileSync(path, 'utf8');
