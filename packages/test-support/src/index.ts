@@ -40,7 +40,7 @@ export {
   type StartRedisOptions,
   startRedis,
 } from './redis.js';
-export { resolveFromPackage } from './resolve.js';
+export { repositoryRoot, resolveFromPackage } from './resolve.js';
 export {
   type ServiceProcess,
   type StartServiceOptions,

@@ -30,6 +30,10 @@ export interface NodeProcessOptions {
   readyLine?: RegExp | ((line: string) => boolean);
   /** Resolve once this returns true (checked every 50 ms), instead of or after `readyLine`. */
   ready?: () => boolean | Promise<boolean>;
+  /** What to call it in errors (default: the script's path). */
+  name?: string;
+  /** What being ready means, for errors (default `it was ready`). */
+  readyLabel?: string;
   /** How long it may take to be ready, ms (default 30 s). */
   readyTimeoutMs?: number;
   /** How long `stop` waits after its signal before SIGKILL, ms (default 10 s). */
@@ -165,21 +169,23 @@ export async function startNodeProcess(
   };
 
   const timeoutMs = options.readyTimeoutMs ?? 30_000;
+  const name = options.name ?? script;
+  const readyLabel = options.readyLabel ?? 'it was ready';
   let starting = true;
   try {
     await Promise.race([
       waitFor(
         async () =>
           !starting || (sawReadyLine && (options.ready === undefined || (await options.ready()))),
-        { timeoutMs, intervalMs: 50, message: `${script} to be ready` },
+        { timeoutMs, intervalMs: 50, message: `${name}: ${readyLabel}` },
       ),
       exited.then(({ code, signal }) => {
-        if (starting) throw new Error(`exited with ${code ?? signal} before it was ready`);
+        if (starting) throw new Error(`${name} exited with ${code ?? signal} before ${readyLabel}`);
       }),
     ]);
   } catch (error) {
     kill(child, 'SIGKILL', group);
-    throw new Error(`${script}: ${(error as Error).message}\n--- its output ---\n${output.trim()}`);
+    throw new Error(`${(error as Error).message}\n--- ${name} output ---\n${output.trim()}`);
   } finally {
     starting = false;
   }

@@ -1,5 +1,6 @@
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 
 /**
  * Resolves `specifier` (a package name with a subpath its exports map lists, e.g.
@@ -17,5 +18,16 @@ export function resolveFromPackage(specifier: string, from: string = process.cwd
     throw new Error(
       `cannot resolve ${specifier} from ${from} (${(error as Error).message.split('\n')[0]}): add ${name} to that package's devDependencies and build it (pnpm build)`,
     );
+  }
+}
+
+/**
+ * The monorepo's root: the nearest folder at or above `from` (default: the working directory)
+ * holding `pnpm-workspace.yaml`, with a trailing slash. Throws when there is none.
+ */
+export function repositoryRoot(from: string = process.cwd()): string {
+  for (let dir = resolve(from); ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'pnpm-workspace.yaml'))) return `${dir}${sep}`;
+    if (dirname(dir) === dir) throw new Error(`no pnpm-workspace.yaml at or above ${from}`);
   }
 }

@@ -101,8 +101,10 @@ export async function startService(options: StartServiceOptions = {}): Promise<S
   const httpUrl = (path: string): string => `http://127.0.0.1:${port}${path}`;
   const launch = (): Promise<NodeProcess> =>
     startNodeProcess(entry, {
+      name: 'service',
       ...options,
       env,
+      readyLabel: readiness === 'listening' ? 'listening' : '/readyz answered 200',
       ...(readiness === 'listening'
         ? { readyLine: (line: string) => isListeningLine(line, port) }
         : {

@@ -54,7 +54,9 @@ describe('startService', () => {
   it('rejects with the output when the process exits before it is ready', async () => {
     await expect(
       startService({ entry, env: { FAIL_START: 'JWT_SECRET_KEY: bad' } }),
-    ).rejects.toThrow(/exited with 3 before it was ready\n--- its output ---\nJWT_SECRET_KEY: bad/);
+    ).rejects.toThrow(
+      /^service exited with 3 before listening\n--- service output ---\nJWT_SECRET_KEY: bad$/,
+    );
   });
 
   it('says which package to add when a package cannot be resolved by name', () => {
