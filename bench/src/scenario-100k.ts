@@ -2,7 +2,7 @@ import { loadavg } from 'node:os';
 import { startRedis } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { nowMs, sleep } from './clock.js';
-import type { Bench100kConfig } from './config-100k.js';
+import type { Bench100kConfig } from './config.js';
 import { waitForDeliveries } from './drain.js';
 import { BenchError } from './errors.js';
 import { type Loadgen, startLoadgen } from './loadgen.js';

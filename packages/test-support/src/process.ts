@@ -20,8 +20,9 @@ export interface NodeProcessOptions {
   uid?: number;
   gid?: number;
   /**
-   * Own process group: signals go to the whole group, so a server's worker processes go with it,
-   * and whatever is left of the group is killed once the leader exits.
+   * Own process group: SIGKILL goes to the whole group, so a server's worker processes go with it
+   * (other signals go to the leader, which manages its workers), and whatever is left of the group
+   * is killed once the leader exits.
    */
   detached?: boolean;
   /** `pipe` keeps stdin open (a child can watch it end to exit with its parent); default `ignore`. */
@@ -54,7 +55,7 @@ export interface NodeProcess {
   stdout(): string;
   /** Resolves once it exited and its output is drained. */
   readonly exited: Promise<ProcessExit>;
-  /** Sends a signal (to the group when detached). */
+  /** Sends a signal (SIGKILL to the whole group when detached). */
   signal(signal: NodeJS.Signals): void;
   /**
    * Sends `signal` (default SIGTERM; SIGCONT first, since a stopped process cannot act on it),
@@ -68,8 +69,9 @@ process.once('exit', () => {
   for (const [child, group] of running) kill(child, 'SIGKILL', group);
 });
 
-function kill(child: ChildProcess, signal: NodeJS.Signals, group: boolean): void {
+function kill(child: ChildProcess, signal: NodeJS.Signals, detached: boolean): void {
   if (child.pid === undefined) return;
+  const group = detached && signal === 'SIGKILL';
   try {
     if (group) process.kill(-child.pid, signal);
     else if (child.exitCode === null && child.signalCode === null) child.kill(signal);
