@@ -65,10 +65,9 @@ export async function runBench(
       results.push(result);
       if (profileDir) profiles.push(...summarizeProfiles(profileDir, result.windows, since));
     }
-    // After the targets, not before: the publish-throughput rounds fill Redis with some 250,000
-    // stream entries, and the first target measured after they were flushed was slowed by the
-    // clean-up (its fixed-rate p99 about 1.5-2x, whichever server went first). It flushes Redis
-    // before each of its measurements itself.
+    // After the targets, not before: the publish-throughput rounds fill Redis with many stream
+    // entries, and freeing them slows whatever Redis serves next, which would penalise the first
+    // target. It flushes Redis before each of its measurements itself.
     const history = await measureHistoryCost(config, redis, redisServer.url, log);
     const comparisons = compare(results);
     return {

@@ -43,7 +43,7 @@ const IDEMPOTENCY_TTL_SECONDS = 600;
 const RETRY_PAUSE_MS = 20;
 /**
  * Publishes sent and not yet answered, at most. With `appendfsync always` each write waits for an
- * fsync (about 4.5 ms here, more on a busy disk), so one at a time would fall short of 200/s;
+ * fsync (milliseconds, more on a busy disk), so one at a time would fall short of 200/s;
  * Redis fsyncs once for all the commands it read in one turn.
  */
 const MAX_IN_FLIGHT = 64;
