@@ -1,12 +1,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { startRedis } from '@huleedu/test-support';
+import { type RedisHandle, startRedis } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { renderChart } from './chart.js';
 import { addressesForTarget, type BenchConfig } from './config.js';
 import { renderLatestSection, updateMarkedFile } from './docs.js';
 import { historyDeliveryCost, measureHistoryCost } from './history-cost.js';
-import { describeMachine, oneMinuteLoad } from './machine.js';
+import { describeMachine, type MachineInfo, oneMinuteLoad } from './machine.js';
 import { type ProfileSummary, summarizeProfiles } from './profile.js';
 import { type BenchReport, compare, evaluateGoals } from './report.js';
 import { benchTarget, type TargetResult } from './scenario.js';
@@ -31,13 +31,7 @@ export async function runBench(
 ): Promise<BenchReport> {
   const log = options.log ?? (() => undefined);
   const loadAtStart = oneMinuteLoad();
-  const redisServer = await startRedis();
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-  try {
-    // A server that falls behind in a burst must not be cut off by Redis's default 32 MB
-    // pub/sub output-buffer limit: the bench measures the relay, not that setting.
-    await redis.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
-    const machine = await describeMachine(redis);
+  return withBenchRedis(async ({ redisServer, redis, machine }) => {
     const results: TargetResult[] = [];
     const profiles: ProfileSummary[] = [];
     for (const [index, kind] of config.targets.entries()) {
@@ -100,6 +94,29 @@ export async function runBench(
       history: { ...history, delivery: historyDeliveryCost(results) },
       profiles,
     };
+  });
+}
+
+/** The Redis every mode's run uses, and the machine it runs on. */
+export interface BenchRedis {
+  readonly redisServer: RedisHandle;
+  /** A client of it for the bench's own commands. */
+  readonly redis: Redis;
+  readonly machine: MachineInfo;
+}
+
+/**
+ * Runs `run` against one fresh `redis-server` (no persistence) set up for the bench, then stops
+ * it, also when `run` throws. A server that falls behind in a burst must not be cut off by
+ * Redis's default 32 MB pub/sub output-buffer limit (the bench measures servers, not that
+ * setting), so the limit is raised.
+ */
+export async function withBenchRedis<T>(run: (bench: BenchRedis) => Promise<T>): Promise<T> {
+  const redisServer = await startRedis();
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+  try {
+    await redis.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
+    return await run({ redisServer, redis, machine: await describeMachine(redis) });
   } finally {
     redis.disconnect();
     await redisServer.stop();

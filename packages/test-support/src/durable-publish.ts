@@ -1,6 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { historyKeys, idempotencyKey, userChannel } from '@huleedu/ws-protocol';
+import {
+  historyKeys,
+  idempotencyKey,
+  type PublishScriptReply,
+  readPublishScriptReply,
+  userChannel,
+} from '@huleedu/ws-protocol';
 import { type Cluster, Redis } from 'ioredis';
 import { resolveFromPackage } from './resolve.js';
 
@@ -49,16 +55,8 @@ export interface DurablePublishOptions {
   epoch?: string;
 }
 
-/**
- * What one durable publish did: the message's position, the history's epoch, live receivers,
- * and whether the idempotency key had been used already (then nothing was published now).
- */
-export interface DurablePublishResult {
-  position: number;
-  epoch: string;
-  receivers: number;
-  duplicate: boolean;
-}
+/** What one durable publish did (the script's reply, see the protocol's `PublishScriptReply`). */
+export type DurablePublishResult = PublishScriptReply;
 
 /**
  * EVALSHA's (or EVAL's) arguments after the script for publishing `envelope` (an object, or its
@@ -89,17 +87,8 @@ export function durablePublishArguments(
 
 /** Reads the script's reply `[position, epoch, receivers, duplicate]`; throws on anything else. */
 export function durablePublishResult(reply: unknown): DurablePublishResult {
-  if (Array.isArray(reply) && reply.length === 4) {
-    const [position, epoch, receivers, duplicate] = reply as unknown[];
-    if (
-      typeof position === 'number' &&
-      typeof epoch === 'string' &&
-      typeof receivers === 'number' &&
-      (duplicate === 0 || duplicate === 1)
-    ) {
-      return { position, epoch, receivers, duplicate: duplicate === 1 };
-    }
-  }
+  const parsed = readPublishScriptReply(reply);
+  if (parsed !== undefined) return parsed;
   throw new Error(
     `the durable publish script answered ${JSON.stringify(reply)?.slice(0, 200)}, expected [position, epoch, receivers, duplicate]`,
   );
