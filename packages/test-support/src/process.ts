@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { forgetOnExit, killOnExit } from './exit-hook.js';
 import { waitFor } from './wait.js';
 
 /** How a process started by {@link startNodeProcess} ended. */
@@ -64,11 +65,6 @@ export interface NodeProcess {
   stop(signal?: NodeJS.Signals): Promise<void>;
 }
 
-const running = new Map<ChildProcess, boolean>();
-process.once('exit', () => {
-  for (const [child, group] of running) kill(child, 'SIGKILL', group);
-});
-
 function kill(child: ChildProcess, signal: NodeJS.Signals, detached: boolean): void {
   if (child.pid === undefined) return;
   const group = detached && signal === 'SIGKILL';
@@ -110,7 +106,7 @@ export async function startNodeProcess(
     ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   child.stdin?.on('error', () => undefined);
-  running.set(child, group);
+  killOnExit(child, (running) => kill(running, 'SIGKILL', group));
   options.onSpawn?.(child);
 
   let output = '';
@@ -142,7 +138,7 @@ export async function startNodeProcess(
   // 'close', not 'exit': it fires once stdout and stderr are drained, so the last lines are in.
   const exited = new Promise<ProcessExit>((resolve) => {
     child.once('close', (code, signal) => {
-      running.delete(child);
+      forgetOnExit(child);
       resolve({ code, signal });
     });
   });
