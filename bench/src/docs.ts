@@ -9,7 +9,7 @@ import {
   type ReportConfig,
 } from './report.js';
 import type { LoadAverage, TargetResult } from './scenario.js';
-import type { Bench100kReport } from './scenario-100k.js';
+import type { Bench100kReport } from './storm.js';
 
 function markers(name: string): { start: string; end: string } {
   return { start: `<!-- bench:${name}:start -->`, end: `<!-- bench:${name}:end -->` };

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { runBench, writeReport } from './bench.js';
+import { runBench, runBench100k, writeReport } from './bench.js';
 import {
   type BenchMode,
   bench100kOptions,
@@ -24,7 +24,6 @@ import { historyConsole } from './history-cost.js';
 import { commandLine, usage } from './options.js';
 import { formatProfileSummary } from './profile.js';
 import { consoleTable } from './report.js';
-import { runBench100k } from './scenario-100k.js';
 
 /** Runs the comparison of the servers side by side. */
 async function compare(argv: readonly string[], log: (line: string) => void): Promise<void> {

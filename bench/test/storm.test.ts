@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { runBench100k } from '../src/bench.js';
 import { liveChildren } from '../src/children.js';
 import { parseBench100kConfig } from '../src/config.js';
 import { render100kSection } from '../src/docs.js';
-import { runBench100k } from '../src/scenario-100k.js';
 
 // The 100k pipeline at tiny scale: hold, deliver, drop everyone while a publisher keeps sending
 // durably, wait for everyone to come back, count every position per socket, deliver again.
