@@ -106,6 +106,10 @@ export async function startNodeProcess(
     ...(options.gid === undefined ? {} : { gid: options.gid }),
   });
   child.stdin?.on('error', () => undefined);
+  // A command that cannot start (a missing wrapper, a bad cwd) reports here, not as an exit.
+  child.on('error', (error) => {
+    output += `\n${error.message}`;
+  });
   killOnExit(child, (running) => kill(running, 'SIGKILL', group));
   options.onSpawn?.(child);
 

@@ -59,6 +59,12 @@ describe('startService', () => {
     );
   });
 
+  it('rejects with the reason when the command cannot start at all', async () => {
+    await expect(
+      startService({ entry, wrapper: ['/nonexistent/wrapper'], readyTimeoutMs: 1_000 }),
+    ).rejects.toThrow(/spawn \/nonexistent\/wrapper ENOENT/);
+  });
+
   it('says which package to add when a package cannot be resolved by name', () => {
     expect(() => resolveFromPackage('@huleedu/no-such-package/main', tmpdir())).toThrow(
       /^cannot resolve @huleedu\/no-such-package\/main from .*: add @huleedu\/no-such-package to that package's devDependencies and build it/,
