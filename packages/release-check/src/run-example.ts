@@ -73,6 +73,8 @@ export async function runExample(
     {
       ...cleanEnvironment(),
       PATH: `${bin}:${process.env.PATH ?? ''}`,
+      // Python examples import huleedu_notify as a pip install from this repository provides it.
+      PYTHONPATH: join(repoRoot, 'python/huleedu-notify/src'),
       ...env,
     },
     timeoutMs,
