@@ -41,15 +41,21 @@ ensure_redis() {
   }
 }
 
-# redis-py, for the test that runs packages/notify/examples/publish.py. Debian's python3-redis
-# installs into /usr/bin/python3, which may not be the python3 first on PATH (pyenv).
-ensure_python_redis() {
+# The Python package (python/huleedu-notify) and its checks: redis-py, jsonschema, pytest and mypy
+# for Debian's /usr/bin/python3 (a pyenv python3 first on PATH may lack them; PYTHON overrides),
+# plus setuptools, wheel, pip and venv for the test that builds its wheel and installs it offline.
+python_has_everything() {
+  "$1" -c 'import redis, jsonschema, pytest, mypy, setuptools, wheel, pip, venv, ensurepip' >/dev/null 2>&1
+}
+
+ensure_python_packages() {
   local python
-  for python in "${PYTHON:-}" /usr/bin/python3 python3; do
-    if [ -n "$python" ] && "$python" -c 'import redis' >/dev/null 2>&1; then return 0; fi
+  for python in "${PYTHON:-}" /usr/bin/python3; do
+    if [ -n "$python" ] && python_has_everything "$python"; then return 0; fi
   done
-  apt_install python3-redis || {
-    log "python3 with redis-py is missing: install it (Debian/Ubuntu: sudo apt-get install -y python3-redis; elsewhere: pip install redis), or point PYTHON at a python3 that has it"
+  apt_install python3-redis python3-jsonschema python3-pytest mypy python3-setuptools python3-wheel \
+    python3-pip python3-venv || {
+    log "python3 >= 3.11 with redis-py, jsonschema, pytest, mypy, setuptools, wheel, pip and venv is missing: install them (Debian/Ubuntu: sudo apt-get install -y python3-redis python3-jsonschema python3-pytest mypy python3-setuptools python3-wheel python3-pip python3-venv), or point PYTHON at a python3 that has them"
     exit 1
   }
 }
@@ -62,6 +68,16 @@ ensure_chromium() {
   }
 }
 
+# promtool, for deploy/'s alert-rule checks (`promtool check rules`, `promtool test rules`).
+# Debian's prometheus package ships it (with a Prometheus server that nothing here uses).
+ensure_promtool() {
+  if command -v promtool >/dev/null 2>&1; then return 0; fi
+  apt_install prometheus || {
+    log "promtool is missing: install it (Debian/Ubuntu: sudo apt-get install -y prometheus; elsewhere: a Prometheus release, which includes promtool)"
+    exit 1
+  }
+}
+
 ensure_packages() {
   if [ -n "${CI:-}" ]; then
     pnpm install --frozen-lockfile
@@ -69,3 +85,4 @@ ensure_packages() {
     pnpm install --prefer-offline
   fi
 }
+

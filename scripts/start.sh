@@ -42,8 +42,8 @@ ensure_packages
 pnpm run build >/dev/null
 
 if [ -z "${JWT_SECRET_KEY:-}" ]; then
-  export JWT_SECRET_KEY="local-dev-secret-change-me"
-  log "JWT_SECRET_KEY not set: using a local development secret (never in production)"
+  export JWT_SECRET_KEY="dev-secret"
+  log "JWT_SECRET_KEY not set: using the development secret dev-secret (never in production)"
 fi
 
 children=()

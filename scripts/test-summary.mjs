@@ -1,6 +1,7 @@
 // Prints one closing line for the whole monorepo, "N passed, N failed" (", N skipped" when any),
 // from the run's output and turbo's run summary. A failure is counted for:
-//   - every failed test (vitest "Tests ... N failed");
+//   - every failed test (vitest "Tests ... N failed", pytest's closing "== N failed, N passed in 3.2s ==",
+//     where an error in a test's setup counts as failed);
 //   - every suite that failed as a whole (vitest "Failed Suites N": a file that did not load,
 //     a beforeAll that threw), since its tests were never run;
 //   - every turbo task that exited non-zero without a vitest failure to show for it (a build,
@@ -8,7 +9,8 @@
 //   - every step outside turbo that failed (--failed-step NAME, repeatable);
 //   - a turbo run that failed without a task summary to explain it;
 //   - with --floor FILE, every test task that ran fewer test files than the floor file's minimum
-//     for it (its vitest "Test Files ... (N)"), a test task of the run without a minimum there
+//     for it (its vitest "Test Files ... (N)"; a pytest task, which prints no file count, counts
+//     its tests instead), a test task of the run without a minimum there
 //     that ran none, and a task named there that did not run at all: a shrinking suite fails.
 // So it never says "0 failed" for a run that failed. Exits 1 when anything failed.
 //
@@ -38,7 +40,7 @@ const text = stripVTControlCharacters(readFileSync(options.log, 'utf8'));
 const byTask = new Map();
 const counts = (task) => {
   if (!byTask.has(task)) {
-    byTask.set(task, { passed: 0, failed: 0, skipped: 0, suites: 0, files: 0 });
+    byTask.set(task, { passed: 0, failed: 0, skipped: 0, suites: 0, files: 0, pytestTests: 0 });
   }
   return byTask.get(task);
 };
@@ -57,6 +59,21 @@ for (const raw of text.split('\n')) {
   }
   const files = /^\s*Test Files\s+.*\((\d+)\)\s*$/.exec(line);
   if (files) counts(task).files += Number(files[1]);
+  // pytest's closing line: "==== 40 passed, 2 skipped in 12.3s ====" (also "1 failed", "1 error").
+  const pytest =
+    /^=+ (.*\d+ (?:passed|failed|skipped|errors?|xfailed|xpassed|deselected).*) in [\d.]+s(?: \([\d:]+\))? =+$/.exec(
+      line.trim(),
+    );
+  if (pytest) {
+    for (const part of pytest[1].split(', ')) {
+      const [, count, kind] = /^(\d+) (\w+)$/.exec(part.trim()) ?? [];
+      if (kind !== undefined) counts(task).pytestTests += Number(count);
+      if (kind === 'passed' || kind === 'xpassed') counts(task).passed += Number(count);
+      else if (kind === 'failed' || kind === 'error' || kind === 'errors')
+        counts(task).failed += Number(count);
+      else if (kind === 'skipped' || kind === 'xfailed') counts(task).skipped += Number(count);
+    }
+  }
   const suites = /Failed Suites (\d+)/.exec(line);
   if (suites) counts(task).suites += Number(suites[1]);
 }
@@ -92,14 +109,15 @@ if (options.floor !== undefined) {
     const task = tasks.find((t) => t.id === id);
     // A task that failed or never ran is counted above already.
     if (task !== undefined && task.exitCode !== 0) continue;
-    const ran = byTask.get(id)?.files ?? 0;
+    const c = byTask.get(id);
+    const ran = c === undefined ? 0 : c.files > 0 ? c.files : c.pytestTests;
     const minimum = floor[id] ?? 1;
     if (ran >= minimum) continue;
     failed += 1;
     failures.push(
       task === undefined && ran === 0
         ? `${id}: did not run (at least ${minimum} test file(s) expected, ${options.floor})`
-        : `${id}: ran ${ran} test file(s), at least ${minimum} expected (${options.floor})`,
+        : `${id}: ran ${ran} ${c?.files === 0 && c.pytestTests > 0 ? 'test(s)' : 'test file(s)'}, at least ${minimum} expected (${options.floor})`,
     );
   }
 }
@@ -114,7 +132,9 @@ for (const step of options['failed-step']) {
 }
 
 const testTasks = [...byTask.keys()].filter((task) => task !== '(unprefixed)').length;
-console.log(`\ntest tasks with a vitest summary: ${testTasks}; turbo tasks: ${tasks.length}`);
+console.log(
+  `\ntest tasks with a vitest or pytest summary: ${testTasks}; turbo tasks: ${tasks.length}`,
+);
 for (const failure of failures) console.log(`FAILED ${failure}`);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);
 process.exit(failed > 0 ? 1 : 0);

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of the monorepo (unit, integration against real redis-server and service
 # processes, browser tests in real Chromium, the pack test and the bundle-size check), after
-# installing whatever is missing: pnpm, the packages, redis-server, python3-redis, Chromium.
+# installing whatever is missing: pnpm, the packages, redis-server, the Python packages (redis-py,
+# jsonschema, pytest, mypy, setuptools/wheel/pip/venv), promtool, Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh
@@ -9,7 +10,8 @@ source scripts/lib.sh
 ensure_node
 ensure_pnpm
 ensure_redis
-ensure_python_redis
+ensure_python_packages
+ensure_promtool
 [ -n "${CHROMIUM_PATH:-}" ] || ensure_chromium
 ensure_packages
 

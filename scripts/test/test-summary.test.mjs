@@ -100,6 +100,23 @@ describe('scripts/test-summary.mjs', () => {
     expect(run.status).toBe(1);
   });
 
+  it('counts pytest’s closing line, and a pytest run that found no tests (exit 5) as a failure', () => {
+    const log = [
+      passing,
+      '@huleedu/notify-python:test: ======== 2 failed, 40 passed, 3 skipped, 1 error in 31.52s ========',
+    ].join('\n');
+    const run = summarise(log, { '@huleedu/notify-python#test': 1 });
+    expect(run.closing).toBe('150 passed, 3 failed, 5 skipped');
+    const empty = summarise(
+      `${passing}\n@huleedu/notify-python:test: ===== no tests ran in 0.01s =====`,
+      {
+        '@huleedu/notify-python#test': 5,
+      },
+    );
+    expect(empty.closing).toBe('110 passed, 1 failed, 2 skipped');
+    expect(empty.output).toContain('FAILED @huleedu/notify-python#test: exited 5');
+  });
+
   it('counts a task that exited without running (turbo recorded no exit code)', () => {
     const run = summarise(passing, {
       '@huleedu/auth#test': 0,
@@ -159,6 +176,15 @@ describe('scripts/test-summary.mjs --floor', () => {
     });
     expect(run.output).toContain('FAILED @huleedu/ws-client#test: exited 1');
     expect(run.closing).toBe('110 passed, 1 failed, 2 skipped');
+  });
+
+  it("counts a pytest task's tests, as pytest prints no count of files", () => {
+    const log = `${files}\n@huleedu/notify-python:test: ===== 40 passed, 3 skipped in 3.1s =====`;
+    const tasks = { ...green, '@huleedu/notify-python#test': 0 };
+    expect(summarise(log, tasks, [], { '@huleedu/notify-python#test': 43 }).status).toBe(0);
+    expect(summarise(log, tasks, [], { '@huleedu/notify-python#test': 44 }).output).toContain(
+      'FAILED @huleedu/notify-python#test: ran 43 test(s), at least 44 expected',
+    );
   });
 
   it('refuses a floor file with a number that is not a count of files', () => {

@@ -6,6 +6,7 @@ import { createNotificationEnvelope, type Notifier } from '@huleedu/notify';
 import type { NotificationType } from '@huleedu/ws-client';
 import type { DemoConfig } from './config.js';
 import type { DemoHistory } from './history.js';
+import { allowedHostNames, refusalOf } from './request-guard.js';
 import { isSampleType, samplePayloads, sampleTypes } from './samples.js';
 import { createSentLog } from './sent-log.js';
 
@@ -17,6 +18,11 @@ export interface DemoServerOptions {
   history: DemoHistory;
   /** Folder holding index.html, app.js (the page with the bundled client) and style.css. */
   publicDir: string;
+  /**
+   * Host names the demo answers to besides the loopback names and the interface it is bound to
+   * (`DEMO_HOST`), e.g. a name it is reached by through a port mapping. Any other `Host` is 403.
+   */
+  allowedHosts?: readonly string[];
 }
 
 const staticFiles: Record<string, { file: string; type: string }> = {
@@ -46,11 +52,14 @@ const SENT_LOG_LIMIT = 50;
  * user), `GET /api/samples` (publishable types), `POST /api/publish` (a sample notification
  * for the demo user, via @huleedu/notify), `GET /api/notifications` (what the demo published:
  * the app's own list, refetched after a resync) and `POST /api/history/forget` (deletes the
- * user's history, as a Redis restart without persistence would).
+ * user's history, as a Redis restart without persistence would). Every request must name an
+ * allowed `Host`, and a POST must come from the demo's own origin with JSON (see
+ * `request-guard.ts`).
  */
 export function createDemoServer(options: DemoServerOptions): Server {
   const { config, notifier, history, publicDir } = options;
   const sent = createSentLog(SENT_LOG_LIMIT);
+  const hosts = allowedHostNames(config.host, options.allowedHosts);
 
   const publishSample = async <T extends NotificationType>(type: T) => {
     const timestamp = new Date().toISOString();
@@ -102,6 +111,13 @@ export function createDemoServer(options: DemoServerOptions): Server {
   };
 
   return createServer((request, response) => {
+    const refusal = refusalOf(request, hosts);
+    if (refusal !== undefined) {
+      sendJson(response, refusal.status, {
+        error: { code: refusal.code, message: refusal.message },
+      });
+      return;
+    }
     const path = new URL(request.url ?? '/', 'http://demo').pathname;
     const route = routes[`${request.method} ${path}`];
     if (route) {

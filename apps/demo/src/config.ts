@@ -17,7 +17,7 @@ export interface DemoConfig {
   /** JWT_AUDIENCE / JWT_ISSUER: only when the service uses non-default values. */
   audience?: string;
   issuer?: string;
-  /** DEMO_USER_ID: the signed-in demo user; default demo-teacher. */
+  /** DEMO_USER_ID: the signed-in demo user; default teacher-1. */
   userId: string;
   /** DEMO_TOKEN_TTL_SECONDS: lifetime of the tokens the demo signs; default 900. */
   tokenTtlSeconds: number;
@@ -75,7 +75,7 @@ const demoEnvironment = z
     JWT_SECRET_KEY: z.string({ error: JWT_SECRET_REQUIRED }).min(1, { error: JWT_SECRET_REQUIRED }),
     JWT_AUDIENCE: optionalText,
     JWT_ISSUER: optionalText,
-    DEMO_USER_ID: text('demo-teacher'),
+    DEMO_USER_ID: text('teacher-1'),
     DEMO_TOKEN_TTL_SECONDS: integer(900, 10, 86_400),
   })
   .transform(

@@ -12,7 +12,7 @@ describe('loadConfig', () => {
       jwtSecret: 's',
       audience: undefined,
       issuer: undefined,
-      userId: 'demo-teacher',
+      userId: 'teacher-1',
       tokenTtlSeconds: 900,
     });
   });
@@ -64,7 +64,7 @@ describe('loadConfig', () => {
   it('takes a blank value as unset, and an empty secret as missing', () => {
     expect(loadConfig({ JWT_SECRET_KEY: 's', DEMO_PORT: ' ', DEMO_USER_ID: '' })).toMatchObject({
       port: 3000,
-      userId: 'demo-teacher',
+      userId: 'teacher-1',
     });
     expect(() => loadConfig({ JWT_SECRET_KEY: '' })).toThrow(
       'invalid demo configuration:\n  JWT_SECRET_KEY: required; set it to the same secret the websocket service verifies tokens with',

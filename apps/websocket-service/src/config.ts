@@ -18,9 +18,11 @@ import {
   defaultMaxConnections,
   defaultMaxTcpConnections,
   normalizeAddress,
-} from './connection-budget.js';
-import { DEFAULT_INBOUND_BUDGET } from './inbound-budget.js';
-import { DEFAULT_REVOCATION_TIMEOUT_MS } from './revocation-store.js';
+} from './limits/connection-budget.js';
+import { DEFAULT_INBOUND_BUDGET } from './limits/inbound-budget.js';
+import { type LogLevel, logLevels } from './logger.js';
+import { type RedisMode, type RedisSettings, redisModes } from './redis/connection.js';
+import { DEFAULT_REVOCATION_TIMEOUT_MS } from './revocation/store.js';
 import { DEFAULT_REQUEST_TIMEOUT_MS } from './server.js';
 
 /** JWT algorithms the service can be pinned to: exactly those `@huleedu/auth` verifies. */
@@ -28,15 +30,7 @@ export const jwtAlgorithms = supportedAlgorithms;
 /** One of {@link jwtAlgorithms}. */
 export type JwtAlgorithm = Algorithm;
 
-/** Log levels accepted by `LOG_LEVEL` (pino's levels). */
-export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
-/** One of {@link logLevels}. */
-export type LogLevel = (typeof logLevels)[number];
-
-/** Values of `WEBSOCKET_REDIS_MODE`: one Redis server, or a Redis Cluster. */
-export const redisModes = ['standalone', 'cluster'] as const;
-/** One of {@link redisModes}. */
-export type RedisMode = (typeof redisModes)[number];
+export { type LogLevel, logLevels, type RedisMode, type RedisSettings, redisModes };
 
 /**
  * Values of `WEBSOCKET_PUBSUB`: `classic` (SUBSCRIBE; publishers use PUBLISH) or `sharded`
@@ -50,7 +44,7 @@ export type PubSubMode = (typeof pubsubModes)[number];
 export const historyModes = ['on', 'off'] as const;
 
 /**
- * How the service uses the per-user history (see `history-sync.ts`): resume, `recent` on a first
+ * How the service uses the per-user history (see `history/sync.ts`): resume, `recent` on a first
  * connect, and catch-up after its own subscriber reconnects.
  */
 export interface HistorySettings {
@@ -63,15 +57,6 @@ export interface HistorySettings {
   /** How long one read may take before it counts as failed (`history_unavailable`), ms. */
   readonly readTimeoutMs: number;
 }
-
-/**
- * Where the backplane finds Redis: one server, or the seed nodes of a Redis Cluster (any one
- * reachable seed is enough to discover every master; credentials and TLS of the first seed apply
- * to every node).
- */
-export type RedisSettings =
-  | { readonly mode: 'standalone'; readonly url: string }
-  | { readonly mode: 'cluster'; readonly nodes: readonly string[] };
 
 /** The validated configuration of one service process. Durations are in milliseconds. */
 export interface Settings {

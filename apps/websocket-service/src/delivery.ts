@@ -1,14 +1,12 @@
-import { isUtf8 } from 'node:buffer';
-import { envelopeSchema, type ParseEnvelopeResult, parseEnvelope } from '@huleedu/ws-protocol';
-import { WebSocket } from 'ws';
-import { z } from 'zod';
-import { type ClientSocket, syncStates } from './client-socket.js';
-import { textFrame } from './frames.js';
-import type { LiveHistory } from './history-sync.js';
+import type { ClientSocket } from './client-socket.js';
+import { OPEN, textFrame } from './frames.js';
+import { acceptLive, liveVerdicts } from './history/socket-state.js';
+import type { LiveHistory } from './history/sync.js';
+import { withinOutboundLimit } from './limits/slow-consumer.js';
 import type { ServiceMetrics } from './metrics.js';
+import { parsePayload } from './payload.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
-import { dropSlowConsumer } from './slow-consumer.js';
 import { isUserCommand, type UserCommandHandler } from './user-commands.js';
 
 /** What {@link createDelivery} needs. */
@@ -37,23 +35,7 @@ export interface DeliveryOptions {
 /** Delivers one Redis payload (its raw bytes) to every local socket of a user. */
 export type Deliver = (userId: string, payload: Buffer) => void;
 
-// The shared envelope schema as zod compiles it: the same checks and messages, without zod's
-// per-node dispatch on every payload (see docs/benchmarks.md for what validation costs).
-const envelope = z.compile(envelopeSchema);
-
-/**
- * A Redis payload (live, or a stored history entry) as an envelope, or why it is not one: not
- * UTF-8 (a browser fails the connection on such a text frame), not JSON, not `{event, data}`.
- */
-export function parsePayload(payload: Buffer): ParseEnvelopeResult {
-  return isUtf8(payload)
-    ? parseEnvelope(payload.toString('utf8'), envelope)
-    : { ok: false, reason: 'not UTF-8' };
-}
-
-const OPEN = WebSocket.OPEN;
-const LIVE = syncStates.LIVE;
-const SYNCING = syncStates.SYNCING;
+const { SEND, DUPLICATE, GAP } = liveVerdicts;
 
 /**
  * The fan-out step. Each payload is validated once per instance (not once per socket), framed
@@ -66,12 +48,10 @@ const SYNCING = syncStates.SYNCING;
  * publisher's incomplete `data` still reaches the browser, whose client decides.
  *
  * With history, a positioned message (a whole `position` >= 1 and a string `epoch`) reaches a
- * socket only in order: it is sent when it is the position right after the socket's (or the
- * socket knows no epoch and it is position 1), dropped as a duplicate when the socket already has
- * it, and otherwise (a gap, another epoch) held back while the user's history is read
- * (`history-sync.ts`), as it is for every socket of a user being read for. Messages without a
- * position (legacy raw PUBLISH) are sent as they come and counted. Per socket this costs a few
- * integer and string comparisons, no allocation.
+ * socket only in order: `acceptLive` (`history/socket-state.ts`) answers send, duplicate, gap
+ * (the user's history is read to fill it, `history/sync.ts`) or hold, and while a user's history
+ * is being read the message is held back from all its sockets. Messages without a position
+ * (legacy raw PUBLISH) are sent as they come and counted.
  *
  * A command for the service itself (`ws.disconnect`) is handed to `onUserCommand` and never
  * forwarded.
@@ -113,16 +93,19 @@ export function createDelivery({
       metrics.unpositionedMessages++;
     } else if (history !== undefined) {
       if (history.hold(userId, position, epoch)) return;
-      deliverInOrder(sockets, payload, position, epoch, history, userId);
+      // One latency observation per message, after its last socket write.
+      if (deliverInOrder(sockets, payload, position, epoch, history, userId) > 0) {
+        metrics.deliveredLive(parsed.envelope.published_ms);
+      }
       return;
     }
     // One frame (a copy) for all sockets: ioredis may reuse the memory behind `payload` for later
     // replies while a slow socket still has this frame queued.
-    send(sockets, textFrame(payload));
+    if (send(sockets, textFrame(payload)) > 0) metrics.deliveredLive(parsed.envelope.published_ms);
   };
 
-  /** Sends `frame` to every open socket of a user. */
-  function send(sockets: readonly ClientSocket[], frame: Buffer): void {
+  /** Sends `frame` to every open socket of a user; returns how many got it. */
+  function send(sockets: readonly ClientSocket[], frame: Buffer): number {
     let delivered = 0;
     for (let i = 0; i < sockets.length; i++) {
       const socket = sockets[i]!;
@@ -130,9 +113,13 @@ export function createDelivery({
       if (write(socket, frame)) delivered++;
     }
     metrics.framesDelivered += delivered;
+    return delivered;
   }
 
-  /** Sends a positioned message to each socket it is next for (see the function comment). */
+  /**
+   * Sends a positioned message to each socket it is next for (see the function comment); returns
+   * how many got it.
+   */
   function deliverInOrder(
     sockets: readonly ClientSocket[],
     payload: Buffer,
@@ -140,52 +127,31 @@ export function createDelivery({
     epoch: string,
     live: LiveHistory,
     userId: string,
-  ): void {
+  ): number {
     let frame: Buffer | undefined;
     let delivered = 0;
     let gap = false;
     for (let i = 0; i < sockets.length; i++) {
       const socket = sockets[i]!;
       if (socket.readyState !== OPEN) continue;
-      const state = socket.syncState;
-      if (state === LIVE) {
-        const known = socket.epoch;
-        // A socket without an epoch (position 0: its history was empty) takes any epoch's 1.
-        if (known !== epoch && known !== '') {
-          gap = true;
-          continue;
-        }
-        const next = socket.position + 1;
-        if (position < next) {
-          metrics.duplicatesDropped++;
-          continue;
-        }
-        if (position > next) {
-          gap = true;
-          continue;
-        }
-      } else if (state === SYNCING) {
-        // Its history read (sent once the channel is subscribed) covers this message.
-        socket.noteHeldBack(position, epoch);
-        continue;
+      const verdict = acceptLive(socket, position, epoch);
+      if (verdict === SEND) {
+        frame ??= textFrame(payload);
+        if (write(socket, frame)) delivered++;
+      } else if (verdict === DUPLICATE) {
+        metrics.duplicatesDropped++;
+      } else if (verdict === GAP) {
+        gap = true;
       }
-      // Next in order, or an ADOPT socket (its history could not be read) taking up the stream.
-      socket.position = position;
-      socket.epoch = epoch;
-      socket.syncState = LIVE;
-      frame ??= textFrame(payload);
-      if (write(socket, frame)) delivered++;
     }
     metrics.framesDelivered += delivered;
     if (gap) live.gap(userId);
+    return delivered;
   }
 
   /** Writes one frame within the outbound-buffer limit; false (socket dropped) over it. */
   function write(socket: ClientSocket, frame: Buffer): boolean {
-    if (socket.bufferedAmount > maxBufferedBytes) {
-      dropSlowConsumer(socket, maxBufferedBytes, metrics, dropLog, 'dropped slow consumer');
-      return false;
-    }
+    if (!withinOutboundLimit(socket, maxBufferedBytes, metrics, dropLog)) return false;
     socket.transport!.write(frame);
     return true;
   }

@@ -1,4 +1,5 @@
 import { createRequire } from 'node:module';
+import { WebSocket } from 'ws';
 
 /** The part of ws's `Sender` used here: its RFC 6455 framing of one message (types omit it). */
 interface WsSender {
@@ -28,3 +29,9 @@ export function textFrame(payload: Buffer): Buffer {
 
 /** An empty ping control frame (opcode 0x9, FIN): the same two bytes for every socket. */
 export const PING_FRAME: Buffer = Buffer.from([0x89, 0x00]);
+
+/** ws's `readyState` of an open socket: the only state in which frames are written. */
+export const OPEN = WebSocket.OPEN;
+
+/** The options of ws's `send` for a text frame. */
+export const TEXT_FRAME = { binary: false } as const;

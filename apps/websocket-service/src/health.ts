@@ -27,7 +27,7 @@ export function checkReadiness(sources: HealthSources): Readiness {
 }
 
 /** The whole set of worker processes as the cluster primary last described it. */
-export interface ClusterState {
+export interface WorkerSetState {
   /** Workers whose last report (recent enough) said ready. */
   readonly readyWorkers: number;
   /** Configured workers (`WEBSOCKET_WORKERS`). */
@@ -42,9 +42,9 @@ export interface ClusterState {
  * worker is ready and every configured worker is. `cluster` is `undefined` until the primary
  * first reported (counted as no worker ready yet).
  */
-export function withClusterState(
+export function withWorkerSetState(
   local: Readiness,
-  cluster: ClusterState | undefined,
+  cluster: WorkerSetState | undefined,
   expectedWorkers: number,
 ): Readiness {
   const readyWorkers = cluster?.readyWorkers ?? 0;

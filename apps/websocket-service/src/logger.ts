@@ -1,5 +1,9 @@
 import { pino } from 'pino';
-import type { LogLevel } from './config.js';
+
+/** Log levels accepted by `LOG_LEVEL` (pino's levels). */
+export const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** One of {@link logLevels}. */
+export type LogLevel = (typeof logLevels)[number];
 
 /** The service's structured logger (pino). */
 export type Logger = pino.Logger;

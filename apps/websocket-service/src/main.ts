@@ -1,12 +1,13 @@
 import cluster from 'node:cluster';
-import { WORKER_SLOT_ENV } from './cluster-messages.js';
 import { loadSettings, type Settings } from './config.js';
 import { createLogger, type Logger } from './logger.js';
+import { WORKER_SLOT_ENV } from './workers/messages.js';
 
 /**
  * Process entry point: configuration from the environment, signal handling and exit codes. With
  * `WEBSOCKET_WORKERS=1` it runs one service instance; with more, this same file runs as the
- * cluster primary (`primary.ts`) and as each worker (a service instance linked to the primary).
+ * primary of the worker processes (`workers/primary.ts`) and as each worker (a service instance
+ * linked to the primary).
  * The service and the primary are imported lazily so the primary never loads ws or ioredis.
  */
 async function main(): Promise<void> {
@@ -57,7 +58,7 @@ async function runSingleProcess(settings: Settings, logger: Logger): Promise<voi
 
 /** The cluster primary: forks the workers, forwards SIGTERM/SIGINT, exits when they have. */
 async function runPrimary(settings: Settings, logger: Logger): Promise<void> {
-  const { startPrimary } = await import('./primary.js');
+  const { startPrimary } = await import('./workers/primary.js');
   const primary = startPrimary({
     workers: settings.workers,
     host: settings.host,
@@ -85,7 +86,7 @@ async function runWorker(settings: Settings, parentLogger: Logger): Promise<void
   const logger = parentLogger.child({ worker: slot });
   const [{ startService }, { processChannel, WorkerLink }] = await Promise.all([
     import('./service.js'),
-    import('./worker-link.js'),
+    import('./workers/worker-link.js'),
   ]);
   const link = new WorkerLink({
     slot,

@@ -5,10 +5,19 @@ import {
   type ResyncReason,
   resyncReasons,
 } from '@huleedu/ws-protocol';
-import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
-import { type BudgetRefusalReason, budgetRefusalReasons } from './connection-budget.js';
+import {
+  Counter,
+  collectDefaultMetrics,
+  Gauge,
+  Histogram,
+  type Metric,
+  type MetricObjectWithValues,
+  type MetricValueWithName,
+  Registry,
+} from 'prom-client';
+import { type BudgetRefusalReason, budgetRefusalReasons } from './limits/connection-budget.js';
+import { type TcpDropReason, tcpDropReasons } from './limits/tcp-connection-cap.js';
 import type { ClientErrorKind } from './server.js';
-import { type TcpDropReason, tcpDropReasons } from './tcp-connection-cap.js';
 
 /** Live values the metrics read at scrape time, so there is one source of truth for each. */
 export interface MetricSources {
@@ -60,6 +69,89 @@ export interface RedisSubscriberStats {
   readonly resubscribes: number;
   /** (S)SUBSCRIBE commands Redis refused (each retried until accepted). */
   readonly subscribeFailures: number;
+}
+
+/** How a WebSocket handshake ended (label values of the handshake-duration histogram). */
+export type HandshakeOutcome = 'admitted' | 'refused';
+
+const handshakeOutcomes: readonly HandshakeOutcome[] = ['admitted', 'refused'];
+
+/**
+ * Upper bounds (seconds) of the handshake-duration histogram: from the in-memory refusals
+ * (well under a millisecond) to an admission that waited for a slow revocation read.
+ */
+export const HANDSHAKE_DURATION_BUCKETS: readonly number[] = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5,
+];
+
+/**
+ * Upper bounds (seconds) of the delivery-latency histogram. The publish time is whole
+ * milliseconds of Redis's clock, so the first bucket is 1 ms; the last ones catch backlogs.
+ */
+export const DELIVERY_LATENCY_BUCKETS: readonly number[] = [
+  0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+];
+
+/**
+ * A histogram without labels for the delivery hot path: an observation is a short loop over the
+ * bounds and two additions, no allocation and no prom-client call (whose `observe` costs about a
+ * microsecond). prom-client reads it at scrape time through `get()`, which answers in the shape of
+ * prom-client's own histograms, so the text exposition and the multi-process aggregation (summed
+ * per bucket) treat it as one of them.
+ */
+class TallyHistogram {
+  readonly type = 'histogram';
+  readonly aggregator = 'sum';
+  readonly #bounds: readonly number[];
+  /** Observations per bucket, not cumulative; the last one is above every bound (+Inf). */
+  readonly #counts: Float64Array;
+  #sum = 0;
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    bounds: readonly number[],
+  ) {
+    this.#bounds = [...bounds];
+    this.#counts = new Float64Array(bounds.length + 1);
+  }
+
+  /** Counts one observation (a finite number). */
+  observe(value: number): void {
+    const bounds = this.#bounds;
+    let bucket = 0;
+    while (bucket < bounds.length && value > bounds[bucket]!) bucket++;
+    this.#counts[bucket]!++;
+    this.#sum += value;
+  }
+
+  /** The series as prom-client's histograms report them: cumulative buckets, sum and count. */
+  async get(): Promise<MetricObjectWithValues<MetricValueWithName<string>>> {
+    const bucketName = `${this.name}_bucket`;
+    const values: MetricValueWithName<string>[] = [];
+    let cumulative = 0;
+    for (let i = 0; i < this.#bounds.length; i++) {
+      cumulative += this.#counts[i]!;
+      values.push({ metricName: bucketName, labels: { le: this.#bounds[i]! }, value: cumulative });
+    }
+    cumulative += this.#counts[this.#bounds.length]!;
+    values.push({ metricName: bucketName, labels: { le: '+Inf' }, value: cumulative });
+    values.push({ metricName: `${this.name}_sum`, labels: {}, value: this.#sum });
+    values.push({ metricName: `${this.name}_count`, labels: {}, value: cumulative });
+    return {
+      name: this.name,
+      help: this.help,
+      type: 'histogram',
+      values,
+      aggregator: this.aggregator,
+    } as unknown as MetricObjectWithValues<MetricValueWithName<string>>;
+  }
+
+  /** Forgets every observation (prom-client's `Registry.resetMetrics`). */
+  reset(): void {
+    this.#counts.fill(0);
+    this.#sum = 0;
+  }
 }
 
 /** Why a WebSocket handshake was refused (label values of the rejection counter). */
@@ -146,6 +238,8 @@ export class ServiceMetrics {
   readonly #resyncs: Counter<'reason'>;
   readonly #catchUps: Counter<'cause'>;
   readonly #readFailures: Counter<'reason'>;
+  readonly #handshakes: Histogram<'outcome'>;
+  readonly #deliveryLatency: TallyHistogram;
 
   /**
    * @param options.defaultMetrics register prom-client's process metrics (default true).
@@ -262,7 +356,22 @@ export class ServiceMetrics {
       labelNames: ['reason'],
       registers,
     });
+    this.#handshakes = new Histogram({
+      name: `${METRIC_PREFIX}handshake_duration_seconds`,
+      help: 'WebSocket handshakes from the upgrade request to admitted or refused, by outcome',
+      labelNames: ['outcome'],
+      buckets: [...HANDSHAKE_DURATION_BUCKETS],
+      registers,
+    });
+    this.#deliveryLatency = new TallyHistogram(
+      `${METRIC_PREFIX}delivery_latency_seconds`,
+      'Live notifications from Redis accepting the publish (published_ms, Redis clock) to the write to their sockets; messages without published_ms are not counted',
+      DELIVERY_LATENCY_BUCKETS,
+    );
+    // Read by prom-client at scrape time like its own histograms (see TallyHistogram).
+    this.registry.registerMetric(this.#deliveryLatency as unknown as Metric);
     // Every label value starts at 0, so dashboards and alerts see the series before it moves.
+    for (const outcome of handshakeOutcomes) this.#handshakes.zero({ outcome });
     for (const reason of rejectionReasons) this.#rejected.inc({ reason }, 0);
     for (const reason of serverCloseReasons) this.#serverCloses.inc({ reason }, 0);
     for (const reason of clientErrorKinds) this.#clientErrors.inc({ reason }, 0);
@@ -373,6 +482,24 @@ export class ServiceMetrics {
   /** Counts a refused handshake. */
   connectionRejected(reason: RejectionReason): void {
     this.#rejected.inc({ reason });
+  }
+
+  /**
+   * Observes one handshake: `startedAt` is `performance.now()` when its upgrade request arrived.
+   */
+  handshakeFinished(outcome: HandshakeOutcome, startedAt: number): void {
+    this.#handshakes.observe({ outcome }, (performance.now() - startedAt) / 1000);
+  }
+
+  /**
+   * Observes one live message written to its sockets: `publishedMs` is the envelope's
+   * `published_ms` (milliseconds since the epoch by Redis's clock, stamped by the durable publish
+   * script). Anything else (a legacy raw PUBLISH has none) is skipped. A clock behind Redis's
+   * reads as 0.
+   */
+  deliveredLive(publishedMs: unknown): void {
+    if (typeof publishedMs !== 'number' || !Number.isFinite(publishedMs)) return;
+    this.#deliveryLatency.observe(Math.max(0, (Date.now() - publishedMs) / 1000));
   }
 
   /** Counts a connection the service closed. */

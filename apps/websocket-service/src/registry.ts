@@ -11,7 +11,7 @@ export type SocketCursor<Socket> = (max: number, visit: (socket: Socket) => void
  *
  * Per-user lists are plain arrays: a user has a handful of sockets (the per-user limit), and a
  * short array is smaller than a Set and as fast to scan. A list grows by copying, not `push`:
- * V8 grows a pushed array to 17 or more slots, about 0.15 KiB per user for two or three sockets.
+ * V8 grows a pushed array to 17 or more slots, far more than a user's two or three sockets need.
  */
 export class ConnectionRegistry<Socket> {
   readonly #byUser = new Map<string, Socket[]>();
@@ -32,16 +32,6 @@ export class ConnectionRegistry<Socket> {
   /** Number of users with at least one open socket. */
   get userCount(): number {
     return this.#byUser.size;
-  }
-
-  /** How many sockets `userId` has open. */
-  countOf(userId: string): number {
-    return this.#byUser.get(userId)?.length ?? 0;
-  }
-
-  /** Whether `userId` may open one more socket. */
-  hasRoomFor(userId: string): boolean {
-    return this.countOf(userId) < this.maxPerUser;
   }
 
   /**

@@ -41,7 +41,7 @@ export interface MetricsExposition {
 
 /**
  * The HTTP face of the service: `/healthz`, `/readyz`, `/metrics`, and the upgrade on
- * `GET /ws`. Every other path (the old `/ws/v1/status/{id}` included) is a 404 and never
+ * `GET /ws`. Every other path is a 404 and never
  * upgrades. Request URLs are never logged: the query string carries the token.
  */
 export function createHttpServer(routes: HttpRoutes): Server {
@@ -180,13 +180,16 @@ export const ANSWER_LINGER_MS = 2_000;
 export function answerAndClose(socket: Duplex, answer: string): void {
   // After an upgrade request Node no longer listens for the socket's errors: a peer that resets
   // while the answer is written must not become an uncaught exception.
-  socket.on('error', destroyThis);
-  socket.once('finish', destroyThis);
-  (socket as Partial<Socket>).setTimeout?.(ANSWER_LINGER_MS, destroyThis);
+  socket.on('error', destroySocket);
+  socket.once('finish', destroySocket);
+  (socket as Partial<Socket>).setTimeout?.(ANSWER_LINGER_MS, destroySocket);
   socket.end(answer);
 }
 
-// Shared by every socket (called with the socket as `this`): no closure per connection.
-function destroyThis(this: Duplex): void {
+/**
+ * Destroys the socket it is called on (`this`): one listener shared by every connection, so a
+ * connection costs no closure for it.
+ */
+export function destroySocket(this: Duplex): void {
   this.destroy();
 }

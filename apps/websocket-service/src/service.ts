@@ -2,27 +2,27 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createTokenVerifier, type TokenVerifier } from '@huleedu/auth';
 import { createHandshakeAuth } from './auth.js';
-import { Backplane } from './backplane.js';
 import type { ClientSocket } from './client-socket.js';
 import type { Settings } from './config.js';
-import { ConnectionBudget } from './connection-budget.js';
 import { createDelivery } from './delivery.js';
 import { checkReadiness } from './health.js';
-import { HistoryReader } from './history-reader.js';
-import { HistorySync } from './history-sync.js';
+import { HistoryReader } from './history/reader.js';
+import { HistorySync } from './history/sync.js';
 import { startKeepalive } from './keepalive.js';
+import { ConnectionBudget } from './limits/connection-budget.js';
+import { TcpConnectionCap } from './limits/tcp-connection-cap.js';
 import type { Logger } from './logger.js';
 import { type HistoryStats, ServiceMetrics } from './metrics.js';
 import { RateLimitedLog } from './rate-limited-log.js';
+import { Backplane } from './redis/backplane.js';
 import { ConnectionRegistry } from './registry.js';
-import { RevocationStore } from './revocation-store.js';
-import { RevocationSweep } from './revocation-sweep.js';
+import { RevocationStore } from './revocation/store.js';
+import { RevocationSweep } from './revocation/sweep.js';
 import { createHttpServer } from './server.js';
 import { Sessions } from './sessions.js';
-import { TcpConnectionCap } from './tcp-connection-cap.js';
 import { TokenExpiry } from './token-expiry.js';
 import { createUserCommandHandler } from './user-commands.js';
-import type { ClusterView } from './worker-link.js';
+import type { WorkerSetView } from './workers/worker-link.js';
 
 /** Collaborators of {@link startService}; tests and cluster workers pass their own. */
 export interface ServiceDeps {
@@ -33,9 +33,9 @@ export interface ServiceDeps {
   readonly processMetrics?: boolean;
   /**
    * Multi-process mode: this instance is one worker of several behind one port, and answers
-   * `/readyz` and `/metrics` for the whole set through this view (see `worker-link.ts`).
+   * `/readyz` and `/metrics` for the whole set through this view (see `workers/worker-link.ts`).
    */
-  readonly cluster?: ClusterView;
+  readonly cluster?: WorkerSetView;
 }
 
 /** A running service instance. */

@@ -8,25 +8,30 @@ import {
   heartbeat,
   isRevoked,
 } from '@huleedu/ws-protocol';
-import { WebSocket, WebSocketServer } from 'ws';
+import { WebSocketServer } from 'ws';
 import type { Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket, type SocketEvents } from './client-socket.js';
-import { type BudgetRefusal, type ConnectionBudget, clientAddress } from './connection-budget.js';
-import type { HistoryAdmission } from './history-sync.js';
+import { OPEN, TEXT_FRAME } from './frames.js';
+import type { ParsedResumeRequest } from './history/resume-request.js';
+import type { HistoryAdmission } from './history/sync.js';
+import {
+  type BudgetRefusal,
+  type ConnectionBudget,
+  clientAddress,
+} from './limits/connection-budget.js';
 import {
   checkInboundBudget,
   DEFAULT_INBOUND_BUDGET,
   fillInboundBucket,
   type InboundBudget,
   takeInboundFrame,
-} from './inbound-budget.js';
+} from './limits/inbound-budget.js';
+import { withinOutboundLimit } from './limits/slow-consumer.js';
 import type { Logger } from './logger.js';
 import type { RejectionReason, ServiceMetrics } from './metrics.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
 import type { ConnectionRegistry } from './registry.js';
-import type { ParsedResumeRequest } from './resume-request.js';
-import { rejectUpgrade } from './server.js';
-import { dropSlowConsumer } from './slow-consumer.js';
+import { destroySocket, rejectUpgrade } from './server.js';
 
 /** The part of the backplane sessions use: one retain per admitted socket, one release per close. */
 export interface ChannelRefs {
@@ -93,14 +98,12 @@ const NO_PROXIES: ReadonlySet<string> = new Set();
 /** How long a peer has to answer our close frame before the TCP connection is dropped. */
 const CLOSE_HANDSHAKE_TIMEOUT_MS = 5000;
 
-const OPEN = WebSocket.OPEN;
 const PING_FRAME = Buffer.from(heartbeat.PING);
 const PONG_FRAME = Buffer.from(heartbeat.PONG);
-const TEXT_FRAME = { binary: false } as const;
-
-// Shared by every socket waiting for its revocation read (`this` is the socket): no closures.
-function destroyOnError(this: Duplex): void {
-  this.destroy();
+/** When a handshake's upgrade request arrived (`performance.now()`) and from which client. */
+interface Handshake {
+  readonly startedAt: number;
+  readonly address: string;
 }
 
 /**
@@ -165,18 +168,14 @@ export class Sessions {
       return false;
     };
     /** Whether a reply may be queued; a socket over the outbound limit is dropped instead. */
-    const mayReply = (socket: ClientSocket): boolean => {
-      if (socket.bufferedAmount <= maxBufferedBytes) return true;
-      // The same drop as a slow consumer of notifications (delivery.ts).
-      dropSlowConsumer(
+    const mayReply = (socket: ClientSocket): boolean =>
+      withinOutboundLimit(
         socket,
         maxBufferedBytes,
         metrics,
         dropLog,
         'dropped a socket that does not read its replies',
       );
-      return false;
-    };
     const onEmpty = (): void => {
       if (registry.size === 0) this.#whenEmpty?.();
     };
@@ -229,16 +228,18 @@ export class Sessions {
    * reason (an HTTP error status is invisible to browser JavaScript).
    */
   handleUpgrade(request: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const startedAt = performance.now();
+    const address = clientAddress(
+      request.socket.remoteAddress,
+      request.headers['x-forwarded-for'],
+      this.#options.trustedProxies ?? NO_PROXIES,
+    );
     const budget = this.#draining ? undefined : this.#options.budget;
     if (budget !== undefined) {
-      const address = clientAddress(
-        request.socket.remoteAddress,
-        request.headers['x-forwarded-for'],
-        this.#options.trustedProxies ?? NO_PROXIES,
-      );
       const refusal = budget.admit(address);
       if (refusal !== undefined) {
         this.#refuseBeforeUpgrade(socket, address, refusal);
+        this.#options.metrics.handshakeFinished('refused', startedAt);
         return;
       }
       // Released when the TCP connection closes before the upgrade completes, and from then on
@@ -252,7 +253,7 @@ export class Sessions {
       admission?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
     const upgrade = (verdict: Admission | Refusal | undefined): void => {
       // ws listens for errors from here on.
-      socket.off('error', destroyOnError);
+      socket.off('error', destroySocket);
       budget?.unwatch(socket);
       let upgraded = false;
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
@@ -260,7 +261,7 @@ export class Sessions {
         const client = ws as ClientSocket;
         client.transport = socket as Socket;
         client.events = this.#events;
-        this.#start(client, verdict, resume);
+        this.#start(client, verdict, resume, { startedAt, address });
       });
       // ws did not upgrade (the connection went away, or the request was not a valid WebSocket
       // handshake): the TCP connection's close gives the place back.
@@ -275,7 +276,7 @@ export class Sessions {
     // Node's HTTP server stopped listening for the socket's errors when it handed it over: a
     // reset meanwhile must not become an uncaught exception. A connection that went away is
     // not upgraded (ws checks).
-    socket.on('error', destroyOnError);
+    socket.on('error', destroySocket);
     revokedBefore(admission.userId).then(
       (before) =>
         upgrade(
@@ -296,10 +297,11 @@ export class Sessions {
     socket: ClientSocket,
     admission: Admission | Refusal | undefined,
     resume: ParsedResumeRequest | undefined,
+    handshake: Handshake,
   ): void {
     const { registry, channels, metrics, logger } = this.#options;
     if (admission === undefined || this.#draining) {
-      this.#refuse(socket, closeCodes.GOING_AWAY, closeReasons.SERVER_SHUTDOWN);
+      this.#refuse(socket, closeCodes.GOING_AWAY, closeReasons.SERVER_SHUTDOWN, handshake);
       return;
     }
     if (!admission.ok) {
@@ -307,17 +309,18 @@ export class Sessions {
         socket,
         'code' in admission ? admission.code : closeCodes.AUTH_FAILED,
         admission.reason,
+        handshake,
       );
       return;
     }
     const { userId } = admission;
     if (resume?.ok === false) {
       logger.debug({ userId, problem: resume.problem }, 'resume parameters refused');
-      this.#refuse(socket, closeCodes.AUTH_FAILED, closeReasons.RESUME_INVALID);
+      this.#refuse(socket, closeCodes.AUTH_FAILED, closeReasons.RESUME_INVALID, handshake);
       return;
     }
     if (registry.add(userId, socket) === 'limit') {
-      this.#refuse(socket, closeCodes.CONNECTION_LIMIT, closeReasons.CONNECTION_LIMIT);
+      this.#refuse(socket, closeCodes.CONNECTION_LIMIT, closeReasons.CONNECTION_LIMIT, handshake);
       return;
     }
     socket.userId = userId;
@@ -327,6 +330,7 @@ export class Sessions {
     channels.retain(userId);
     if (resume?.ok === true) this.#options.history?.admit(socket, resume.request);
     metrics.connectionAccepted();
+    metrics.handshakeFinished('admitted', handshake.startedAt);
     this.#options.onAdmitted?.(socket);
     logger.debug({ userId }, 'connection admitted');
   }
@@ -348,9 +352,12 @@ export class Sessions {
     );
   }
 
-  #refuse(socket: ClientSocket, code: number, reason: RejectionReason): void {
-    this.#options.metrics.connectionRejected(reason);
-    this.#options.logger.debug({ code, reason }, 'connection refused');
+  /** Closes a refused handshake's socket; logged at info per reason, at a bounded rate. */
+  #refuse(socket: ClientSocket, code: number, reason: RejectionReason, handshake: Handshake): void {
+    const { metrics, dropLog } = this.#options;
+    metrics.connectionRejected(reason);
+    metrics.handshakeFinished('refused', handshake.startedAt);
+    dropLog.info(reason, { code, reason, address: handshake.address }, 'refused a handshake');
     socket.close(code, reason);
   }
 
@@ -381,7 +388,7 @@ export class Sessions {
     const { registry, metrics } = this.#options;
     const reason: CloseReason = closeReasons.SERVER_SHUTDOWN;
     for (const socket of registry.allSockets()) {
-      if (socket.readyState !== WebSocket.OPEN) continue;
+      if (socket.readyState !== OPEN) continue;
       metrics.serverClosed('server_shutdown');
       socket.close(closeCodes.GOING_AWAY, reason);
     }

@@ -1,3 +1,4 @@
+import { OPEN } from './frames.js';
 /** The part of a socket the expiry sweep uses. */
 export interface ExpiringSocket {
   readonly expiresAt: number;
@@ -14,8 +15,6 @@ export interface TokenExpiryOptions<Socket extends ExpiringSocket> {
   readonly resolutionMs?: number;
   readonly now?: () => number;
 }
-
-const OPEN = 1;
 
 /**
  * Closes sockets whose token expires while they are connected, with one timer for the whole

@@ -4,12 +4,10 @@
  * forks, and `pnpm bench`'s service targets. `test/v8-flags.test.ts` keeps the Dockerfile, the
  * `start` script and `scripts/start.sh` equal to this list.
  *
- * `--max-semi-space-size=4`: V8 grows its young generation to 16 MiB per semi-space while
- * thousands of handshakes allocate, and keeps those pages resident; at 10,000 idle sockets that
- * reads as 2-3 KiB of RSS per socket on top of the live objects. A 4 MiB cap brought the RSS per
- * idle socket from 5.7-6.3 KiB to 4.0-4.9 KiB in `pnpm bench` (the later listener savings to
- * 3.5-4.1 KiB), with no measurable cost to the connect rate or the fixed-rate p99
- * (docs/benchmarks.md, "Memory per socket: where it goes").
+ * `--max-semi-space-size=4`: by default V8 grows its young generation to 16 MiB per semi-space
+ * while thousands of handshakes allocate, and keeps those pages resident, which shows as RSS per
+ * idle socket on top of the live objects. A 4 MiB cap keeps that small without slowing connects
+ * or delivery (the figures: docs/benchmarks.md, "Memory per socket: where it goes").
  */
 export const serviceV8Flags: readonly string[] = ['--max-semi-space-size=4'];
 

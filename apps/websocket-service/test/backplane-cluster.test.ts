@@ -6,8 +6,8 @@ import {
 } from '@huleedu/test-support';
 import calculateSlot from 'cluster-key-slot';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Backplane } from '../src/backplane.js';
 import type { PubSubMode } from '../src/config.js';
+import { Backplane } from '../src/redis/backplane.js';
 import { ClusterProbe } from './cluster-probe.js';
 import { captureLogger } from './helpers.js';
 

@@ -1,8 +1,8 @@
 import { freePort, type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { Backplane } from '../src/backplane.js';
 import type { PubSubMode } from '../src/config.js';
+import { Backplane } from '../src/redis/backplane.js';
 import { captureLogger } from './helpers.js';
 
 let redis: RedisHandle;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ClusterMetrics, metricsUnavailable } from '../src/cluster-metrics.js';
 import { ServiceMetrics } from '../src/metrics.js';
+import { metricsUnavailable, WorkerMetrics } from '../src/workers/worker-metrics.js';
 
 /** One worker's metrics as the worker would export them. */
 function workerMetrics(slot: number, connections: number, defaultMetrics = false) {
@@ -21,9 +21,9 @@ function sample(body: string, series: string): number | undefined {
   return line === undefined ? undefined : Number(line.slice(series.length + 1));
 }
 
-const primary = new ClusterMetrics({ configured: () => 3, ready: () => 2, restarts: () => 1 });
+const primary = new WorkerMetrics({ configured: () => 3, ready: () => 2, restarts: () => 1 });
 
-describe('ClusterMetrics', () => {
+describe('WorkerMetrics', () => {
   it('sums counters and gauges across workers and keeps a per-worker connection count', async () => {
     const a = workerMetrics(0, 3);
     const b = workerMetrics(1, 4);
@@ -65,6 +65,29 @@ describe('ClusterMetrics', () => {
     const { body } = await primary.render([a, b]);
     expect(sample(body, 'process_resident_memory_bytes')).toBe(rssOf(a) + rssOf(b));
     expect(body).not.toContain('process_start_time_seconds ');
+  });
+
+  it('sums histograms bucket by bucket, so quantiles over the whole service stay right', async () => {
+    const a = workerMetrics(0, 1);
+    const b = workerMetrics(1, 1);
+    a.deliveredLive(Date.now()); // under 1 ms
+    b.deliveredLive(Date.now() - 200); // 200 ms: between 0.1 and 0.25
+    b.deliveredLive(Date.now() - 200);
+    a.handshakeFinished('refused', performance.now());
+    const { body } = await primary.render([
+      await a.registry.getMetricsAsJSON(),
+      await b.registry.getMetricsAsJSON(),
+    ]);
+    const latency = 'huleedu_ws_delivery_latency_seconds';
+    expect(sample(body, `${latency}_count`)).toBe(3);
+    expect(sample(body, `${latency}_bucket{le="0.1"}`)).toBe(1);
+    expect(sample(body, `${latency}_bucket{le="0.25"}`)).toBe(3);
+    expect(sample(body, `${latency}_bucket{le="+Inf"}`)).toBe(3);
+    expect(sample(body, `${latency}_sum`)).toBeGreaterThanOrEqual(0.4);
+    const handshakes = 'huleedu_ws_handshake_duration_seconds';
+    expect(sample(body, `${handshakes}_count{outcome="refused"}`)).toBe(1);
+    expect(sample(body, `${handshakes}_count{outcome="admitted"}`)).toBe(0);
+    expect(body.match(new RegExp(`^# TYPE ${latency} histogram$`, 'gm'))).toHaveLength(1);
   });
 
   it('reports only the primary metrics when no worker answered', async () => {

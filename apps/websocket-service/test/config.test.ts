@@ -13,7 +13,7 @@ import {
   defaultMaxConnections,
   defaultMaxTcpConnections,
   openFileLimit,
-} from '../src/connection-budget.js';
+} from '../src/limits/connection-budget.js';
 
 const SECRET = 'a-test-secret-that-is-long-enough-for-hs256';
 

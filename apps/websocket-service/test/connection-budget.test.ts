@@ -7,7 +7,7 @@ import {
   DESCRIPTOR_RESERVE,
   defaultMaxConnections,
   normalizeAddress,
-} from '../src/connection-budget.js';
+} from '../src/limits/connection-budget.js';
 
 /** A budget on a clock the test moves by hand. */
 function budgetAt(limits: Partial<ConstructorParameters<typeof ConnectionBudget>[0]> = {}) {

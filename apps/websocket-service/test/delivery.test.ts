@@ -2,9 +2,10 @@ import type { Duplex } from 'node:stream';
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { type ClientSocket, syncStates } from '../src/client-socket.js';
+import type { ClientSocket } from '../src/client-socket.js';
 import { createDelivery } from '../src/delivery.js';
-import type { LiveHistory } from '../src/history-sync.js';
+import { syncStates } from '../src/history/socket-state.js';
+import type { LiveHistory } from '../src/history/sync.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { captureLogger, closeOf, registryMetrics, socketPairs, textFrames } from './helpers.js';
@@ -60,6 +61,31 @@ describe('createDelivery', () => {
     expect(other.frames).toEqual([]);
     expect(metrics.redisMessages).toBe(2);
     expect(metrics.framesDelivered).toBe(4);
+  });
+
+  it('observes publish-to-write latency once per message that carries published_ms, not per tab', async () => {
+    const { deliver, connect, metrics } = await setup();
+    const tabA = await connect('teacher-1');
+    const tabB = await connect('teacher-1');
+    const stamped = JSON.stringify({
+      position: 1,
+      epoch: 'e',
+      published_ms: Date.now() - 50,
+      event: 'class_created',
+      data: {},
+    });
+    deliver('teacher-1', stamped);
+    // A legacy raw PUBLISH has no publish time: delivered, not observed.
+    deliver('teacher-1', '{"event":"class_created","data":{}}');
+    // Nobody is online: nothing written, nothing observed.
+    deliver('teacher-9', stamped);
+    await waitFor(() => tabA.frames.length === 2 && tabB.frames.length === 2, {
+      message: 'both tabs received both messages',
+    });
+    const { body } = await metrics.render();
+    expect(body).toMatch(/^huleedu_ws_delivery_latency_seconds_count 1$/m);
+    expect(body).toMatch(/^huleedu_ws_delivery_latency_seconds_bucket\{le="0.025"\} 0$/m);
+    expect(body).toMatch(/^huleedu_ws_delivery_latency_seconds_bucket\{le="0.1"\} 1$/m);
   });
 
   it('drops malformed payloads with a warning and a metric, and keeps delivering after them', async () => {
@@ -214,6 +240,21 @@ describe('createDelivery with history: positioned messages in order', () => {
     expect(metrics.duplicatesDropped).toBe(2);
     expect(calls.gaps).toEqual(['teacher-1', 'teacher-1']);
     expect(metrics.framesDelivered).toBe(1);
+  });
+
+  it('observes the latency of a positioned message only when a socket got it', async () => {
+    const { history } = recordingHistory();
+    const { deliver, connect, metrics } = await setup(1024 * 1024, history);
+    const tab = await connect('teacher-1');
+    tab.server.position = 2;
+    tab.server.epoch = 'E1';
+    const stamped = (position: number) =>
+      `{"position":${position},"epoch":"E1","published_ms":${Date.now()},"event":"numbered","data":{}}`;
+    deliver('teacher-1', stamped(3));
+    deliver('teacher-1', stamped(3)); // a duplicate: not written, not observed
+    await waitFor(() => tab.frames.length === 1, { message: 'position 3' });
+    const { body } = await metrics.render();
+    expect(body).toMatch(/^huleedu_ws_delivery_latency_seconds_count 1$/m);
   });
 
   it('lets a socket without an epoch take position 1 of any epoch, and no other', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { checkReadiness, type Readiness, withClusterState } from '../src/health.js';
+import { checkReadiness, type Readiness, withWorkerSetState } from '../src/health.js';
 
 describe('checkReadiness', () => {
   it('is ready only with Redis connected and not draining, and names every reason otherwise', () => {
@@ -12,16 +12,16 @@ describe('checkReadiness', () => {
   });
 });
 
-describe('withClusterState', () => {
+describe('withWorkerSetState', () => {
   const ready: Readiness = { ready: true, reasons: [] };
 
   it('is ready only when this worker and every configured worker are', () => {
-    expect(withClusterState(ready, { readyWorkers: 3, workers: 3, draining: false }, 3)).toEqual({
+    expect(withWorkerSetState(ready, { readyWorkers: 3, workers: 3, draining: false }, 3)).toEqual({
       ready: true,
       reasons: [],
       workers: { ready: 3, expected: 3 },
     });
-    expect(withClusterState(ready, { readyWorkers: 2, workers: 3, draining: false }, 3)).toEqual({
+    expect(withWorkerSetState(ready, { readyWorkers: 2, workers: 3, draining: false }, 3)).toEqual({
       ready: false,
       reasons: ['workers_not_ready'],
       workers: { ready: 2, expected: 3 },
@@ -30,18 +30,18 @@ describe('withClusterState', () => {
 
   it("keeps this worker's own reasons and adds the primary's draining once", () => {
     const local = checkReadiness({ redisConnected: () => false, draining: () => true });
-    expect(withClusterState(local, { readyWorkers: 0, workers: 2, draining: true }, 2)).toEqual({
+    expect(withWorkerSetState(local, { readyWorkers: 0, workers: 2, draining: true }, 2)).toEqual({
       ready: false,
       reasons: ['redis_disconnected', 'draining', 'workers_not_ready'],
       workers: { ready: 0, expected: 2 },
     });
     expect(
-      withClusterState(ready, { readyWorkers: 2, workers: 2, draining: true }, 2).reasons,
+      withWorkerSetState(ready, { readyWorkers: 2, workers: 2, draining: true }, 2).reasons,
     ).toEqual(['draining']);
   });
 
   it('is not ready before the primary first reported', () => {
-    expect(withClusterState(ready, undefined, 4)).toEqual({
+    expect(withWorkerSetState(ready, undefined, 4)).toEqual({
       ready: false,
       reasons: ['workers_not_ready'],
       workers: { ready: 0, expected: 4 },

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { syncStates } from '../src/client-socket.js';
-import { type SocketMark, syncOutcome } from '../src/history-outcome.js';
-import type { HistorySnapshot } from '../src/history-reader.js';
+import { type SocketMark, syncOutcome } from '../src/history/outcome.js';
+import type { HistorySnapshot } from '../src/history/reader.js';
+import { syncStates } from '../src/history/socket-state.js';
 
 const REPLAY_MAX = 10;
 

@@ -8,8 +8,8 @@ import {
   HistoryReader,
   type HistoryReadRequest,
   type HistorySnapshot,
-} from '../src/history-reader.js';
-import { HistorySync, READ_ATTEMPTS } from '../src/history-sync.js';
+} from '../src/history/reader.js';
+import { HistorySync, READ_ATTEMPTS } from '../src/history/sync.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
 import { captureLogger, registryMetrics, socketPairs, textFrames } from './helpers.js';

@@ -5,7 +5,7 @@ import {
   fillInboundBucket,
   type InboundBucket,
   takeInboundFrame,
-} from '../src/inbound-budget.js';
+} from '../src/limits/inbound-budget.js';
 
 /** A bucket filled at t=0 and a function taking `n` frames at time `t` (ms). */
 function bucket(budget = { burst: 4, perSecond: 2 }) {

@@ -1,5 +1,5 @@
 import { waitFor } from '@huleedu/test-support';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { ClientSocket } from '../src/client-socket.js';
 import { type KeepaliveSocket, startKeepalive } from '../src/keepalive.js';
 import { ConnectionRegistry, type SocketCursor } from '../src/registry.js';
@@ -24,11 +24,16 @@ describe('startKeepalive', () => {
     registry.add('answering', answering.server);
     registry.add('silent', silent.server);
     const dead: ClientSocket[] = [];
+    const walk = registry.cursor();
+    let visits = 0;
     const stop = startKeepalive<ClientSocket>({
       intervalMs: 200,
       tickMs: 50,
       count: () => registry.size,
-      cursor: registry.cursor(),
+      cursor: (max, visit) => {
+        visits++;
+        return walk(max, visit);
+      },
       onDeadPeer: (socket) => dead.push(socket),
     });
     teardown.push(stop);
@@ -38,8 +43,9 @@ describe('startKeepalive', () => {
     expect(dead[0]).toBe(silent.server);
     // Terminated, not closed politely: the client sees an abnormal closure.
     expect((await silentClosed).code).toBe(1006);
-    // The answering peer survives several more sweeps.
-    await new Promise((resolve) => setTimeout(resolve, 400));
+    // The answering peer survives several more sweeps (two intervals' worth of slices).
+    const seen = visits;
+    await waitFor(() => visits >= seen + 6, { message: 'more sweeps' });
     expect(answering.client.readyState).toBe(answering.client.OPEN);
     expect(dead).toHaveLength(1);
   });
@@ -76,16 +82,22 @@ describe('startKeepalive', () => {
     const pairs = await socketPairs();
     teardown.push(pairs.close);
     const silent = await pairs.open({ autoPong: false });
+    // Fake timers: six intervals pass at once, deterministically.
+    vi.useFakeTimers();
+    teardown.push(() => vi.useRealTimers());
+    let visits = 0;
     const stop = startKeepalive<ClientSocket>({
       intervalMs: 50,
       count: () => 1,
       cursor: (_max, visit) => {
+        visits++;
         visit(silent.server);
         return 1;
       },
     });
     stop();
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    vi.advanceTimersByTime(300);
+    expect(visits).toBe(0);
     expect(silent.client.readyState).toBe(silent.client.OPEN);
   });
 
@@ -146,6 +158,9 @@ describe('startKeepalive', () => {
     const registry = new ConnectionRegistry<KeepaliveSocket>(1);
     registry.add('a', sockets[0]!);
     registry.add('b', sockets[1]!);
+    // Fake timers: a second of ticks runs exactly as scheduled, whatever the machine's load.
+    vi.useFakeTimers();
+    teardown.push(() => vi.useRealTimers());
     const stop = startKeepalive<KeepaliveSocket>({
       intervalMs: 600,
       tickMs: 50,
@@ -153,7 +168,7 @@ describe('startKeepalive', () => {
       cursor: registry.cursor(),
     });
     teardown.push(stop);
-    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    vi.advanceTimersByTime(1_000);
     // Two passes at most (one at the start, one 600 ms later); one per tick would be ~20 pings.
     expect(pings.length).toBeGreaterThanOrEqual(2);
     expect(pings.length).toBeLessThanOrEqual(4);
@@ -176,6 +191,9 @@ describe('startKeepalive', () => {
         this.terminatedAfterMs = Date.now() - this.pingedAt;
       },
     };
+    // Fake timers: the clock the sweep reads advances exactly tick by tick.
+    vi.useFakeTimers();
+    teardown.push(() => vi.useRealTimers());
     const stop = startKeepalive<KeepaliveSocket>({
       intervalMs: 400,
       tickMs: 20,
@@ -186,7 +204,9 @@ describe('startKeepalive', () => {
       },
     });
     teardown.push(stop);
-    await waitFor(() => silent.terminatedAfterMs >= 0, { message: 'silent peer terminated' });
+    for (let tick = 0; tick < 100 && silent.terminatedAfterMs < 0; tick++) {
+      vi.advanceTimersByTime(20);
+    }
     expect(silent.pings).toBe(1);
     expect(silent.terminatedAfterMs).toBeGreaterThanOrEqual(200);
   });

@@ -155,7 +155,42 @@ describe('ServiceMetrics', () => {
   it('never labels a metric with a user', async () => {
     const { body } = await metricsWith({ redis: true, draining: false, connections: 1 }).render();
     const labels = [...body.matchAll(/\{([a-z_]+)=/g)].map((m) => m[1]);
-    expect(new Set(labels)).toEqual(new Set(['reason', 'outcome', 'cause']));
+    // `le` is a histogram's bucket bound.
+    expect(new Set(labels)).toEqual(new Set(['reason', 'outcome', 'cause', 'le']));
+  });
+
+  it('observes delivery latency from published_ms by the wall clock, skipping messages without one', async () => {
+    const metrics = metricsWith({ redis: true, draining: false, connections: 1 });
+    let { body } = await metrics.render();
+    // The series exist (at 0) before the first message.
+    expect(sample(body, 'huleedu_ws_delivery_latency_seconds_count')).toBe(0);
+    metrics.deliveredLive(Date.now() - 30); // about 30 ms ago
+    metrics.deliveredLive(Date.now() + 5_000); // a clock ahead of this one: counted as 0
+    for (const missing of [undefined, '1700000000000', Number.NaN, null]) {
+      metrics.deliveredLive(missing);
+    }
+    ({ body } = await metrics.render());
+    expect(sample(body, 'huleedu_ws_delivery_latency_seconds_count')).toBe(2);
+    expect(sample(body, 'huleedu_ws_delivery_latency_seconds_bucket{le="0.001"}')).toBe(1);
+    expect(sample(body, 'huleedu_ws_delivery_latency_seconds_bucket{le="0.025"}')).toBe(1);
+    expect(sample(body, 'huleedu_ws_delivery_latency_seconds_bucket{le="10"}')).toBe(2);
+    expect(sample(body, 'huleedu_ws_delivery_latency_seconds_sum')).toBeGreaterThanOrEqual(0.03);
+  });
+
+  it('times handshakes by outcome, both outcomes present from the start', async () => {
+    const metrics = metricsWith({ redis: true, draining: false, connections: 1 });
+    let { body } = await metrics.render();
+    expect(sample(body, 'huleedu_ws_handshake_duration_seconds_count{outcome="admitted"}')).toBe(0);
+    expect(sample(body, 'huleedu_ws_handshake_duration_seconds_count{outcome="refused"}')).toBe(0);
+    metrics.handshakeFinished('admitted', performance.now() - 20);
+    ({ body } = await metrics.render());
+    expect(sample(body, 'huleedu_ws_handshake_duration_seconds_count{outcome="admitted"}')).toBe(1);
+    expect(
+      sample(body, 'huleedu_ws_handshake_duration_seconds_bucket{le="0.01",outcome="admitted"}'),
+    ).toBe(0);
+    expect(
+      sample(body, 'huleedu_ws_handshake_duration_seconds_bucket{le="+Inf",outcome="admitted"}'),
+    ).toBe(1);
   });
 
   it('includes Node.js process metrics unless turned off', async () => {

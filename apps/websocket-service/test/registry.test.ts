@@ -22,9 +22,9 @@ describe('ConnectionRegistry', () => {
     const registry = new ConnectionRegistry<number>(2);
     expect(registry.add('u1', 1)).toBe('first');
     expect(registry.add('u1', 2)).toBe('added');
-    expect(registry.hasRoomFor('u1')).toBe(false);
+    // At the limit: the next socket is refused and nothing is recorded.
     expect(registry.add('u1', 3)).toBe('limit');
-    expect(registry.countOf('u1')).toBe(2);
+    expect(registry.socketsOf('u1')?.length).toBe(2);
     expect(registry.add('u2', 4)).toBe('first');
     // A slot frees up when a socket leaves.
     registry.remove('u1', 1);

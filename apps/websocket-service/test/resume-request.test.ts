@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseResumeRequest } from '../src/resume-request.js';
+import { parseResumeRequest } from '../src/history/resume-request.js';
 
 const parse = (query: string, recentMax = 50) =>
   parseResumeRequest(`/ws?token=t&${query}`, recentMax);

@@ -1,6 +1,6 @@
 import { waitFor } from '@huleedu/test-support';
 import { describe, expect, it } from 'vitest';
-import { RevocationSweep } from '../src/revocation-sweep.js';
+import { RevocationSweep } from '../src/revocation/sweep.js';
 import { captureLogger } from './helpers.js';
 
 interface Fake {

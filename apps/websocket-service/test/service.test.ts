@@ -6,7 +6,7 @@ import { WebSocket } from 'ws';
 import { settingsFromEnv } from '../src/config.js';
 import type { Readiness } from '../src/health.js';
 import { type ServiceHandle, startService } from '../src/service.js';
-import type { ClusterView } from '../src/worker-link.js';
+import type { WorkerSetView } from '../src/workers/worker-link.js';
 import { captureLogger, closeOf, textFrames } from './helpers.js';
 
 const secret = 'service-test-secret-0123456789abcdef';
@@ -45,7 +45,7 @@ describe('startService', () => {
       WEBSOCKET_REDIS_URL: redis.url,
     });
     const seen: Readiness[] = [];
-    const cluster: ClusterView = {
+    const cluster: WorkerSetView = {
       slot: 2,
       readiness: (local) => {
         seen.push(local);

@@ -8,9 +8,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { createHandshakeAuth } from '../src/auth.js';
 import type { ClientSocket } from '../src/client-socket.js';
-import { ConnectionBudget } from '../src/connection-budget.js';
 import { checkReadiness } from '../src/health.js';
-import type { InboundBudget } from '../src/inbound-budget.js';
+import { ConnectionBudget } from '../src/limits/connection-budget.js';
+import type { InboundBudget } from '../src/limits/inbound-budget.js';
 import { ServiceMetrics } from '../src/metrics.js';
 import { RateLimitedLog } from '../src/rate-limited-log.js';
 import { ConnectionRegistry } from '../src/registry.js';
@@ -168,14 +168,50 @@ describe('Sessions', () => {
     expect(body).toContain('huleedu_ws_connections_rejected_total{reason="token_missing"} 1');
   });
 
+  it('logs each refused handshake at info with its reason and client address, never the token, at a bounded rate', async () => {
+    const { connect, log } = await start();
+    const bad = token('u', -30);
+    for (let i = 0; i < 5; i++) {
+      const expired = connect(bad);
+      await expired.closed;
+    }
+    const refused = log.lines.filter((line) => line.msg === 'refused a handshake');
+    // linesPerInterval is 3 in these tests: the other two are counted, not written.
+    expect(refused).toHaveLength(3);
+    expect(refused[0]).toMatchObject({
+      level: 'info',
+      reason: 'token_expired',
+      code: 1008,
+      address: '127.0.0.1',
+    });
+    expect(log.text()).not.toContain(bad);
+    expect(log.text()).not.toContain(bad.split('.')[2]!);
+  });
+
+  it('times every handshake from the upgrade request to its outcome', async () => {
+    const { connect, metrics } = await start();
+    const admitted = connect(token('teacher-1'));
+    await admitted.opened;
+    const refused = connect(null);
+    await refused.closed;
+    const { body } = await metrics.render();
+    expect(body).toContain('huleedu_ws_handshake_duration_seconds_count{outcome="admitted"} 1');
+    expect(body).toContain('huleedu_ws_handshake_duration_seconds_count{outcome="refused"} 1');
+    expect(body).toContain(
+      'huleedu_ws_handshake_duration_seconds_bucket{le="+Inf",outcome="admitted"} 1',
+    );
+  });
+
   it('refuses browsers from origins outside the list', async () => {
-    const { connect } = await start({ origins: ['https://app.huleedu.com'] });
+    const { connect, registry } = await start({ origins: ['https://app.huleedu.com'] });
     const bad = connect(token('u'), { Origin: 'https://evil.example' });
     expect(await bad.closed).toEqual({ code: 1008, reason: 'origin_not_allowed' });
     const good = connect(token('u'), { Origin: 'https://app.huleedu.com' });
-    await good.opened;
     const tool = connect(token('u'));
-    await tool.opened;
+    // Admitted, not only upgraded (a refusal closes with 1008 after the upgrade).
+    await waitFor(() => registry.size === 2, { message: 'both allowed sockets admitted' });
+    expect(good.client.readyState).toBe(WebSocket.OPEN);
+    expect(tool.client.readyState).toBe(WebSocket.OPEN);
   });
 
   it('closes the socket beyond the per-user limit with 4000, leaving the others and other users alone', async () => {
@@ -445,18 +481,29 @@ describe('Sessions: revoked tokens (disconnectUser)', () => {
 
   it('survives a client that resets its connection while the revocation is being read', async () => {
     let release: () => void = () => undefined;
+    let read: Promise<number | undefined> | undefined;
+    let serverSide: Socket | undefined;
     const { registry, port } = await start({
-      revokedBefore: () =>
-        new Promise((resolve) => {
+      onUpgradeRequest: (request) => {
+        serverSide = request.socket as Socket;
+      },
+      revokedBefore: () => {
+        read = new Promise((resolve) => {
           release = () => resolve(undefined);
-        }),
+        });
+        return read;
+      },
     });
     const socket = sendHandshake(port, token('teacher-1'));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The race: the read is in flight when the reset reaches the service.
+    await waitFor(() => read !== undefined, { message: 'revocation read started' });
     socket.resetAndDestroy();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await waitFor(() => serverSide?.destroyed, { message: 'the service saw the reset' });
+    expect(read).toBeDefined();
     release();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The answer reaches the sessions (their handler was attached first) before this resumes.
+    await read;
+    await new Promise((resolve) => setImmediate(resolve));
     expect(registry.size).toBe(0);
   });
 

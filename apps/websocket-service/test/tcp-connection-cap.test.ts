@@ -3,8 +3,8 @@ import { type AddressInfo, connect, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { waitFor } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
+import { TcpConnectionCap, type TcpDropReason } from '../src/limits/tcp-connection-cap.js';
 import { createHttpServer } from '../src/server.js';
-import { TcpConnectionCap, type TcpDropReason } from '../src/tcp-connection-cap.js';
 import { captureLogger } from './helpers.js';
 
 let teardown: Array<() => void | Promise<void>> = [];

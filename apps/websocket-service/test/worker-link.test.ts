@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import type { PrimaryMessage, WorkerMessage } from '../src/cluster-messages.js';
 import { ServiceMetrics } from '../src/metrics.js';
-import { type PrimaryChannel, WorkerLink } from '../src/worker-link.js';
+import type { PrimaryMessage, WorkerMessage } from '../src/workers/messages.js';
+import { type PrimaryChannel, WorkerLink } from '../src/workers/worker-link.js';
 import { captureLogger } from './helpers.js';
 
 /**

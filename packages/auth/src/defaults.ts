@@ -5,8 +5,8 @@ export const DEFAULT_ISSUER = 'huleedu-identity-service';
 /** Clock skew tolerated on `exp` and `nbf`, in seconds. */
 export const DEFAULT_CLOCK_TOLERANCE_SECONDS = 5;
 /** Longest token accepted; anything longer is refused as malformed before any parsing. */
-export const MAX_TOKEN_LENGTH = 8192;
-/** Longest accepted token lifetime (`exp - iat`, or `exp - now` without `iat`), in seconds: a day. */
+export { MAX_TOKEN_LENGTH } from '@huleedu/ws-protocol';
+/** Longest accepted token lifetime (`exp - iat`), in seconds: a day. */
 export const DEFAULT_MAX_LIFETIME_SECONDS = 24 * 60 * 60;
 /** Longest accepted `sub` (the user id, which becomes a Redis channel name), in characters. */
 export const DEFAULT_MAX_SUBJECT_LENGTH = 128;

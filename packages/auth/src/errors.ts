@@ -14,3 +14,14 @@ export class AuthError extends Error {
     this.code = code;
   }
 }
+
+/**
+ * The verification keys could not be read (a JWKS URL did not answer, answered garbage, or was
+ * read too often this minute): not the token's fault. The service answers such a handshake with
+ * 1013 `not_ready` (try again later), not 1008.
+ */
+export class KeysUnavailableError extends Error {
+  override readonly name = 'KeysUnavailableError';
+  /** Always `keys_unavailable`. */
+  readonly code = 'keys_unavailable' as const;
+}

@@ -6,7 +6,7 @@ import { type Algorithm, parseAlgorithm, signingKey } from './keys.js';
 export interface SignOptions {
   /** Shared secret for HS*. */
   secret?: string;
-  /** PEM private key for RS256/ES256. */
+  /** PEM private key for RS*, PS* and ES*. */
   privateKey?: string;
   /** Default `HS256`. */
   algorithm?: Algorithm | string;

@@ -141,7 +141,7 @@ function parseRedisUrl(text: string, what: string): URL {
   } catch {
     throw new NotifierError(
       'invalid_options',
-      `${what}: ${JSON.stringify(text)} is not a URL (expected redis://host:port)`,
+      `${what}: ${JSON.stringify(redactUserinfo(text))} is not a URL (expected redis://host:port)`,
     );
   }
   if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
@@ -158,4 +158,18 @@ function maskPassword(url: URL): string {
   const masked = new URL(url.href);
   masked.password = '***';
   return masked.href;
+}
+
+/**
+ * `text` (a URL that may not parse) with everything before its last `@` in the authority
+ * replaced by `***`: `redis://user:secret@host` -> `redis://***@host`. Where the password ends
+ * cannot be told in a string that does not parse (it may itself hold `@`, `/` or `:`), so the
+ * whole user information goes.
+ */
+export function redactUserinfo(text: string): string {
+  const at = text.lastIndexOf('@');
+  if (at === -1) return text;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:\/\//.exec(text);
+  const start = scheme ? scheme[0].length : 0;
+  return at < start ? text : `${text.slice(0, start)}***${text.slice(at)}`;
 }

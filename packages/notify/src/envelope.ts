@@ -4,6 +4,7 @@ import {
   describeIssues,
   findIssues,
   isNotificationType,
+  isReservedEvent,
   type Notification,
   type NotificationPayload,
   type NotificationType,
@@ -12,6 +13,7 @@ import {
   type Priority,
   parseEnvelope,
   publishedDataSchemas,
+  RESERVED_EVENT_PREFIX,
   userCommands,
 } from '@huleedu/ws-protocol';
 import { NotificationValidationError } from './errors.js';
@@ -113,12 +115,19 @@ export function createNotificationEnvelope<T extends NotificationType>(
  * Throws {@link NotificationValidationError} (`invalid_payload`).
  */
 export function createRawEnvelope(event: string, data: Record<string, unknown>): RawEnvelope {
-  // A command for the service (`ws.disconnect`) published as a message would be stored in the
-  // history and replayed to browsers; it has its own call.
+  // `ws.*` events are the service's own: a command (`ws.disconnect`) published as a message would
+  // be stored and replayed to browsers, a fake control event (`ws.resync`) would move a client's
+  // position. The publish script refuses them too, for publishers in every language.
   if (event === userCommands.DISCONNECT) {
     throw new NotificationValidationError(
       'invalid_payload',
       `${event}: this event is the service's own command; use disconnectUser(userId, { reason })`,
+    );
+  }
+  if (typeof event === 'string' && isReservedEvent(event)) {
+    throw new NotificationValidationError(
+      'invalid_payload',
+      `${event}: events starting with "${RESERVED_EVENT_PREFIX}" are reserved for the service`,
     );
   }
   const envelope = { event, data, id: randomUUID() };

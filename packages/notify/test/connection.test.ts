@@ -34,6 +34,29 @@ describe('when Redis is down', () => {
     }
   }, 15_000);
 
+  it('never echoes the password of a URL it cannot parse', () => {
+    for (const [redis, shown] of [
+      ['redis://user:s3cret@host:port', 'redis://***@host:port'],
+      ['redis://:s3cr@t@host:6379x', 'redis://***@host:6379x'],
+      ['redis://user:s3cret@[bad-host]:6379', 'redis://***@[bad-host]:6379'],
+      // Parses, as a URL of scheme "user:": refused by its scheme, with nothing else echoed.
+      ['user:s3cret@host:6379', 'expected a redis:// or rediss:// URL'],
+    ] as const) {
+      for (const target of [redis, { cluster: ['redis://127.0.0.1:6379', redis] }]) {
+        let error: unknown;
+        try {
+          createNotifier({ redis: target });
+        } catch (thrown) {
+          error = thrown;
+        }
+        expect(error, redis).toBeInstanceOf(NotifierError);
+        expect((error as NotifierError).code).toBe('invalid_options');
+        expect((error as Error).message).not.toContain('s3cr');
+        expect((error as Error).message).toContain(shown);
+      }
+    }
+  });
+
   it('a borrowed client that keeps retrying is cut off by publishTimeoutMs', async () => {
     const port = await freePort();
     // ioredis defaults: 20 retries per request, reconnecting forever.

@@ -122,6 +122,19 @@ describe('disconnectUser', () => {
     );
   });
 
+  it.each(['ws.resync', 'ws.synced', 'ws.anything'])(
+    'refuses to publish %s: ws.* events are the service’s own',
+    async (event) => {
+      const error = await notifier
+        .publish('t-bad', event, { reason: 'history_lost', position: 0, epoch: null })
+        .catch((e) => e);
+      expect(error).toBeInstanceOf(NotificationValidationError);
+      expect(error).toMatchObject({ code: 'invalid_payload' });
+      expect((error as Error).message).toContain('reserved for the service');
+      expect(await reader.exists('{ws:t-bad}:history')).toBe(0);
+    },
+  );
+
   it('checks the user id and the lifetime option like everything else', async () => {
     await expect(notifier.disconnectUser('a b', { reason: 'logout' })).rejects.toMatchObject({
       code: 'invalid_user_id',

@@ -41,6 +41,7 @@ describe("test-support's durable publisher runs this script as another language 
       expect(JSON.parse(heard[1] ?? '')).toEqual({
         position: 2,
         epoch: first.epoch,
+        published_ms: expect.any(Number),
         event: 'e',
         data: { n: 2 },
       });

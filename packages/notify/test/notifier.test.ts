@@ -51,7 +51,14 @@ describe('publishUserNotification', () => {
     const message = await nextOn('ws:teacher-1', async () => {
       result = await notifier.publishUserNotification('teacher-1', 'batch_results_ready', results);
     });
-    expect(Object.keys(message)).toEqual(['position', 'epoch', 'event', 'data', 'id']);
+    expect(Object.keys(message)).toEqual([
+      'position',
+      'epoch',
+      'published_ms',
+      'event',
+      'data',
+      'id',
+    ]);
     expect(message.event).toBe('batch_results_ready');
     expect(message.id).toMatch(uuid);
     // What the call resolved to describes the message that went out.
@@ -330,6 +337,7 @@ describe('publish (raw)', () => {
     expect(message).toEqual({
       position: expect.any(Number),
       epoch: expect.any(String),
+      published_ms: expect.any(Number),
       event: 'essay_annotated',
       data: { essay_id: 'e1', anything: [1, 2] },
       id: expect.stringMatching(uuid),

@@ -34,8 +34,14 @@ function cli(...args: (string | number)[]): Promise<string[]> {
 /** KEYS and ARGV as the README documents them, for user `u` with prefix `ws`. */
 function publishArgs(
   user: string,
-  options: { body?: string; mode?: string; length?: number; ttl?: number; epoch?: string } = {},
-  idempotency?: { key: string; ttl: number | '' },
+  options: {
+    body?: string;
+    mode?: string;
+    length?: number | string;
+    ttl?: number | string;
+    epoch?: string;
+  } = {},
+  idempotency?: { key: string; ttl: number | string },
 ): (string | number)[] {
   const tag = `{ws:${user}}`;
   const keys = [`${tag}:history`, `${tag}:meta`];
@@ -51,6 +57,11 @@ function publishArgs(
   if (idempotency) argv.push(idempotency.ttl);
   return [keys.length, ...keys, ...argv];
 }
+
+const lengthRefused =
+  'ERR huleedu publish: history length must be a whole number from 1 to 999999999999999';
+const ttlRefused =
+  'ERR huleedu publish: history TTL must be a whole number of seconds from 1 to 999999999999999';
 
 function live(user: string): string[] {
   return subscriber.messages.filter((m) => m.channel === `ws:${user}`).map((m) => m.message);
@@ -75,8 +86,21 @@ describe('lua/publish.lua run with redis-cli EVALSHA', () => {
     await subscriber.subscribe('ws:raw-1');
     expect(await cli('EVALSHA', sha, ...publishArgs('raw-1'))).toEqual(['1', 'Epoch-1', '1', '0']);
 
-    const positioned = `{"position":1,"epoch":"Epoch-1",${envelope.slice(1)}`;
-    expect(await cli('XRANGE', '{ws:raw-1}:history', '-', '+')).toEqual(['1-0', 'm', positioned]);
+    const [entryId, field, positioned] = await cli('XRANGE', '{ws:raw-1}:history', '-', '+');
+    expect([entryId, field]).toEqual(['1-0', 'm']);
+    // Redis's own clock, in whole milliseconds, right after the epoch.
+    const [seconds, micros] = await cli('TIME');
+    const stamped = /^\{"position":1,"epoch":"Epoch-1","published_ms":(\d+),/.exec(
+      positioned ?? '',
+    );
+    expect(stamped).not.toBeNull();
+    const publishedMs = Number(stamped?.[1]);
+    const nowMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
+    expect(publishedMs).toBeLessThanOrEqual(nowMs);
+    expect(publishedMs).toBeGreaterThan(nowMs - 60_000);
+    expect(positioned).toBe(
+      `{"position":1,"epoch":"Epoch-1","published_ms":${publishedMs},${envelope.slice(1)}`,
+    );
     expect(await cli('HGETALL', '{ws:raw-1}:meta')).toEqual(['epoch', 'Epoch-1', 'top', '1']);
     for (const key of ['{ws:raw-1}:history', '{ws:raw-1}:meta']) {
       const [ttl] = await cli('TTL', key);
@@ -154,11 +178,38 @@ describe('lua/publish.lua run with redis-cli EVALSHA', () => {
 
   it.each([
     [{ mode: 'fanout' }, undefined, 'ERR huleedu publish: mode must be classic, sharded or both'],
-    [{ length: 0 }, undefined, 'ERR huleedu publish: history length must be a whole number >= 1'],
+    [{ length: 0 }, undefined, lengthRefused],
+    // Values Redis itself would refuse after the position was taken (MAXLEN, EXPIRE).
+    [{ length: '1e30' }, undefined, lengthRefused],
+    [{ length: '10000000000000000000' }, undefined, lengthRefused],
+    [{ length: '0100' }, undefined, lengthRefused],
+    [{ ttl: 1.5 }, undefined, ttlRefused],
+    [{ ttl: '99999999999999999' }, undefined, ttlRefused],
+    [{ ttl: '-1' }, undefined, ttlRefused],
     [
-      { ttl: 1.5 },
+      { body: '{"position":9,"event":"x","data":{}}' },
       undefined,
-      'ERR huleedu publish: history TTL must be a whole number of seconds >= 1',
+      'ERR huleedu publish: the envelope must not carry "position" (the script sets it)',
+    ],
+    [
+      { body: '{"event":"x","data":{},"epoch":"Forged"}' },
+      undefined,
+      'ERR huleedu publish: the envelope must not carry "epoch" (the script sets it)',
+    ],
+    [
+      { body: '{"event":"x","data":{},"published_ms":1}' },
+      undefined,
+      'ERR huleedu publish: the envelope must not carry "published_ms" (the script sets it)',
+    ],
+    [
+      { body: '{"event":"ws.resync","data":{"reason":"history_lost","position":0,"epoch":null}}' },
+      undefined,
+      'ERR huleedu publish: events starting with "ws." are reserved for the service',
+    ],
+    [
+      { body: '{"event":"x","data":{' },
+      undefined,
+      'ERR huleedu publish: the envelope must be a JSON object with fields',
     ],
     [
       { body: '["not","an","object"]' },
@@ -173,7 +224,12 @@ describe('lua/publish.lua run with redis-cli EVALSHA', () => {
     [
       {},
       { key: 'k', ttl: '' as const },
-      'ERR huleedu publish: idempotency TTL must be a whole number of seconds >= 1',
+      'ERR huleedu publish: idempotency TTL must be a whole number of seconds from 1 to 999999999999999',
+    ],
+    [
+      {},
+      { key: 'k', ttl: '1e400' as const },
+      'ERR huleedu publish: idempotency TTL must be a whole number of seconds from 1 to 999999999999999',
     ],
   ])(
     'refuses %j %j with an error reply, writing and publishing nothing',

@@ -9,7 +9,8 @@ export const closeCodes = {
   GOING_AWAY: 1001,
   /**
    * Policy violation: the token is missing, invalid, expired, refused by a token rule (lifetime,
-   * `crit`, future `iat`, `sub`) or revoked (the platform cut the user off), or the origin is not
+   * `crit`, missing or future `iat`, unknown `kid`, `sub`), revoked, or (on an in-band refresh)
+   * of another user (the platform cut the user off), or the origin is not
    * allowed; or the resume parameters are malformed (`resume_invalid`).
    */
   AUTH_FAILED: 1008,
@@ -124,6 +125,21 @@ export const closeReasons = {
   /** `sub` (the user id, later a Redis channel name) is too long or has characters not allowed. */
   TOKEN_SUBJECT_INVALID: 'token_subject_invalid',
   /**
+   * The token has no `iat` (issue time), and the service requires one: without it, neither the
+   * lifetime nor a revocation of tokens issued before a time can be judged.
+   */
+  TOKEN_MISSING_IAT: 'token_missing_iat',
+  /**
+   * The token's `kid` header names no key the service knows (or is missing while the service
+   * verifies with a key set), or that key does not fit the pinned algorithm.
+   */
+  TOKEN_KEY_UNKNOWN: 'token_key_unknown',
+  /**
+   * An in-band refresh (`ws.refresh_token`) carried a valid token of another user than the
+   * socket's: a socket never changes user.
+   */
+  TOKEN_SUBJECT_MISMATCH: 'token_subject_mismatch',
+  /**
    * The platform cut the user off (`disconnectUser` in `@huleedu/notify`): an open socket is
    * closed with it, and a handshake whose token was issued before the revocation is refused. The
    * client fetches a fresh token, which works unless the user may no longer have one.
@@ -170,6 +186,9 @@ export const authFailureReasons = [
   closeReasons.TOKEN_CRIT_UNSUPPORTED,
   closeReasons.TOKEN_ISSUED_IN_FUTURE,
   closeReasons.TOKEN_SUBJECT_INVALID,
+  closeReasons.TOKEN_MISSING_IAT,
+  closeReasons.TOKEN_KEY_UNKNOWN,
+  closeReasons.TOKEN_SUBJECT_MISMATCH,
   closeReasons.TOKEN_REVOKED,
   closeReasons.ORIGIN_NOT_ALLOWED,
 ] as const;

@@ -59,3 +59,17 @@ export const texts = (expected = 'a list of strings') => z.array(text(), expecte
 /** An ISO 8601 time such as `2026-11-22T10:00:00Z` (see {@link ISO_TIME}). */
 export const isoTime = (expected = 'an ISO 8601 time like 2026-11-22T10:00:00Z') =>
   z.string(expected).check(z.regex(ISO_TIME, expected));
+
+/**
+ * What a link in a notification may be: an absolute `http://` or `https://` URL with a host, or
+ * a path on the app's own origin (`/batches/b1/results`, but not `//host` or `/\host`, which
+ * browsers read as another host). No `javascript:`, `data:` or other scheme, no whitespace or
+ * control characters. Written without flags so the JSON Schema `pattern` means the same.
+ */
+export const LINK_PATTERN =
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what it refuses.
+  /^(?:[Hh][Tt][Tt][Pp][Ss]?:\/\/[^\s\x00-\x1f/?#\\@]+(?:[/?#][^\s\x00-\x1f]*)?|\/(?![/\\])[^\s\x00-\x1f]*)$/;
+
+/** A link a browser may follow: see {@link LINK_PATTERN}. */
+export const link = (expected = 'an http(s) URL or a path starting with /') =>
+  z.string(expected).check(z.regex(LINK_PATTERN, expected));

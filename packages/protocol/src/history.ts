@@ -66,13 +66,21 @@ export function readPublishScriptReply(reply: unknown): PublishScriptReply | und
 export const HISTORY_ENTRY_FIELD = 'm';
 
 /**
- * Extra top-level envelope fields of a positioned message (legacy readers ignore them):
- * `{"position":17,"epoch":"k3j…","event":…,"data":…}`.
+ * Extra top-level envelope fields of a positioned message (legacy readers ignore them), put first
+ * by the publish script: `{"position":17,"epoch":"k3j…","published_ms":1764000000123,"event":…,"data":…}`.
  * - `position`: 1, 2, 3, … per user and epoch, with no gaps;
  * - `epoch`: changes whenever the history was lost (expired, Redis lost its data), so positions of
- *   different epochs are never compared.
+ *   different epochs are never compared;
+ * - `published_ms`: when Redis stored it, in whole milliseconds since the Unix epoch, from Redis's
+ *   own clock (`TIME`), so messages of every publisher carry one time source.
+ *
+ * A publisher's envelope must not carry any of them itself (the script refuses it).
  */
-export const positionFields = { POSITION: 'position', EPOCH: 'epoch' } as const;
+export const positionFields = {
+  POSITION: 'position',
+  EPOCH: 'epoch',
+  PUBLISHED_MS: 'published_ms',
+} as const;
 
 /** What an epoch looks like (the publish script refuses anything else): safe inside JSON. */
 export const EPOCH_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;

@@ -1,4 +1,13 @@
-export { DEFAULT_CHANNEL_PREFIX, userChannel, userIdFromChannel } from './channel.js';
+export {
+  channelPrefixProblem,
+  DEFAULT_CHANNEL_PREFIX,
+  hashTagProblem,
+  MAX_USER_ID_LENGTH,
+  subjectPatternProblem,
+  userChannel,
+  userIdFromChannel,
+  userIdProblem,
+} from './channel.js';
 export {
   type AuthFailureReason,
   authFailureReasons,
@@ -27,6 +36,8 @@ export {
   ISO_TIME,
   id,
   isoTime,
+  LINK_PATTERN,
+  link,
   type Priority,
   priorities,
   prioritySchema,
@@ -77,6 +88,19 @@ export {
   publishedDataSchemas,
 } from './notifications.js';
 export {
+  type ParseRefreshResult,
+  parseRefreshTokenFrame,
+  type RefreshTokenData,
+  refreshEvents,
+  refreshTokenDataSchema,
+  refreshTokenFrame,
+  refreshTokenMessageSchema,
+  type TokenRefreshedData,
+  tokenRefreshedDataSchema,
+  tokenRefreshedFrame,
+} from './refresh.js';
+export { isReservedEvent, RESERVED_EVENT_PREFIX } from './reserved-events.js';
+export {
   DISCONNECT_REASON_PATTERN,
   type DisconnectData,
   disconnectDataSchema,
@@ -84,4 +108,15 @@ export {
   revocationKey,
   userCommands,
 } from './revocation.js';
+export {
+  BEARER_SUBPROTOCOL_PREFIX,
+  type HandshakeToken,
+  handshakeToken,
+  MAX_TOKEN_LENGTH,
+  parseTokenSubprotocols,
+  TOKEN_QUERY_PARAM,
+  type TokenSubprotocols,
+  tokenSubprotocols,
+  WS_SUBPROTOCOL,
+} from './token-transport.js';
 export { checkPayload, type ValidateNotificationResult, validateNotification } from './validate.js';

@@ -7,6 +7,7 @@ import {
   flag,
   id,
   isoTime,
+  link,
   type Priority,
   prioritySchema,
   seconds,
@@ -191,7 +192,7 @@ export const notificationCatalog = {
     category: 'processing_results',
     priority: 'high',
     actionRequired: false,
-    payload: payload({ ...batch, results_count: count(), download_url: z.optional(text()) }),
+    payload: payload({ ...batch, results_count: count(), download_url: z.optional(link()) }),
   },
   batch_assessment_completed: {
     category: 'processing_results',

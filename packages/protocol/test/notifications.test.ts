@@ -79,3 +79,51 @@ describe('notification catalogue', () => {
     });
   });
 });
+
+describe('links in notifications', () => {
+  const results = { batch_id: 'b1', message: 'ready', results_count: 1 };
+  it('accepts http(s) URLs and paths on the app origin', () => {
+    for (const url of [
+      'https://huleedu.example/batches/b1/results.zip',
+      'http://localhost:3000/r?x=1#top',
+      'HTTPS://HULEEDU.EXAMPLE',
+      '/batches/b1/results',
+      '/',
+    ]) {
+      expect(checkPayload('batch_results_ready', { ...results, download_url: url }), url).toEqual(
+        [],
+      );
+    }
+  });
+
+  it('refuses javascript:, data:, other schemes, protocol-relative and userinfo URLs', () => {
+    for (const url of [
+      'javascript:alert(1)',
+      'JavaScript:alert(1)',
+      ' javascript:alert(1)',
+      'data:text/html,<script>alert(1)</script>',
+      'vbscript:msgbox',
+      'file:///etc/passwd',
+      'ftp://host/x',
+      '//evil.example/x',
+      '/\\evil.example/x',
+      'https://huleedu.example@evil.example/',
+      'https:///x',
+      'https://host/a b',
+      'results.zip',
+      '',
+    ]) {
+      expect(checkPayload('batch_results_ready', { ...results, download_url: url }), url).toEqual([
+        expect.stringContaining('data.download_url: expected an http(s) URL'),
+      ]);
+    }
+  });
+
+  it('is refused by readers too, so a client never shows such a link', () => {
+    const checked = validateNotification({
+      event: 'batch_results_ready',
+      data: { ...results, ...meta, download_url: 'javascript:alert(1)' },
+    });
+    expect(checked.ok).toBe(false);
+  });
+});

@@ -6,6 +6,14 @@ export {
   startRedisCluster,
 } from './cluster.js';
 export {
+  type CommandResult,
+  cleanEnvironment,
+  networkSettings,
+  type RunOptions,
+  runCommand,
+  succeed,
+} from './command.js';
+export {
   createDurablePublisher,
   type DurablePublisher,
   type DurablePublishOptions,

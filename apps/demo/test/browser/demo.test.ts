@@ -69,7 +69,7 @@ describe('the demo page', () => {
     await page.goto(demoUrl);
     await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
     expect(await page.textContent('#badge-text')).toBe('Live');
-    expect(await page.textContent('#user')).toBe('signed in as demo-teacher');
+    expect(await page.textContent('#user')).toBe('signed in as teacher-1');
 
     await publish(page, 'batch_results_ready');
     const first = page.locator('.notification').first();
@@ -105,6 +105,33 @@ describe('the demo page', () => {
     await page.close();
   });
 
+  it('fits a 390 px phone and says which of two tabs leads', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const first = await context.newPage();
+    await first.goto(demoUrl);
+    await first.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    const second = await context.newPage();
+    await second.goto(demoUrl);
+    await second.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    // The two tabs share one socket: the first leads, the second follows.
+    await first.locator('#fact-tabs:has-text("this tab leads · 2 tabs share")').waitFor();
+    await second.locator('#fact-tabs:has-text("another tab leads · 2 tabs share")').waitFor();
+    expect(await second.textContent('#tabs')).toBe('Follower · 2 tabs');
+
+    await publish(first, 'batch_results_ready');
+    await second.locator('.notification').first().waitFor();
+    // The list takes the phone's width (minus padding), not a squeezed column.
+    const box = await first.locator('.notification').first().boundingBox();
+    expect(box?.width).toBeGreaterThan(330);
+    // Nothing is wider than the screen: no sideways scrolling.
+    expect(await first.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    const phoneShot = screenshotPath.replace(/\.png$/, '-390.png');
+    await first.screenshot({ path: phoneShot, fullPage: true, animations: 'disabled' });
+    await context.close();
+  });
+
   it('stamps a notification without timestamp once, on arrival, and dates one from another day', async () => {
     const notifier: Notifier = createNotifier({ redis: redis.url });
     // A fixed locale and zone, so the expected text does not depend on the machine.
@@ -114,7 +141,7 @@ describe('the demo page', () => {
       await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
 
       // A raw event outside the catalogue: valid for the client, and it carries no timestamp.
-      await notifier.publish('demo-teacher', 'system_notice', { message: 'Maintenance at 18:00' });
+      await notifier.publish('teacher-1', 'system_notice', { message: 'Maintenance at 18:00' });
       const notice = page.locator(
         '.notification[data-event="system_notice"][data-origin="live"] .time',
       );
@@ -130,7 +157,7 @@ describe('the demo page', () => {
       await page.click('.filter:has-text("Uncategorised")');
       await page.click('.filter:has-text("All")');
       await notifier.publishUserNotification(
-        'demo-teacher',
+        'teacher-1',
         'batch_results_ready',
         { batch_id: 'b-old', results_count: 3, message: 'Results from January' },
         { timestamp: '2026-01-15T08:30:00Z' },
@@ -243,7 +270,7 @@ async function publishDurably(batchId: string): Promise<void> {
     results_count: 5,
     message: `Results for ${batchId} are ready`,
   });
-  await durable.publish('demo-teacher', envelope);
+  await durable.publish('teacher-1', envelope);
 }
 
 /** The batch ids of the cards shown, top to bottom. */

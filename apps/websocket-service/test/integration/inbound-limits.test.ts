@@ -151,3 +151,48 @@ describe('unauthenticated time is short (issue 10, attack 1 at small scale)', ()
     expect((await httpGet(service.httpUrl('/healthz'))).status).toBe(200);
   });
 });
+
+/** One notification of about 64 KiB: the default outbound limit (1 MiB) overflows after a few. */
+const BULK_PAYLOAD = JSON.stringify({ event: 'bulk', data: { text: 'x'.repeat(64 * 1024) } });
+/** Published at most (bounded): far more than the kernel's socket buffers and the limit hold. */
+const MAX_BULK_MESSAGES = 2_000;
+
+describe('outbound traffic per socket is bounded: the slow consumer', () => {
+  it('terminates a client that stops reading, and keeps delivering to the one that reads', async () => {
+    const slow = connectClient(service.wsUrl(token('bulk-user')));
+    const reader = connectClient(service.wsUrl(token('bulk-user')));
+    for (const client of [slow, reader]) {
+      await waitFor(() => client.controls.some((control) => control.event === 'ws.synced'), {
+        message: 'ws.synced',
+      });
+    }
+    // The slow client stops reading its TCP connection: what the service sends piles up in the
+    // kernel's buffers, then in the service's outbound queue for it.
+    slow.socket.pause();
+    const series = 'huleedu_ws_server_closes_total{reason="slow_consumer"}';
+    // The earlier tests of this file share the service: count from where they left the metric.
+    const before = await metricValue(service, series).catch(() => 0);
+    let published = 0;
+    let dropped = false;
+    while (!dropped && published < MAX_BULK_MESSAGES) {
+      for (let i = 0; i < 20; i++) await publisher.publish('ws:bulk-user', BULK_PAYLOAD);
+      published += 20;
+      dropped = await metricValue(service, series).then(
+        (value) => value === before + 1,
+        () => false,
+      );
+    }
+    expect(dropped).toBe(true);
+    // Once it reads again it finds the connection gone without a close frame (1006), as a
+    // browser would: its client reconnects and resumes.
+    slow.socket.resume();
+    expect(await slow.closed).toEqual({ code: 1006, reason: '' });
+    // The reading client of the same user got every message and is still connected.
+    await waitFor(() => reader.frames.length === published, {
+      message: `all ${published} messages at the reading client`,
+      timeoutMs: 30_000,
+    });
+    expect(reader.socket.readyState).toBe(reader.socket.OPEN);
+    expect(await metricValue(service, series)).toBe(before + 1);
+  });
+});

@@ -74,6 +74,7 @@ describe('first connect', () => {
     expect(JSON.parse(tab.frames[0]!)).toEqual({
       position: 1,
       epoch: published[0]!.epoch,
+      published_ms: expect.any(Number),
       event: 'numbered',
       data: { n: 1 },
     });

@@ -1,0 +1,196 @@
+import { HISTORY_ENTRY_FIELD, historyKeys } from '@huleedu/ws-protocol';
+import type { Cluster, Redis } from 'ioredis';
+import type { Logger } from '../logger.js';
+import { connectTo, OutageLog, type RedisSettings } from '../redis/connection.js';
+
+/**
+ * Reads a user's history in one atomic step (a Lua script: the meta hash and the stream entries
+ * after the earliest position any socket needs), so the entries always belong to the epoch and
+ * top it reports.
+ *
+ * KEYS[1] stream, KEYS[2] meta. ARGV[1] limit: a position further behind the top than this is not
+ * read (that socket gets `replay_limit`); ARGV[2] recent: the last N entries too (0: none);
+ * ARGV[3..] pairs of position and epoch (`''`: none, position 0), one per socket to catch up.
+ * Returns {epoch, top, entries} ({'', 0, {}} without meta); entries as XRANGE gives them, at most
+ * max(limit, recent).
+ */
+export const READ_SCRIPT = `
+local meta = redis.call('HMGET', KEYS[2], 'epoch', 'top')
+local epoch = meta[1]
+if not epoch then return {'', 0, {}} end
+local top = tonumber(meta[2]) or 0
+local limit, recent = tonumber(ARGV[1]), tonumber(ARGV[2])
+local start = top
+if recent > 0 then start = math.max(top - recent, 0) end
+for i = 3, #ARGV - 1, 2 do
+  local position, known = tonumber(ARGV[i]), ARGV[i + 1]
+  if (known == epoch or known == '') and position < start and top - position <= limit then
+    start = position
+  end
+end
+if start >= top then return {epoch, top, {}} end
+return {epoch, top, redis.call('XRANGE', KEYS[1], string.format('%d-0', start + 1), '+', 'COUNT', top - start)}
+`;
+
+/** One stored message: its position and the exact bytes that were published. */
+export interface HistoryEntry {
+  readonly position: number;
+  readonly message: Buffer;
+}
+
+/** What one read found: the history's epoch (`null`: no history) and top, and the entries read. */
+export interface HistorySnapshot {
+  readonly epoch: string | null;
+  readonly top: number;
+  /** Ascending and contiguous (a stream trimmed by count loses its oldest entries only). */
+  readonly entries: readonly HistoryEntry[];
+}
+
+/** What to read for one user. */
+export interface HistoryReadRequest {
+  /** Positions further behind the top than this are not read (they cannot be replayed). */
+  readonly limit: number;
+  /** Also read the last `recent` entries (a first connect's `recent`). */
+  readonly recent: number;
+  /** Where each socket to catch up stands: position, then epoch (`''`: none), repeated. */
+  readonly marks: readonly (number | string)[];
+}
+
+/** Options of {@link HistoryReader}. */
+export interface HistoryReaderOptions {
+  readonly redis: RedisSettings;
+  readonly channelPrefix: string;
+  readonly logger: Logger;
+  /** A read that has not answered after this long is rejected with a {@link HistoryReadError}. */
+  readonly timeoutMs: number;
+}
+
+/** Why a read failed: `timeout` (no answer in time) or `error` (Redis refused or disconnected). */
+export class HistoryReadError extends Error {
+  /** Machine-readable code. */
+  readonly code = 'history_read_failed';
+  constructor(
+    readonly kind: 'timeout' | 'error',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'HistoryReadError';
+  }
+}
+
+/** How long a clean QUIT may take at shutdown before the connection is dropped. */
+const QUIT_TIMEOUT_MS = 2000;
+
+type ReadReply = [Buffer, number, [Buffer, Buffer[]][]];
+interface ReadCommand {
+  huleeduHistoryReadBuffer(...args: (string | number)[]): Promise<ReadReply>;
+}
+
+/**
+ * The service's one connection for history reads: a plain (non-subscriber) connection, or a
+ * Cluster client that sends each read to the master owning the user's slot (every key of a user
+ * shares the slot of the user's channel). Reads issued in the same event-loop turn go out as one
+ * pipeline (ioredis auto-pipelining), so a storm of thousands of reads costs a few round trips.
+ * While the connection is down, reads wait for it (bounded by the timeout).
+ */
+export class HistoryReader {
+  readonly #options: HistoryReaderOptions;
+  readonly #redis: Redis | Cluster;
+  #closed = false;
+
+  constructor(options: HistoryReaderOptions) {
+    this.#options = options;
+    this.#redis = connectTo(
+      options.redis,
+      {
+        enableAutoPipelining: true,
+        // Our own timer bounds every read. While Redis restarts a read waits for a few reconnect
+        // attempts before ioredis fails it, so the reads that follow a resubscription find it back.
+        maxRetriesPerRequest: 3,
+        connectionName: 'huleedu-websocket-service-history',
+      },
+      { enableAutoPipelining: true },
+    );
+    this.#redis.defineCommand('huleeduHistoryRead', { numberOfKeys: 2, lua: READ_SCRIPT });
+    // The subscriber reports the same outage too.
+    new OutageLog(options.logger, 'redis history reader error').watch(
+      this.#redis,
+      () => this.#closed,
+    );
+  }
+
+  /** Starts connecting; reads issued before the connection is ready wait for it. */
+  start(): void {
+    this.#redis.connect().catch((error: Error) => {
+      this.#options.logger.debug({ err: error.message }, 'first history reader connection failed');
+    });
+  }
+
+  /**
+   * Reads `userId`'s history for `request`. Rejects with a {@link HistoryReadError} when Redis
+   * refuses, the connection fails, or no answer came within the timeout.
+   */
+  read(userId: string, request: HistoryReadRequest): Promise<HistorySnapshot> {
+    const { stream, meta } = historyKeys(userId, this.#options.channelPrefix);
+    const command = (this.#redis as unknown as ReadCommand).huleeduHistoryReadBuffer(
+      stream,
+      meta,
+      request.limit,
+      request.recent,
+      ...request.marks,
+    );
+    return new Promise<HistorySnapshot>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        reject(new HistoryReadError('timeout', `no answer within ${this.#options.timeoutMs} ms`));
+      }, this.#options.timeoutMs);
+      command.then(
+        (reply) => {
+          clearTimeout(timer);
+          try {
+            resolve(snapshotOf(reply));
+          } catch (error) {
+            reject(new HistoryReadError('error', (error as Error).message));
+          }
+        },
+        (error: Error) => {
+          clearTimeout(timer);
+          reject(new HistoryReadError('error', error.message));
+        },
+      );
+    });
+  }
+
+  /** Leaves Redis (QUIT, or a drop when it does not answer in time). */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.#redis.quit().catch(() => undefined),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, QUIT_TIMEOUT_MS);
+      }),
+    ]);
+    clearTimeout(timer);
+    this.#redis.disconnect();
+  }
+}
+
+/** The script's reply as a {@link HistorySnapshot}; throws on a reply of another shape. */
+export function snapshotOf(reply: ReadReply): HistorySnapshot {
+  const [epoch, top, raw] = reply;
+  if (!Buffer.isBuffer(epoch) || typeof top !== 'number' || !Array.isArray(raw)) {
+    throw new Error('unexpected reply to the history read');
+  }
+  const entries: HistoryEntry[] = [];
+  for (const [id, fields] of raw) {
+    const dash = id.indexOf(0x2d); // '-'
+    const position = Number(id.toString('latin1', 0, dash === -1 ? id.length : dash));
+    for (let i = 0; i + 1 < fields.length; i += 2) {
+      if (fields[i]!.toString() !== HISTORY_ENTRY_FIELD) continue;
+      entries.push({ position, message: fields[i + 1]! });
+      break;
+    }
+  }
+  return { epoch: epoch.length === 0 ? null : epoch.toString(), top, entries };
+}
