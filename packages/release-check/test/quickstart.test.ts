@@ -4,9 +4,8 @@
 // it says to the demo user's client, which validates every message.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTokenVerifier } from '@huleedu/auth';
-import { waitFor } from '@huleedu/test-support';
+import { repositoryRoot, waitFor } from '@huleedu/test-support';
 import { type ClientError, createNotificationClient } from '@huleedu/ws-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -14,7 +13,7 @@ import { docExamples, docFiles, unmarkedStackExamples } from '../src/examples.js
 import { exampleRunner, runExample } from '../src/run-example.js';
 import { type StackHandle, startStack } from '../src/stack.js';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const repoRoot = repositoryRoot();
 const examples = docExamples(repoRoot);
 const runnable = examples.filter((example) => example.mark === 'run');
 const markdownText = docFiles(repoRoot)
