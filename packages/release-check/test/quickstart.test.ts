@@ -24,7 +24,7 @@ const devSecret = /JWT_SECRET_KEY="([^"]+)"/.exec(
   readFileSync(join(repoRoot, 'scripts/start.sh'), 'utf8'),
 )?.[1];
 /** The demo's signed-in user when DEMO_USER_ID is unset. */
-const demoUser = /text\('DEMO_USER_ID', '([^']+)'\)/.exec(
+const demoUser = /DEMO_USER_ID: text\('([^']+)'\)/.exec(
   readFileSync(join(repoRoot, 'apps/demo/src/config.ts'), 'utf8'),
 )?.[1];
 
