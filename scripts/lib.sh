@@ -85,3 +85,4 @@ ensure_packages() {
     pnpm install --prefer-offline
   fi
 }
+

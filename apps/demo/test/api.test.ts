@@ -7,6 +7,7 @@ import {
   createDurablePublisher,
   type RedisHandle,
   startRedis,
+  TEST_SECRET,
   waitFor,
 } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
@@ -15,7 +16,6 @@ import { createDemoServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { demoHistory } from '../src/history.js';
 
-const SECRET = 'demo-api-test-secret-0123456789abcdef';
 let redis: RedisHandle;
 let notifier: Notifier;
 let redisClient: Redis;
@@ -27,7 +27,7 @@ beforeAll(async () => {
   notifier = createNotifier({ redis: redis.url });
   redisClient = new Redis(redis.url);
   const config = loadConfig({
-    JWT_SECRET_KEY: SECRET,
+    JWT_SECRET_KEY: TEST_SECRET,
     WEBSOCKET_REDIS_URL: redis.url,
     WEBSOCKET_PUBLIC_URL: 'ws://127.0.0.1:9999/ws',
   });
@@ -60,10 +60,10 @@ describe('demo API', () => {
     const response = await post('/api/token');
     expect(response.status).toBe(200);
     const session = (await response.json()) as { token: string; userId: string; url: string };
-    expect(session.userId).toBe('demo-teacher');
+    expect(session.userId).toBe('teacher-1');
     expect(session.url).toBe('ws://127.0.0.1:9999/ws');
-    const verified = createTokenVerifier({ secret: SECRET }).verify(session.token);
-    expect(verified.userId).toBe('demo-teacher');
+    const verified = createTokenVerifier({ secret: TEST_SECRET }).verify(session.token);
+    expect(verified.userId).toBe('teacher-1');
     expect(verified.expiresAt - Date.now()).toBeGreaterThan(800_000);
   });
 
@@ -80,20 +80,20 @@ describe('demo API', () => {
       String(redis.port),
       '--raw',
       'SUBSCRIBE',
-      'ws:demo-teacher',
+      'ws:teacher-1',
     ]);
     let output = '';
     subscriber.stdout.on('data', (chunk: Buffer) => {
       output += chunk.toString();
     });
     try {
-      await waitFor(() => output.includes('ws:demo-teacher'), { message: 'redis-cli subscribed' });
+      await waitFor(() => output.includes('ws:teacher-1'), { message: 'redis-cli subscribed' });
       const response = await post('/api/publish', JSON.stringify({ type: 'class_created' }));
       expect(response.status).toBe(200);
       const published = await response.json();
       expect(published).toEqual({
         type: 'class_created',
-        userId: 'demo-teacher',
+        userId: 'teacher-1',
         id: expect.any(String),
         position: expect.any(Number),
         epoch: expect.any(String),
@@ -141,18 +141,18 @@ describe('demo API', () => {
   it("POST /api/history/forget deletes the demo user's history, and only theirs", async () => {
     const durable = createDurablePublisher(redis.url);
     try {
-      await durable.publish('demo-teacher', { event: 'e', data: {} });
+      await durable.publish('teacher-1', { event: 'e', data: {} });
       await durable.publish('another-teacher', { event: 'e', data: {} });
       const exists = () =>
         redisClient.exists(
-          '{ws:demo-teacher}:history',
-          '{ws:demo-teacher}:meta',
+          '{ws:teacher-1}:history',
+          '{ws:teacher-1}:meta',
           '{ws:another-teacher}:history',
         );
       expect(await exists()).toBe(3);
       const response = await post('/api/history/forget');
       expect(response.status).toBe(200);
-      expect(await response.json()).toEqual({ forgotten: 'demo-teacher' });
+      expect(await response.json()).toEqual({ forgotten: 'teacher-1' });
       expect(await exists()).toBe(1);
     } finally {
       await durable.close();

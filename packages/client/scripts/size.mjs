@@ -10,8 +10,12 @@ import { build } from 'esbuild';
 /** Budget in bytes of min+gzip for an app importing the client, zod/mini and catalogue included. */
 export const BUDGET_BYTES = 12 * 1024;
 
+/** Most bytes of min+gzip `@huleedu/ws-client/react` may add to that app (React itself external). */
+export const REACT_BUDGET_BYTES = 1536;
+
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const client = fileURLToPath(new URL('../dist/index.js', import.meta.url));
+const react = fileURLToPath(new URL('../dist/react/index.js', import.meta.url));
 
 /**
  * Bundles `contents` (an ES module, resolved from this package) for the browser and returns its
@@ -41,6 +45,14 @@ export async function bundle(contents, external = []) {
 // Each measured module re-exports everything its package offers, so tree-shaking hides nothing.
 const everything = (specifier) => `export * from ${JSON.stringify(specifier)};`;
 
+/** What the React entry adds, min+gzip, to an app that imports the client; React is external. */
+export async function reactEntryBytes() {
+  const external = ['react', 'react-dom'];
+  const core = await bundle(everything(client), external);
+  const both = await bundle(everything(client) + everything(react), external);
+  return { minified: both.minified - core.minified, gzip: both.gzip - core.gzip };
+}
+
 /** Every figure of the size report, in the order printed. */
 export const measurements = [
   { name: '@huleedu/ws-client (with zod/mini and the catalogue)', contents: everything(client) },
@@ -61,8 +73,19 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
     rows.push({ name, minified, gzip });
     console.log(`${name.padEnd(56)} ${kb(minified).padStart(9)} min  ${kb(gzip).padStart(8)} gzip`);
   }
+  const added = await reactEntryBytes();
+  console.log(
+    `${'@huleedu/ws-client/react adds (React external)'.padEnd(56)} ${`${added.minified} B`.padStart(9)} min  ${`${added.gzip} B`.padStart(8)} gzip`,
+  );
   const app = rows[0];
-  console.log(`budget for the first line: ${kb(BUDGET_BYTES)} gzip`);
+  console.log(`budget for the first line: ${kb(BUDGET_BYTES)} gzip (${app.gzip} B)`);
+  console.log(`budget for the React entry: ${REACT_BUDGET_BYTES} B gzip`);
+  if (added.gzip > REACT_BUDGET_BYTES) {
+    console.error(
+      `size check failed: the React entry adds ${added.gzip - REACT_BUDGET_BYTES} bytes over its budget`,
+    );
+    process.exit(1);
+  }
   if (app.gzip > BUDGET_BYTES) {
     console.error(`size check failed: ${app.gzip - BUDGET_BYTES} bytes over the budget`);
     process.exit(1);

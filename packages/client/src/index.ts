@@ -18,6 +18,7 @@ export {
   type NotificationClient,
   type NotificationClientOptions,
   type NotificationHandler,
+  type TabsInfo,
   type TokenContext,
   type WebSocketConstructor,
 } from './client.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { BUDGET_BYTES, bundle } from '../scripts/size.mjs';
+import { BUDGET_BYTES, bundle, REACT_BUDGET_BYTES, reactEntryBytes } from '../scripts/size.mjs';
 
 const client = JSON.stringify(new URL('../dist/index.js', import.meta.url).pathname);
 
@@ -21,6 +21,11 @@ describe('the browser bundle of an app', () => {
     const { gzip, metafile } = await bundle(`export * from ${client};`);
     expect(gzip).toBeLessThanOrEqual(BUDGET_BYTES);
     expect(coreCopies(metafile.inputs)).toBe(1);
+  });
+
+  it('adds at most the React budget with the React entry, React itself left out', async () => {
+    const { gzip } = await reactEntryBytes();
+    expect(gzip).toBeLessThanOrEqual(REACT_BUDGET_BYTES);
   });
 
   it.each([

@@ -45,6 +45,22 @@ describe('createNotificationClient', () => {
     expect(server.connections).toHaveLength(1);
   });
 
+  it('stays closed when a connecting handler calls close(), connect timer included', async () => {
+    const server = await scripted();
+    const { client, tokenRequests } = testClient(server.url, { connectTimeoutMs: 50 });
+    const states: string[] = [];
+    client.onStateChange((state) => {
+      states.push(state);
+      if (state === 'connecting') client.close();
+    });
+    client.connect();
+    // Several connect timeouts later: nothing came back to life.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(states).toEqual(['connecting', 'closed']);
+    expect(tokenRequests).toEqual([]);
+    expect(server.connections).toHaveLength(0);
+  });
+
   it('sends the token as the token query parameter and keeps the rest of the url', async () => {
     const server = await scripted();
     const { client } = testClient(`${server.url}?tenant=t1`, {

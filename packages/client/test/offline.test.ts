@@ -46,7 +46,7 @@ describe('offline awareness', () => {
     expect(server.connections).toHaveLength(1);
   });
 
-  it('drops the socket when the browser goes offline and reconnects at once when online', async () => {
+  it('drops the socket when the browser goes offline and reconnects soon after online', async () => {
     // A long backoff: only the online event can explain a prompt reconnect.
     const { client, recording } = testClient(server.url, {
       initialDelayMs: 60_000,
@@ -67,6 +67,7 @@ describe('offline awareness', () => {
       'connecting',
       'open',
       'reconnecting',
+      'reconnecting',
       'connecting',
       'open',
     ]);
@@ -86,7 +87,40 @@ describe('offline awareness', () => {
     expect(lastInfo(recording, 'reconnecting')?.delayMs).toBe(60_000);
     goOffline();
     goOnline();
+    // Within the going-away spread (50 ms here), not after the 60 s backoff.
+    expect(lastInfo(recording, 'reconnecting')?.delayMs).toBe(50);
     await waitFor(() => server.connections.length === 2 && client.state === 'open');
+  });
+
+  it('spreads the reconnects of many tabs when the network comes back', async () => {
+    const draws = [0.1, 0.9, 0.5];
+    const clients = draws.map((draw) =>
+      testClient(server.url, { random: () => draw, goingAwaySpreadMs: 1_000 }),
+    );
+    goOffline();
+    for (const { client } of clients) client.connect();
+    goOnline();
+    const delays = clients.map(({ recording }) => lastInfo(recording, 'reconnecting')?.delayMs);
+    // Each waits its own random share of the window (capped by its backoff) instead of none.
+    expect(delays).toEqual([2, 18, 10]);
+    await waitFor(() => clients.every(({ client }) => client.state === 'open'));
+  });
+
+  it('keeps a refused token’s wait when the network comes back', async () => {
+    server.onConnection = ({ socket }) => socket.close(closeCodes.AUTH_FAILED, 'token_invalid');
+    const { client, recording, tokenRequests } = testClient(server.url, {
+      authRetryDelayMs: 60_000,
+      authMaxDelayMs: 60_000,
+      random: () => 0,
+    });
+    client.connect();
+    // The prompt retry with a fresh token, refused too: now the long auth wait.
+    await waitFor(() => (lastInfo(recording, 'reconnecting')?.delayMs ?? 0) >= 30_000);
+    goOffline();
+    goOnline();
+    expect(lastInfo(recording, 'reconnecting')?.delayMs).toBeGreaterThan(29_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(tokenRequests).toHaveLength(2);
   });
 
   it('does not schedule attempts when a socket is lost while offline', async () => {
@@ -101,6 +135,7 @@ describe('offline awareness', () => {
     expect(info).toMatchObject({ offline: true, code: 1006 });
     expect(info?.delayMs).toBeUndefined();
     goOnline();
+    expect(lastInfo(recording, 'reconnecting')?.delayMs).toBeDefined();
     await waitFor(() => server.connections.length === 2 && client.state === 'open');
   });
 

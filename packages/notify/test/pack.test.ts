@@ -1,12 +1,17 @@
 // The packages as a backend outside this monorepo gets them: packed tarballs installed with npm
 // into a fresh project in the OS temp dir, then imported, run and type-checked there.
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import {
+  type RedisHandle,
+  runCommand,
+  startRedis,
+  succeed as succeedCommand,
+  waitFor,
+} from '@huleedu/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RecordingSubscriber, recordingSubscriber } from './subscriber.js';
 
@@ -14,62 +19,14 @@ const packages = fileURLToPath(new URL('../..', import.meta.url));
 const repoRoot = join(packages, '..');
 const packed = ['protocol', 'notify'];
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-// Under `pnpm test`, pnpm exports its whole config as npm_config_* (its globalconfig, lockfile
-// and script settings), which npm would read as its own. Keep only what says how to reach the
-// registry (a CI mirror, a proxy, a CA) and where the cache is.
+// Besides the network settings, keep what says which registry and user config npm reads (a CI
+// mirror): the packed tarballs' dependencies come from there.
 const npmSettingsToKeep =
   /^npm_config_(registry|cafile|ca|cert|key|strict_ssl|proxy|https_proxy|http_proxy|noproxy|cache|userconfig)$/i;
 
-function keepEnv(key: string): boolean {
-  if (/^pnpm_/i.test(key)) return false;
-  if (/^npm_/i.test(key)) return npmSettingsToKeep.test(key);
-  return true;
-}
-
-/** Runs a command to completion (killed after `timeoutMs`) with the environment filtered by keepEnv. */
-function run(command: string, args: string[], cwd: string, timeoutMs: number): Promise<Run> {
-  const env = Object.fromEntries(Object.entries(process.env).filter(([key]) => keepEnv(key)));
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk;
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk;
-    });
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(
-        new Error(`${command} ${args.join(' ')} still running after ${timeoutMs} ms\n${stderr}`),
-      );
-    }, timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(new Error(`could not run ${command}: ${error.message}`));
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
-
-async function succeed(command: string, args: string[], cwd: string, timeoutMs = 60_000) {
-  const result = await run(command, args, cwd, timeoutMs);
-  if (result.code !== 0) {
-    throw new Error(
-      `${command} ${args.join(' ')} exited ${result.code} in ${cwd}\n${result.stdout}\n${result.stderr}`,
-    );
-  }
-  return result;
+/** Runs a command to completion; rejects with its output when it exits non-zero. */
+function succeed(command: string, args: string[], cwd: string, timeoutMs = 60_000) {
+  return succeedCommand(command, args, { cwd, timeoutMs, keepNpmSettings: npmSettingsToKeep });
 }
 
 let workDir: string;
@@ -120,9 +77,19 @@ describe('the packed packages installed with npm outside the monorepo', () => {
     const manifest = JSON.parse(
       await readFile(join(app, 'node_modules/@huleedu/notify/package.json'), 'utf8'),
     ) as { dependencies: Record<string, string> };
-    expect(manifest.dependencies['@huleedu/ws-protocol']).toBe('^0.1.0');
+    const protocol = JSON.parse(
+      await readFile(join(packages, 'protocol/package.json'), 'utf8'),
+    ) as { version: string };
+    expect(manifest.dependencies['@huleedu/ws-protocol']).toBe(`^${protocol.version}`);
     const files = await readdir(join(app, 'node_modules/@huleedu/notify'));
-    expect(files.sort()).toEqual(['README.md', 'bin', 'dist', 'lua', 'package.json']);
+    expect(files.sort()).toEqual([
+      'CHANGELOG.md',
+      'README.md',
+      'bin',
+      'dist',
+      'lua',
+      'package.json',
+    ]);
     // The durable publish script ships as a file other languages can load too.
     expect(await readdir(join(app, 'node_modules/@huleedu/notify/lua'))).toEqual([
       'disconnect.lua',
@@ -220,7 +187,11 @@ export type Code = NotifierError['code'];
 `,
     );
     const tsc = join(repoRoot, 'node_modules/typescript/bin/tsc');
-    const result = await run('node', [tsc, '-p', 'tsconfig.json'], app, 60_000);
+    const result = await runCommand('node', [tsc, '-p', 'tsconfig.json'], {
+      cwd: app,
+      timeoutMs: 60_000,
+      keepNpmSettings: npmSettingsToKeep,
+    });
     expect(result.stdout + result.stderr).toBe('');
     expect(result.code).toBe(0);
   });

@@ -10,6 +10,7 @@ import {
   type NotificationClient,
   type ResyncData,
   type StateInfo,
+  type TabsInfo,
 } from '@huleedu/ws-client';
 import { formatNotificationTime, notificationTime } from './when.js';
 
@@ -296,6 +297,19 @@ async function setUpPublishing(): Promise<void> {
   });
 }
 
+// ---- tabs -------------------------------------------------------------------------------------
+
+/** Says which tab holds the shared socket and how many tabs share it. */
+function showTabs(tabs: TabsInfo | undefined): void {
+  const text = !tabs
+    ? 'own socket'
+    : `${tabs.leader ? 'this tab leads' : 'another tab leads'} · ${tabs.count} ${tabs.count === 1 ? 'tab' : 'tabs'} share`;
+  element('fact-tabs').textContent = text;
+  const pill = element('tabs');
+  pill.hidden = !tabs;
+  pill.textContent = tabs ? `${tabs.leader ? 'Leader' : 'Follower'} · ${tabs.count} tabs` : '';
+}
+
 // ---- start ------------------------------------------------------------------------------------
 
 async function main(): Promise<void> {
@@ -322,6 +336,7 @@ async function main(): Promise<void> {
       element('publish-status').textContent = `Refetch failed: ${error.message}`;
     });
   });
+  client.onTabsChange(showTabs);
   client.onError((error) => console.warn(`[ws-client] ${error.code}: ${error.message}`));
   client.connect();
   setUpForgetting(client);

@@ -1,73 +1,52 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createNotificationEnvelope, createNotifier, type Notifier } from '@huleedu/notify';
 import {
   createDurablePublisher,
   type DurablePublisher,
   freePort,
-  type RedisHandle,
-  startRedis,
-} from '@huleedu/test-support';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  demoServerScript,
+  launchChromium,
   type NodeProcess,
-  serviceScript,
+  type RedisHandle,
+  repositoryRoot,
+  type ServiceProcess,
   startNodeProcess,
-} from '../support/processes.js';
+  startRedis,
+  startService,
+  TEST_SECRET,
+} from '@huleedu/test-support';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoServerScript } from '../support/processes.js';
 
-const SECRET = 'demo-browser-test-secret-0123456789abcdef';
 // The committed docs/demo.png is refreshed only on request (DEMO_SCREENSHOT=docs/demo.png, a path
 // from the repository root): a test run must not leave the checkout modified.
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const repoRoot = repositoryRoot();
 const screenshotPath = join(repoRoot, process.env.DEMO_SCREENSHOT ?? '.tmp/demo.png');
 
 let redis: RedisHandle;
-let service: NodeProcess;
+let service: ServiceProcess;
 let demo: NodeProcess;
 let browser: Browser;
 let demoUrl: string;
-let serviceEnv: Record<string, string>;
 let durable: DurablePublisher;
 
 beforeAll(async () => {
   redis = await startRedis();
   durable = createDurablePublisher(redis.url);
-  const servicePort = await freePort();
-  serviceEnv = {
-    WEBSOCKET_SERVICE_PORT: String(servicePort),
-    WEBSOCKET_SERVICE_HOST: '127.0.0.1',
-    WEBSOCKET_REDIS_URL: redis.url,
-    JWT_SECRET_KEY: SECRET,
-  };
-  service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+  service = await startService({ redisUrl: redis.url });
   const demoPort = await freePort();
-  demo = await startNodeProcess(
-    demoServerScript,
-    {
+  demo = await startNodeProcess(demoServerScript, {
+    env: {
       DEMO_PORT: String(demoPort),
-      WEBSOCKET_PUBLIC_URL: `ws://127.0.0.1:${servicePort}/ws`,
+      WEBSOCKET_PUBLIC_URL: service.url,
       WEBSOCKET_REDIS_URL: redis.url,
-      JWT_SECRET_KEY: SECRET,
+      JWT_SECRET_KEY: TEST_SECRET,
     },
-    /"msg":"listening"/,
-  );
-  demoUrl = `http://127.0.0.1:${demoPort}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    readyLine: /"msg":"listening"/,
   });
+  demoUrl = `http://127.0.0.1:${demoPort}/`;
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -90,7 +69,7 @@ describe('the demo page', () => {
     await page.goto(demoUrl);
     await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
     expect(await page.textContent('#badge-text')).toBe('Live');
-    expect(await page.textContent('#user')).toBe('signed in as demo-teacher');
+    expect(await page.textContent('#user')).toBe('signed in as teacher-1');
 
     await publish(page, 'batch_results_ready');
     const first = page.locator('.notification').first();
@@ -126,6 +105,33 @@ describe('the demo page', () => {
     await page.close();
   });
 
+  it('fits a 390 px phone and says which of two tabs leads', async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 } });
+    const first = await context.newPage();
+    await first.goto(demoUrl);
+    await first.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    const second = await context.newPage();
+    await second.goto(demoUrl);
+    await second.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
+    // The two tabs share one socket: the first leads, the second follows.
+    await first.locator('#fact-tabs:has-text("this tab leads · 2 tabs share")').waitFor();
+    await second.locator('#fact-tabs:has-text("another tab leads · 2 tabs share")').waitFor();
+    expect(await second.textContent('#tabs')).toBe('Follower · 2 tabs');
+
+    await publish(first, 'batch_results_ready');
+    await second.locator('.notification').first().waitFor();
+    // The list takes the phone's width (minus padding), not a squeezed column.
+    const box = await first.locator('.notification').first().boundingBox();
+    expect(box?.width).toBeGreaterThan(330);
+    // Nothing is wider than the screen: no sideways scrolling.
+    expect(await first.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+      390,
+    );
+    const phoneShot = screenshotPath.replace(/\.png$/, '-390.png');
+    await first.screenshot({ path: phoneShot, fullPage: true, animations: 'disabled' });
+    await context.close();
+  });
+
   it('stamps a notification without timestamp once, on arrival, and dates one from another day', async () => {
     const notifier: Notifier = createNotifier({ redis: redis.url });
     // A fixed locale and zone, so the expected text does not depend on the machine.
@@ -135,7 +141,7 @@ describe('the demo page', () => {
       await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
 
       // A raw event outside the catalogue: valid for the client, and it carries no timestamp.
-      await notifier.publish('demo-teacher', 'system_notice', { message: 'Maintenance at 18:00' });
+      await notifier.publish('teacher-1', 'system_notice', { message: 'Maintenance at 18:00' });
       const notice = page.locator(
         '.notification[data-event="system_notice"][data-origin="live"] .time',
       );
@@ -151,7 +157,7 @@ describe('the demo page', () => {
       await page.click('.filter:has-text("Uncategorised")');
       await page.click('.filter:has-text("All")');
       await notifier.publishUserNotification(
-        'demo-teacher',
+        'teacher-1',
         'batch_results_ready',
         { batch_id: 'b-old', results_count: 3, message: 'Results from January' },
         { timestamp: '2026-01-15T08:30:00Z' },
@@ -181,7 +187,7 @@ describe('the demo page', () => {
     await service.stop();
     await page.locator('#badge[data-tone="reconnecting"]').waitFor({ timeout: 30_000 });
     expect(await page.textContent('#badge-text')).toMatch(/^Reconnecting/);
-    service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+    await service.start();
     await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
     await publish(page, 'class_created');
     await page.close();
@@ -210,7 +216,7 @@ describe('the demo page', () => {
     await service.stop();
     await page.locator('#badge[data-tone="reconnecting"]').waitFor({ timeout: 30_000 });
     for (const batch of ['away-1', 'away-2', 'away-3']) await publishDurably(batch);
-    service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+    await service.start();
     await page
       .locator('.notification[data-origin="caught-up"]')
       .nth(2)
@@ -264,7 +270,7 @@ async function publishDurably(batchId: string): Promise<void> {
     results_count: 5,
     message: `Results for ${batchId} are ready`,
   });
-  await durable.publish('demo-teacher', envelope);
+  await durable.publish('teacher-1', envelope);
 }
 
 /** The batch ids of the cards shown, top to bottom. */

@@ -6,39 +6,27 @@ import { createNotificationEnvelope, createNotifier, type Notifier } from '@hule
 import {
   createDurablePublisher,
   type DurablePublisher,
+  launchChromium,
   type RedisHandle,
+  type ServiceProcess,
   startRedis,
+  startService,
+  TEST_SECRET,
   waitFor,
 } from '@huleedu/test-support';
 import type { NotificationData } from '@huleedu/ws-protocol';
 import { build } from 'esbuild';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterAll, beforeAll } from 'vitest';
 import type {
   ConnectionState,
   Delivery,
   NotificationClientOptions,
   ResyncData,
   StateInfo,
+  TabsInfo,
   TokenContext,
 } from '../../src/index.js';
-import { type ServiceHandle, startService, TEST_SECRET } from '../support/service.js';
-
-/** Chromium flags for a quiet, headless, loopback-only browser. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-/** Launches the system Chromium (never a downloaded one). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}
 
 /** Bundles the built client (dist) for the browser, as a global `HuleeduWsClient`. */
 async function bundleClient(): Promise<string> {
@@ -56,18 +44,20 @@ async function bundleClient(): Promise<string> {
   return result.outputFiles[0]!.text;
 }
 
-/** Serves the test page and the client bundle on 127.0.0.1; resolves to the page's url. */
-async function servePage(): Promise<{ url: string; server: Server }> {
-  const bundle = await bundleClient();
-  const page = readFileSync(new URL('./page.html', import.meta.url), 'utf8');
+/** One file served by {@link serveFiles}: its content type and body. */
+export interface ServedFile {
+  type: string;
+  body: string;
+}
+
+/** Serves `files` (by path) on 127.0.0.1; resolves to the base url and the server. */
+export async function serveFiles(
+  files: Record<string, ServedFile>,
+): Promise<{ url: string; server: Server }> {
   const server = createServer((request, response) => {
-    if (request.url === '/client.js') {
-      response.writeHead(200, { 'content-type': 'text/javascript' }).end(bundle);
-    } else if (request.url === '/') {
-      response.writeHead(200, { 'content-type': 'text/html' }).end(page);
-    } else {
-      response.writeHead(404).end();
-    }
+    const file = files[request.url ?? ''];
+    if (file) response.writeHead(200, { 'content-type': file.type }).end(file.body);
+    else response.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -75,10 +65,18 @@ async function servePage(): Promise<{ url: string; server: Server }> {
   return { url: `http://127.0.0.1:${port}/`, server };
 }
 
+/** Serves the test page and the client bundle on 127.0.0.1; resolves to the page's url. */
+async function servePage(): Promise<{ url: string; server: Server }> {
+  return serveFiles({
+    '/client.js': { type: 'text/javascript', body: await bundleClient() },
+    '/': { type: 'text/html', body: readFileSync(new URL('./page.html', import.meta.url), 'utf8') },
+  });
+}
+
 /** Real Redis, a real service process, the test page server and Chromium. */
 export interface BrowserStack {
   redis: RedisHandle;
-  service: ServiceHandle;
+  service: ServiceProcess;
   notifier: Notifier;
   /** Publishes positioned messages (the durable publish script), as the delivery guarantee does. */
   durable: DurablePublisher;
@@ -92,7 +90,10 @@ export async function startBrowserStack(
   serviceEnv: Record<string, string> = {},
 ): Promise<BrowserStack> {
   const redis = await startRedis();
-  const service = await startService({ redisUrl: redis.url, env: serviceEnv });
+  const service = await startService({
+    redisUrl: redis.url,
+    env: { WEBSOCKET_PING_INTERVAL: '5', ...serviceEnv },
+  });
   const notifier = createNotifier({ redis: redis.url });
   const durable = createDurablePublisher(redis.url);
   const { url: pageUrl, server } = await servePage();
@@ -115,6 +116,30 @@ export async function startBrowserStack(
   };
 }
 
+/**
+ * Starts the stack before the file's tests and stops it after them; the returned function gives
+ * the running stack.
+ */
+export function browserStackPerFile(serviceEnv: Record<string, string> = {}): () => BrowserStack {
+  let stack: BrowserStack | undefined;
+  beforeAll(async () => {
+    stack = await startBrowserStack(serviceEnv);
+  });
+  afterAll(async () => {
+    await stack?.close();
+  });
+  return () => {
+    if (!stack) throw new Error('the browser stack is not running (use it inside a test)');
+    return stack;
+  };
+}
+
+/** A sample of the stack's service `/metrics` by name (e.g. `huleedu_ws_connections`), 0 if absent. */
+export async function serviceMetric(stack: BrowserStack, name: string): Promise<number> {
+  const text = await (await fetch(`http://127.0.0.1:${stack.service.port}/metrics`)).text();
+  return Number(new RegExp(`^${name} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
+}
+
 /** What the page recorded (see page.html). */
 export interface PageLog {
   states: { state: ConnectionState; info: StateInfo; at: number }[];
@@ -125,6 +150,10 @@ export interface PageLog {
   resyncs: ResyncData[];
   typed: { event: string; data: NotificationData<'batch_results_ready'> }[];
   tokenRequests: (TokenContext & { at: number })[];
+  /** How the tab shares its connection (undefined: it has a socket of its own). */
+  tabs: TabsInfo | undefined;
+  /** Every change of `tabs`, with when it happened (epoch ms). */
+  tabsChanges: (Partial<TabsInfo> & { at: number })[];
 }
 
 /** One browser tab running the client. */
@@ -134,15 +163,20 @@ export interface Tab {
   state(): Promise<ConnectionState>;
   /** Waits until the client's state is `state`. */
   waitForState(state: ConnectionState, timeoutMs?: number): Promise<void>;
+  /** Signs out and in as `userId`: closes the client and starts a new one with that user's token. */
+  switchUser(userId: string): Promise<void>;
 }
 
 /** Options of {@link openTab}. */
 export interface TabOptions {
+  /** Whose token the tab gets; {@link Tab.switchUser} changes it. */
   userId: string;
   /** Client options (the page adds `getToken`). */
   client?: Partial<Omit<NotificationClientOptions, 'getToken' | 'WebSocket' | 'random'>>;
   /** Issues the token for a request; default: a valid one-hour token for `userId`. */
   token?: (context: TokenContext, count: number) => string;
+  /** A page opened already (e.g. with an init script); default: a new page of `context`. */
+  page?: Page;
 }
 
 /** Opens the test page in `context` and starts a client for `userId` against the stack's service. */
@@ -151,27 +185,36 @@ export async function openTab(
   context: BrowserContext,
   options: TabOptions,
 ): Promise<Tab> {
-  const page = await context.newPage();
+  const page = options.page ?? (await context.newPage());
   let count = 0;
+  let userId = options.userId;
   const issue =
-    options.token ??
-    (() => signToken(options.userId, { secret: TEST_SECRET, expiresInSeconds: 3600 }));
+    options.token ?? (() => signToken(userId, { secret: TEST_SECRET, expiresInSeconds: 3600 }));
   await page.exposeFunction('issueToken', (tokenContext: TokenContext) =>
     issue(tokenContext, ++count),
   );
   await page.goto(stack.pageUrl);
-  await page.evaluate(
-    (clientOptions) => {
-      (window as unknown as { startClient(o: unknown): void }).startClient(clientOptions);
-    },
-    { url: stack.service.url, ...options.client },
-  );
+  const start = () =>
+    page.evaluate(
+      (clientOptions) => {
+        (window as unknown as { startClient(o: unknown): void }).startClient(clientOptions);
+      },
+      { url: stack.service.url, ...options.client },
+    );
+  await start();
   const state = () =>
     page.evaluate(() => (window as unknown as { client: { state: ConnectionState } }).client.state);
   return {
     page,
     state,
     log: () => page.evaluate(() => (window as unknown as { log: PageLog }).log),
+    async switchUser(next) {
+      await page.evaluate(() =>
+        (window as unknown as { client: { close(): void } }).client.close(),
+      );
+      userId = next;
+      await start();
+    },
     waitForState: async (wanted, timeoutMs = 30_000) => {
       await waitFor(async () => (await state()) === wanted, {
         timeoutMs,

@@ -16,7 +16,7 @@ afterAll(async () => {
 });
 
 describe('offline and online in Chromium', () => {
-  it('waits while offline and reconnects at once when the network is back', async () => {
+  it('waits while offline and reconnects soon (spread) when the network is back', async () => {
     const context = await stack.browser.newContext();
     // A 60 s backoff: only the online event can explain a prompt reconnect.
     const tab = await openTab(stack, context, {
@@ -35,12 +35,15 @@ describe('offline and online in Chromium', () => {
     await tab.waitForState('open', 10_000);
     const log = await tab.log();
     const reopened = log.states.at(-1)!;
+    expect(log.states.at(-3)?.info.delayMs).toBeLessThanOrEqual(3_000);
     expect(reopened.at - backOnlineAt).toBeLessThan(5_000);
     // No attempt was made while offline: exactly one token request for the reconnect.
     expect(log.tokenRequests.length).toBe(attemptsWhileOffline + 1);
+    // Offline, then back online: a short random wait (spread), not the 60 s backoff.
     expect(log.states.map((s) => s.state)).toEqual([
       'connecting',
       'open',
+      'reconnecting',
       'reconnecting',
       'connecting',
       'open',
