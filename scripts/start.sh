@@ -43,7 +43,7 @@ pnpm run build >/dev/null
 
 if [ -z "${JWT_SECRET_KEY:-}" ]; then
   export JWT_SECRET_KEY="huleedu-local-development-secret-0001"
-  log "JWT_SECRET_KEY not set: using a local development secret (never in production)"
+  log "JWT_SECRET_KEY not set: using the development secret huleedu-local-development-secret-0001 (never in production)"
 fi
 
 children=()

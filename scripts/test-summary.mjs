@@ -7,11 +7,15 @@
 //   - every turbo task that exited non-zero without a vitest failure to show for it (a build,
 //     a lint, a size check, a test runner that crashed before its summary);
 //   - every step outside turbo that failed (--failed-step NAME, repeatable);
-//   - a turbo run that failed without a task summary to explain it.
+//   - a turbo run that failed without a task summary to explain it;
+//   - with --floor FILE, every test task that ran fewer test files than the floor file's minimum
+//     for it (its vitest "Test Files ... (N)"; a pytest task, which prints no file count, counts
+//     its tests instead), a test task of the run without a minimum there
+//     that ran none, and a task named there that did not run at all: a shrinking suite fails.
 // So it never says "0 failed" for a run that failed. Exits 1 when anything failed.
 //
 // usage: node scripts/test-summary.mjs --log FILE [--turbo-runs DIR] [--turbo-exit CODE]
-//                                      [--failed-step NAME]...
+//                                      [--floor FILE] [--failed-step NAME]...
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs, stripVTControlCharacters } from 'node:util';
@@ -22,6 +26,7 @@ const { values: options } = parseArgs({
     'turbo-runs': { type: 'string' },
     'turbo-exit': { type: 'string', default: '0' },
     'failed-step': { type: 'string', multiple: true, default: [] },
+    floor: { type: 'string' },
   },
 });
 if (options.log === undefined) {
@@ -34,7 +39,9 @@ const text = stripVTControlCharacters(readFileSync(options.log, 'utf8'));
 /** Per turbo task ("@huleedu/x#test"): passed, failed, skipped tests and failed suites. */
 const byTask = new Map();
 const counts = (task) => {
-  if (!byTask.has(task)) byTask.set(task, { passed: 0, failed: 0, skipped: 0, suites: 0 });
+  if (!byTask.has(task)) {
+    byTask.set(task, { passed: 0, failed: 0, skipped: 0, suites: 0, files: 0, pytestTests: 0 });
+  }
   return byTask.get(task);
 };
 for (const raw of text.split('\n')) {
@@ -50,6 +57,8 @@ for (const raw of text.split('\n')) {
       counts(task)[kind === 'todo' ? 'skipped' : kind] += Number(count);
     }
   }
+  const files = /^\s*Test Files\s+.*\((\d+)\)\s*$/.exec(line);
+  if (files) counts(task).files += Number(files[1]);
   // pytest's closing line: "==== 40 passed, 2 skipped in 12.3s ====" (also "1 failed", "1 error").
   const pytest =
     /^=+ (.*\d+ (?:passed|failed|skipped|errors?|xfailed|xpassed|deselected).*) in [\d.]+s(?: \([\d:]+\))? =+$/.exec(
@@ -58,6 +67,7 @@ for (const raw of text.split('\n')) {
   if (pytest) {
     for (const part of pytest[1].split(', ')) {
       const [, count, kind] = /^(\d+) (\w+)$/.exec(part.trim()) ?? [];
+      if (kind !== undefined) counts(task).pytestTests += Number(count);
       if (kind === 'passed' || kind === 'xpassed') counts(task).passed += Number(count);
       else if (kind === 'failed' || kind === 'error' || kind === 'errors')
         counts(task).failed += Number(count);
@@ -87,6 +97,29 @@ for (const task of tasks) {
   if (c && c.failed + c.suites > 0) continue;
   failed += 1;
   failures.push(`${task.id}: exited ${task.exitCode ?? 'without running'}`);
+}
+if (options.floor !== undefined) {
+  const floor = readFloor(options.floor);
+  const testTasks = new Set([
+    ...Object.keys(floor),
+    ...tasks.map((task) => task.id).filter(isTestTask),
+    ...[...byTask.keys()].filter(isTestTask),
+  ]);
+  for (const id of [...testTasks].sort()) {
+    const task = tasks.find((t) => t.id === id);
+    // A task that failed or never ran is counted above already.
+    if (task !== undefined && task.exitCode !== 0) continue;
+    const c = byTask.get(id);
+    const ran = c === undefined ? 0 : c.files > 0 ? c.files : c.pytestTests;
+    const minimum = floor[id] ?? 1;
+    if (ran >= minimum) continue;
+    failed += 1;
+    failures.push(
+      task === undefined && ran === 0
+        ? `${id}: did not run (at least ${minimum} test file(s) expected, ${options.floor})`
+        : `${id}: ran ${ran} ${c?.files === 0 && c.pytestTests > 0 ? 'test(s)' : 'test file(s)'}, at least ${minimum} expected (${options.floor})`,
+    );
+  }
 }
 const turboExit = Number(options['turbo-exit']);
 if (turboExit !== 0 && !tasks.some((task) => task.exitCode !== 0) && failed === 0) {
@@ -118,4 +151,24 @@ function readTurboTasks(dir) {
     id: task.taskId,
     exitCode: task.execution?.exitCode ?? null,
   }));
+}
+
+/** Whether a task id is a test task: `<package>#test`, or the root's `//#test:scripts`. */
+function isTestTask(id) {
+  return /#test(:[\w-]+)?$/.test(id);
+}
+
+/** The floor file: `{ "<task id>": <minimum test files> }`; keys starting with `$` are notes. */
+function readFloor(file) {
+  const parsed = JSON.parse(readFileSync(file, 'utf8'));
+  const floor = {};
+  for (const [id, minimum] of Object.entries(parsed)) {
+    if (id.startsWith('$')) continue;
+    if (!Number.isInteger(minimum) || minimum < 1) {
+      console.error(`${file}: ${id}: expected a whole number of test files >= 1, got ${minimum}`);
+      process.exit(2);
+    }
+    floor[id] = minimum;
+  }
+  return floor;
 }

@@ -25,4 +25,5 @@ pnpm run --silent format:root-check 2>&1 | tee -a .tmp/test-output.log || failed
 turbo_exit=0
 pnpm run --silent test 2>&1 | tee -a .tmp/test-output.log || turbo_exit=$?
 node scripts/test-summary.mjs --log .tmp/test-output.log --turbo-runs .turbo/runs \
+  --floor scripts/test-floor.json \
   --turbo-exit "$turbo_exit" "${failed_steps[@]}"

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import { startRedis } from '@huleedu/test-support';
 import { loopbackAddresses } from '../dist/config.js';
 import { startLoadgen } from '../dist/loadgen.js';
-import { defaultServiceEntry } from '../dist/paths.js';
+import { builtServiceEntry } from '../dist/paths.js';
 import { treeRssBytes } from '../dist/proc.js';
 import { startTarget } from '../dist/targets.js';
 
@@ -116,7 +116,7 @@ try {
       redisUrl: redis.url,
       secret,
       maxConnectionsPerUser: 5,
-      serviceEntry: defaultServiceEntry,
+      serviceEntry: builtServiceEntry(),
     });
     process.env.NODE_OPTIONS = shipped;
     let loadgen;

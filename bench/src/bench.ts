@@ -1,15 +1,25 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { startRedis } from '@huleedu/test-support';
+import { type RedisHandle, startRedis } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { renderChart } from './chart.js';
+import { nowMs, sleep } from './clock.js';
+import type { Bench100kConfig } from './config.js';
 import { addressesForTarget, type BenchConfig } from './config.js';
 import { renderLatestSection, updateMarkedFile } from './docs.js';
+import { BenchError } from './errors.js';
 import { historyDeliveryCost, measureHistoryCost } from './history-cost.js';
-import { describeMachine, oneMinuteLoad } from './machine.js';
+import { type Loadgen, startLoadgen } from './loadgen.js';
+import { describeMachine, type MachineInfo, oneMinuteLoad } from './machine.js';
+import { processTree } from './proc.js';
 import { type ProfileSummary, summarizeProfiles } from './profile.js';
+import { createPublisher, type Publisher } from './publisher.js';
+import { waitForChannelSubscribers } from './readiness.js';
 import { type BenchReport, compare, evaluateGoals } from './report.js';
-import { benchTarget, type TargetResult } from './scenario.js';
+import { benchTarget, publishAndMeasure, type TargetResult } from './scenario.js';
+import { type Bench100kReport, stormAndRecover } from './storm.js';
+import { type RunningTarget, startTarget } from './targets.js';
 
 /** Options of {@link runBench}. */
 export interface RunBenchOptions {
@@ -31,13 +41,7 @@ export async function runBench(
 ): Promise<BenchReport> {
   const log = options.log ?? (() => undefined);
   const loadAtStart = oneMinuteLoad();
-  const redisServer = await startRedis();
-  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-  try {
-    // A server that falls behind in a burst must not be cut off by Redis's default 32 MB
-    // pub/sub output-buffer limit: the bench measures the relay, not that setting.
-    await redis.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
-    const machine = await describeMachine(redis);
+  return withBenchRedis(async ({ redisServer, redis, machine }) => {
     const results: TargetResult[] = [];
     const profiles: ProfileSummary[] = [];
     for (const [index, kind] of config.targets.entries()) {
@@ -65,10 +69,9 @@ export async function runBench(
       results.push(result);
       if (profileDir) profiles.push(...summarizeProfiles(profileDir, result.windows, since));
     }
-    // After the targets, not before: the publish-throughput rounds fill Redis with some 250,000
-    // stream entries, and the first target measured after they were flushed was slowed by the
-    // clean-up (its fixed-rate p99 about 1.5-2x, whichever server went first). It flushes Redis
-    // before each of its measurements itself.
+    // After the targets, not before: the publish-throughput rounds fill Redis with many stream
+    // entries, and freeing them slows whatever Redis serves next, which would penalise the first
+    // target. It flushes Redis before each of its measurements itself.
     const history = await measureHistoryCost(config, redis, redisServer.url, log);
     const comparisons = compare(results);
     return {
@@ -101,6 +104,29 @@ export async function runBench(
       history: { ...history, delivery: historyDeliveryCost(results) },
       profiles,
     };
+  });
+}
+
+/** The Redis every mode's run uses, and the machine it runs on. */
+export interface BenchRedis {
+  readonly redisServer: RedisHandle;
+  /** A client of it for the bench's own commands. */
+  readonly redis: Redis;
+  readonly machine: MachineInfo;
+}
+
+/**
+ * Runs `run` against one fresh `redis-server` (no persistence) set up for the bench, then stops
+ * it, also when `run` throws. A server that falls behind in a burst must not be cut off by
+ * Redis's default 32 MB pub/sub output-buffer limit (the bench measures servers, not that
+ * setting), so the limit is raised.
+ */
+export async function withBenchRedis<T>(run: (bench: BenchRedis) => Promise<T>): Promise<T> {
+  const redisServer = await startRedis();
+  const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+  try {
+    await redis.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
+    return await run({ redisServer, redis, machine: await describeMachine(redis) });
   } finally {
     redis.disconnect();
     await redisServer.stop();
@@ -131,4 +157,165 @@ export function writeReport(report: BenchReport, outDir: string, docsFile: strin
     renderLatestSection(report, relative(dirname(docsFile), svg)),
   );
   return { json, svg, docs: docsFile };
+}
+
+/**
+ * Holds `users x tabs` authenticated sockets on one multi-process service, sends every user one
+ * notification, then (optionally) drops every socket at once and waits for all to come back.
+ */
+export async function runBench100k(
+  config: Bench100kConfig,
+  options: { log?: (line: string) => void; command?: string; note?: string } = {},
+): Promise<Bench100kReport> {
+  const log = options.log ?? (() => undefined);
+  const sockets = config.users * config.tabs;
+  const loadAtStart = loadavg()[0] ?? 0;
+  return withBenchRedis(async ({ redisServer, redis, machine }) => {
+    let target: RunningTarget | undefined;
+    let loadgen: Loadgen | undefined;
+    let publisher: Publisher | undefined;
+    try {
+      target = await startTarget(config.target, {
+        redisUrl: redisServer.url,
+        secret: config.secret,
+        maxConnectionsPerUser: Math.max(config.tabs, 5),
+        serviceEntry: config.serviceEntry,
+        serviceWorkers: config.serviceWorkers,
+        history: config.history,
+        startTimeoutMs: 60_000,
+      });
+      await sleep(config.settleMs);
+      const baselineRssBytes = target.rssBytes();
+      log(
+        `server up (${processTree(target.pid()).length} processes); starting ${config.processes} load generators`,
+      );
+      loadgen = await startLoadgen({
+        protocol: 'ws',
+        url: target.url,
+        secret: config.secret,
+        users: config.users,
+        tabs: config.tabs,
+        processes: config.processes,
+        sourceAddresses: config.sourceAddresses,
+        spareAddresses: config.spareAddresses,
+        concurrency: config.concurrency,
+        connectTimeoutMs: config.connectTimeoutMs,
+        retry: { attempts: config.connectRetries, baseMs: 500, maxMs: 10_000 },
+      });
+      log(`connecting ${sockets} sockets`);
+      // Like browsers, clients reopen a socket the server closes during start-up (1013 while a
+      // worker is not ready yet, for example), so "all connected" means all open at once.
+      await loadgen.setReconnect(true, { attempts: 10, baseMs: 1000, maxMs: 10_000 });
+      const connectStartedAt = nowMs();
+      const progress = setInterval(() => {
+        loadgen?.counts().then(
+          (c) =>
+            log(`${c.open}/${sockets} open after ${Math.round(nowMs() - connectStartedAt)} ms`),
+          () => undefined,
+        );
+      }, 15_000);
+      const firstPass = await loadgen.connect().finally(() => clearInterval(progress));
+      let counts = await loadgen.counts();
+      for (let idle = 0; counts.open < sockets && idle < 20; ) {
+        await sleep(250);
+        const next = await loadgen.counts();
+        idle = next.open > counts.open ? 0 : idle + 1; // gives up after 5 s without progress
+        counts = next;
+      }
+      await loadgen.setReconnect(false, { attempts: 0, baseMs: 0, maxMs: 0 });
+      const connect = {
+        ...firstPass,
+        opened: counts.open,
+        failed: sockets - counts.open,
+        durationMs: Math.max(counts.lastOpenAt, connectStartedAt) - connectStartedAt,
+      };
+      connect.perSecond = connect.opened / (connect.durationMs / 1000);
+      log(
+        `${connect.opened}/${sockets} open in ${Math.round(connect.durationMs)} ms (first pass: ${firstPass.opened} in ${Math.round(firstPass.durationMs)} ms)`,
+      );
+      if (connect.opened === 0) {
+        throw new BenchError(
+          'loadgen_failed',
+          `no socket opened: ${JSON.stringify(connect.failures)}`,
+        );
+      }
+      const incomplete = await loadgen.incompleteUsers();
+      const users: number[] = [];
+      for (let user = 0; user < config.users; user++) {
+        if (!incomplete.has(user)) users.push(user);
+      }
+      const readiness = await waitForChannelSubscribers(redis, users, 120_000);
+      if (!readiness.ready) log(`${readiness.missing} user channels still unsubscribed`);
+      await sleep(config.settleMs);
+      const idleRssBytes = target.rssBytes();
+      const serverProcesses = processTree(target.pid()).length;
+
+      publisher = createPublisher(config.history === 'on' ? 'durable' : 'plain', redisServer.url);
+      const pub = publisher;
+      const measured = await publishAndMeasure(
+        target,
+        loadgen,
+        config.tabs,
+        config.drainTimeoutMs,
+        () => pub.burst(users.length, users),
+        {},
+      );
+      const { publishMs: _publishMs, ...delivery } = measured;
+      log(
+        `delivered ${delivery.delivered}/${delivery.expected} in ${Math.round(delivery.durationMs)} ms`,
+      );
+
+      const storm = config.storm
+        ? await stormAndRecover(
+            config,
+            target,
+            loadgen,
+            publisher,
+            redis,
+            users,
+            connect.opened,
+            log,
+          )
+        : null;
+
+      return {
+        schema: 1,
+        generatedAt: new Date().toISOString(),
+        command: options.command ?? 'pnpm bench:100k',
+        note: options.note ?? '',
+        machine,
+        loadAverage: { start: loadAtStart, end: loadavg()[0] ?? 0 },
+        config: {
+          target: config.target,
+          users: config.users,
+          tabs: config.tabs,
+          sockets,
+          processes: config.processes,
+          sourceAddresses: config.sourceAddresses,
+          serviceWorkers: config.serviceWorkers,
+          history: config.history,
+          stormRate: config.stormRate,
+        },
+        connect: {
+          opened: connect.opened,
+          failed: connect.failed,
+          failures: connect.failures,
+          durationMs: connect.durationMs,
+          perSecond: connect.perSecond,
+        },
+        memory: {
+          processes: serverProcesses,
+          baselineRssBytes,
+          idleRssBytes,
+          perSocketBytes: (idleRssBytes - baselineRssBytes) / connect.opened,
+        },
+        delivery,
+        storm,
+      };
+    } finally {
+      await loadgen?.close().catch(() => undefined);
+      await publisher?.close().catch(() => undefined);
+      await target?.stop().catch(() => undefined);
+    }
+  });
 }

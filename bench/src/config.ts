@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { isAbsolute, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { BenchError } from './errors.js';
-import { type OptionSpec, parseOptions } from './options.js';
-import { defaultServiceEntry, repoRoot } from './paths.js';
+import { type OptionSpec, type OptionValues, parseOptions } from './options.js';
+import { repoRoot } from './paths.js';
 import { DEFAULT_RETENTION, type HistoryRetention } from './publish-script.js';
 
 /**
@@ -99,38 +100,139 @@ export interface BenchConfig {
   memoryUsers: number;
 }
 
-/** Every option of `pnpm bench`, with defaults that finish all three targets in a few minutes. */
+/** The two modes of the bench: the side-by-side comparison, and 100,000 sockets with a storm. */
+export const benchModes = ['compare', '100k'] as const;
+/** One of {@link benchModes}. */
+export type BenchMode = (typeof benchModes)[number];
+
+/** The command a person types for each mode. */
+export const benchCommands: Readonly<Record<BenchMode, string>> = {
+  compare: 'pnpm bench',
+  '100k': 'pnpm bench:100k',
+};
+
+/** Defaults and wording of the options both modes have, where they differ. */
+interface SharedDefaults {
+  mode: BenchMode;
+  users: number;
+  tabs: { default: number; max: number };
+  minProcesses: number;
+  concurrency: number;
+  connectTimeoutSeconds: number;
+  drainTimeout: { default: number; min: number; description: string };
+  settle: { default: number; description: string };
+  serviceWorkers: string;
+  out: string;
+}
+
+/** The options of both modes, in the order `--help` lists them. */
+function sharedOptions(d: SharedDefaults): OptionSpec[] {
+  return [
+    {
+      name: 'mode',
+      kind: 'string',
+      default: d.mode,
+      choices: benchModes,
+      description: 'compare: the servers side by side; 100k: 100,000 sockets and a reconnect storm',
+    },
+    { name: 'users', kind: 'int', default: d.users, min: 1, max: 1_000_000, description: 'users' },
+    {
+      name: 'tabs',
+      kind: 'int',
+      default: d.tabs.default,
+      min: 1,
+      max: d.tabs.max,
+      description: 'sockets per user',
+    },
+    {
+      name: 'processes',
+      kind: 'int',
+      default: 0,
+      min: 0,
+      max: 64,
+      description: `load-generator processes (0: one per 15,000 sockets, at least ${d.minProcesses})`,
+    },
+    {
+      name: 'source-addresses',
+      kind: 'list',
+      default: [],
+      description: 'loopback source addresses (empty: 127.0.0.2 and up, one per 10,000 sockets)',
+    },
+    {
+      name: 'concurrency',
+      kind: 'int',
+      default: d.concurrency,
+      min: 1,
+      max: 10_000,
+      description: 'handshakes in flight per load-generator process',
+    },
+    {
+      name: 'connect-timeout',
+      kind: 'number',
+      default: d.connectTimeoutSeconds,
+      min: 1,
+      max: 600,
+      description: 'seconds before one handshake counts as failed',
+    },
+    {
+      name: 'drain-timeout',
+      kind: 'number',
+      default: d.drainTimeout.default,
+      min: d.drainTimeout.min,
+      max: 3600,
+      description: d.drainTimeout.description,
+    },
+    {
+      name: 'settle',
+      kind: 'number',
+      default: d.settle.default,
+      min: 0,
+      max: 600,
+      description: d.settle.description,
+    },
+    {
+      name: 'service-entry',
+      kind: 'string',
+      default: '',
+      description: 'built service entry point (empty: @huleedu/websocket-service/main)',
+    },
+    {
+      name: 'service-workers',
+      kind: 'string',
+      default: '',
+      description: d.serviceWorkers,
+    },
+    { name: 'out', kind: 'string', default: 'docs/bench', description: d.out },
+    {
+      name: 'docs',
+      kind: 'string',
+      default: 'docs/benchmarks.md',
+      description: 'markdown file to update (empty: none)',
+    },
+    { name: 'help', kind: 'flag', default: false, description: 'print this help' },
+  ];
+}
+
+/** Every option of `pnpm bench`, with defaults that finish all five targets in a few minutes. */
 export const benchOptions: readonly OptionSpec[] = [
+  ...sharedOptions({
+    mode: 'compare',
+    users: 5000,
+    tabs: { default: 2, max: 50 },
+    minProcesses: 2,
+    concurrency: 64,
+    connectTimeoutSeconds: 30,
+    drainTimeout: { default: 20, min: 0.1, description: 'seconds to wait for the last deliveries' },
+    settle: { default: 2, description: 'seconds of quiet before an idle memory sample' },
+    serviceWorkers: 'WEBSOCKET_WORKERS for the service (empty: unset)',
+    out: 'folder for latest.json/.svg',
+  }),
   {
     name: 'targets',
     kind: 'list',
     default: [...targetKinds],
     choices: targetKinds,
     description: 'servers to measure, first one is compared with the others',
-  },
-  { name: 'users', kind: 'int', default: 5000, min: 1, max: 1_000_000, description: 'users' },
-  { name: 'tabs', kind: 'int', default: 2, min: 1, max: 50, description: 'sockets per user' },
-  {
-    name: 'processes',
-    kind: 'int',
-    default: 0,
-    min: 0,
-    max: 64,
-    description: 'load-generator processes (0: one per 15,000 sockets, at least 2)',
-  },
-  {
-    name: 'source-addresses',
-    kind: 'list',
-    default: [],
-    description: 'loopback source addresses (empty: 127.0.0.2 and up, one per 10,000 sockets)',
-  },
-  {
-    name: 'concurrency',
-    kind: 'int',
-    default: 64,
-    min: 1,
-    max: 10_000,
-    description: 'handshakes in flight per load-generator process',
   },
   {
     name: 'burst',
@@ -180,54 +282,6 @@ export const benchOptions: readonly OptionSpec[] = [
     max: 20,
     description:
       'connect rounds per target (every socket closed and reopened after the fixed rate), the medians are reported',
-  },
-  {
-    name: 'drain-timeout',
-    kind: 'number',
-    default: 20,
-    min: 0.1,
-    max: 3600,
-    description: 'seconds to wait for the last deliveries',
-  },
-  {
-    name: 'settle',
-    kind: 'number',
-    default: 2,
-    min: 0,
-    max: 600,
-    description: 'seconds of quiet before an idle memory sample',
-  },
-  {
-    name: 'connect-timeout',
-    kind: 'number',
-    default: 30,
-    min: 1,
-    max: 600,
-    description: 'seconds before one handshake counts as failed',
-  },
-  {
-    name: 'service-entry',
-    kind: 'string',
-    default: defaultServiceEntry,
-    description: 'built service entry point',
-  },
-  {
-    name: 'service-workers',
-    kind: 'string',
-    default: '',
-    description: 'WEBSOCKET_WORKERS for the service (empty: unset)',
-  },
-  {
-    name: 'out',
-    kind: 'string',
-    default: 'docs/bench',
-    description: 'folder for latest.json/.svg',
-  },
-  {
-    name: 'docs',
-    kind: 'string',
-    default: 'docs/benchmarks.md',
-    description: 'markdown file to update (empty: none)',
   },
   {
     name: 'profile',
@@ -281,7 +335,6 @@ export const benchOptions: readonly OptionSpec[] = [
     max: 100_000,
     description: 'users per memory measurement (the mean is reported)',
   },
-  { name: 'help', kind: 'flag', default: false, description: 'print this help' },
 ];
 
 /** Paths in options are relative to the repository root, so the command works from anywhere. */
@@ -346,21 +399,72 @@ export function checkSpread(sockets: number, processes: number, addresses: numbe
   }
 }
 
-/** Builds the configuration from flags and `BENCH_*` environment variables. */
+/** What both modes derive the same way from their option values. */
+interface CommonSettings {
+  users: number;
+  tabs: number;
+  sockets: number;
+  processes: number;
+  /** Listed with --source-addresses (empty: chosen by socket count). */
+  listed: string[];
+  sourceAddresses: string[];
+  concurrency: number;
+  connectTimeoutMs: number;
+  drainTimeoutMs: number;
+  settleMs: number;
+  serviceEntry: string;
+  outDir: string;
+  docsFile: string;
+  secret: string;
+}
+
+function commonSettings(
+  v: OptionValues,
+  mode: BenchMode,
+  minProcesses: number,
+  env: NodeJS.ProcessEnv,
+): CommonSettings {
+  if (v.mode !== mode) {
+    throw new BenchError(
+      'bad_option',
+      `--mode ${String(v.mode)}: run ${benchCommands[v.mode as BenchMode]} for that mode`,
+    );
+  }
+  const users = v.users as number;
+  const tabs = v.tabs as number;
+  const sockets = users * tabs;
+  const processes = (v.processes as number) || processesFor(sockets, minProcesses);
+  const listed = v['source-addresses'] as string[];
+  const sourceAddresses = listed.length > 0 ? listed : addressesFor(sockets);
+  checkSpread(sockets, processes, sourceAddresses.length);
+  return {
+    users,
+    tabs,
+    sockets,
+    processes,
+    listed,
+    sourceAddresses,
+    concurrency: v.concurrency as number,
+    connectTimeoutMs: Math.round((v['connect-timeout'] as number) * 1000),
+    drainTimeoutMs: Math.round((v['drain-timeout'] as number) * 1000),
+    settleMs: Math.round((v.settle as number) * 1000),
+    serviceEntry: fromRepo(v['service-entry'] as string),
+    outDir: fromRepo(v.out as string),
+    docsFile: fromRepo(v.docs as string),
+    secret: env.JWT_SECRET_KEY ?? randomBytes(32).toString('hex'),
+  };
+}
+
+/** Builds the `pnpm bench` configuration from flags and `BENCH_*` environment variables. */
 export function parseBenchConfig(
   argv: readonly string[],
   env: NodeJS.ProcessEnv = process.env,
 ): BenchConfig & { help: boolean } {
   const v = parseOptions(benchOptions, argv, env);
-  const users = v.users as number;
-  const tabs = v.tabs as number;
-  const sockets = users * tabs;
+  const common = commonSettings(v, 'compare', 2, env);
+  const { sockets, listed, sourceAddresses } = common;
   const targets = [...new Set(v.targets as TargetKind[])];
   if (targets.length === 0) throw new BenchError('bad_option', '--targets: name at least one');
-  const processes = (v.processes as number) || processesFor(sockets, 2);
-  const listed = v['source-addresses'] as string[];
-  const sourceAddresses = listed.length > 0 ? listed : addressesFor(sockets);
-  checkSpread(sockets, processes, sourceAddresses.length);
   const connectRounds = v['connect-rounds'] as number;
   const rotated = sourceAddresses.length * targets.length * connectRounds;
   if (listed.length === 0 && rotated > MAX_LOOPBACK_ADDRESSES) {
@@ -382,31 +486,214 @@ export function parseBenchConfig(
   return {
     help: v.help as boolean,
     targets,
-    users,
-    tabs,
-    processes: Math.min(processes, sockets),
+    users: common.users,
+    tabs: common.tabs,
+    processes: Math.min(common.processes, sockets),
     sourceAddresses,
     rotateAddresses: listed.length === 0,
-    concurrency: v.concurrency as number,
+    concurrency: common.concurrency,
     burst: v.burst as number,
     burstRounds: v['burst-rounds'] as number,
     rate: v.rate as number,
     durationMs: Math.round((v.duration as number) * 1000),
     rateRounds: v['rate-rounds'] as number,
     connectRounds,
-    drainTimeoutMs: Math.round((v['drain-timeout'] as number) * 1000),
-    settleMs: Math.round((v.settle as number) * 1000),
-    connectTimeoutMs: Math.round((v['connect-timeout'] as number) * 1000),
-    serviceEntry: fromRepo(v['service-entry'] as string),
+    drainTimeoutMs: common.drainTimeoutMs,
+    settleMs: common.settleMs,
+    connectTimeoutMs: common.connectTimeoutMs,
+    serviceEntry: common.serviceEntry,
     serviceWorkers: v['service-workers'] as string,
-    outDir: fromRepo(v.out as string),
-    docsFile: fromRepo(v.docs as string),
+    outDir: common.outDir,
+    docsFile: common.docsFile,
     profileDir: fromRepo(v.profile as string),
-    secret: env.JWT_SECRET_KEY ?? randomBytes(32).toString('hex'),
+    secret: common.secret,
     retention: { length: v['history-length'] as number, ttlSeconds: v['history-ttl'] as number },
     publishMessages: v['publish-messages'] as number,
     publishRounds: v['publish-rounds'] as number,
     memoryEntries,
     memoryUsers: v['memory-users'] as number,
   };
+}
+
+/** Everything `pnpm bench:100k` (`--mode 100k`) does, after flags, environment and defaults. */
+export interface Bench100kConfig {
+  /** `service` (the point of the exercise) or `relay` (to try the harness without the service). */
+  target: 'service' | 'relay';
+  users: number;
+  tabs: number;
+  processes: number;
+  sourceAddresses: string[];
+  /** Addresses for the reconnects of the storm (the first set's ports sit in TIME_WAIT). */
+  spareAddresses: string[];
+  concurrency: number;
+  connectTimeoutMs: number;
+  /** Retries of a failed connect, with jittered backoff (clients in the wild retry too). */
+  connectRetries: number;
+  drainTimeoutMs: number;
+  settleMs: number;
+  serviceEntry: string;
+  /** `WEBSOCKET_WORKERS` for the service. */
+  serviceWorkers: string;
+  /**
+   * `on`: the service runs with `WEBSOCKET_HISTORY=on`, every message goes through the durable
+   * publish script, and clients resume from their last position; `off`: plain PUBLISH, no resume.
+   */
+  history: 'on' | 'off';
+  /** Run the reconnect storm after the delivery check. */
+  storm: boolean;
+  /** Messages per second a publisher keeps sending from before the storm until all are back (0: none). */
+  stormRate: number;
+  /** How the service is taken down for the storm. */
+  stormSignal: 'SIGTERM' | 'SIGKILL';
+  /** Clients spread their first reconnect after a 1001 close uniformly over this, ms. */
+  stormJitterMs: number;
+  /** Give up waiting for every socket to come back after this long, ms. */
+  stormTimeoutMs: number;
+  outDir: string;
+  docsFile: string;
+  secret: string;
+}
+
+/** Every option of `pnpm bench:100k`. */
+export const bench100kOptions: readonly OptionSpec[] = [
+  ...sharedOptions({
+    mode: '100k',
+    users: 100_000,
+    tabs: { default: 1, max: 5 },
+    minProcesses: 6,
+    concurrency: 32,
+    connectTimeoutSeconds: 60,
+    drainTimeout: {
+      default: 60,
+      min: 1,
+      description: 'seconds without a new delivery before the rest counts as lost',
+    },
+    settle: { default: 5, description: 'seconds of quiet before a memory sample' },
+    serviceWorkers: 'WEBSOCKET_WORKERS (empty: one per 15,000 sockets, at least 6; or auto)',
+    out: 'folder for 100k.json',
+  }),
+  {
+    name: 'target',
+    kind: 'string',
+    default: 'service',
+    choices: ['service', 'relay'],
+    description: 'server to hold the sockets',
+  },
+  {
+    name: 'connect-retries',
+    kind: 'int',
+    default: 5,
+    min: 0,
+    max: 50,
+    description: 'retries of a failed connect',
+  },
+  {
+    name: 'history',
+    kind: 'string',
+    default: 'on',
+    choices: ['on', 'off'],
+    description: 'on: durable publishes, WEBSOCKET_HISTORY=on, clients resume; off: plain PUBLISH',
+  },
+  { name: 'storm', kind: 'flag', default: true, description: 'run the reconnect storm' },
+  {
+    name: 'storm-rate',
+    kind: 'int',
+    default: 200,
+    min: 0,
+    max: 100_000,
+    description: 'messages/s published throughout the storm, all counted per socket (0: none)',
+  },
+  {
+    name: 'storm-signal',
+    kind: 'string',
+    default: 'SIGTERM',
+    choices: ['SIGTERM', 'SIGKILL'],
+    description: 'how the service is taken down for the storm',
+  },
+  {
+    name: 'storm-jitter',
+    kind: 'number',
+    default: 3,
+    min: 0,
+    max: 600,
+    description:
+      'seconds: clients spread their first reconnect after 1001 over this (ws-client default 3)',
+  },
+  {
+    name: 'storm-timeout',
+    kind: 'number',
+    default: 600,
+    min: 1,
+    max: 3600,
+    description: 'seconds to wait for every socket to come back',
+  },
+];
+
+/** Builds the `pnpm bench:100k` configuration from flags and `BENCH_*` environment variables. */
+export function parseBench100kConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): Bench100kConfig & { help: boolean } {
+  const v = parseOptions(bench100kOptions, ['--mode', '100k', ...argv], env);
+  const common = commonSettings(v, '100k', 6, env);
+  const { sockets, listed, sourceAddresses } = common;
+  const spareAddresses =
+    listed.length > 0
+      ? []
+      : loopbackAddresses(sourceAddresses.length * 2).slice(sourceAddresses.length);
+  const target = v.target as Bench100kConfig['target'];
+  if (target === 'relay' && sockets > 19_000) {
+    throw new BenchError(
+      'bad_option',
+      `the reference relay is one process (file limit 20,000): use --users <= 19000 with --target relay`,
+    );
+  }
+  return {
+    help: v.help as boolean,
+    target,
+    users: common.users,
+    tabs: common.tabs,
+    processes: Math.min(common.processes, common.users),
+    sourceAddresses,
+    spareAddresses,
+    concurrency: common.concurrency,
+    connectTimeoutMs: common.connectTimeoutMs,
+    connectRetries: v['connect-retries'] as number,
+    drainTimeoutMs: common.drainTimeoutMs,
+    settleMs: common.settleMs,
+    serviceEntry: common.serviceEntry,
+    serviceWorkers: (v['service-workers'] as string) || String(processesFor(sockets, 6)),
+    history: v.history as Bench100kConfig['history'],
+    storm: v.storm as boolean,
+    stormRate: v['storm-rate'] as number,
+    stormSignal: v['storm-signal'] as Bench100kConfig['stormSignal'],
+    stormJitterMs: Math.round((v['storm-jitter'] as number) * 1000),
+    stormTimeoutMs: Math.round((v['storm-timeout'] as number) * 1000),
+    outDir: common.outDir,
+    docsFile: common.docsFile,
+    secret: common.secret,
+  };
+}
+
+/**
+ * The mode a command line asks for (`--mode`, else `BENCH_MODE`, else `compare`), read before the
+ * mode's own options are parsed.
+ */
+export function benchModeOf(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+): BenchMode {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: { mode: { type: 'string' } },
+    strict: false,
+  });
+  const mode = values.mode ?? env.BENCH_MODE ?? 'compare';
+  if (!benchModes.includes(mode as BenchMode)) {
+    throw new BenchError(
+      'bad_option',
+      `--mode: expected one of ${benchModes.join(', ')}, got ${JSON.stringify(mode)}`,
+    );
+  }
+  return mode as BenchMode;
 }

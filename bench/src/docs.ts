@@ -9,7 +9,7 @@ import {
   type ReportConfig,
 } from './report.js';
 import type { LoadAverage, TargetResult } from './scenario.js';
-import type { Bench100kReport } from './scenario-100k.js';
+import type { Bench100kReport } from './storm.js';
 
 function markers(name: string): { start: string; end: string } {
   return { start: `<!-- bench:${name}:start -->`, end: `<!-- bench:${name}:end -->` };
@@ -60,7 +60,7 @@ function targetLoadLine(results: readonly TargetResult[]): string {
 /** What one run did: sockets, clients, burst and fixed-rate rounds. */
 function loadDescription(c: ReportConfig): string {
   const n = (value: number): string => value.toLocaleString('en-US');
-  // Reports from before issue 11 have no rateRounds: no warm-up burst, one fixed-rate round.
+  // Reports of the single-round format have no rateRounds: no warm-up burst, one fixed-rate round.
   const steady = c.rateRounds !== undefined;
   const burst = `burst of ${n(c.burst)} messages (${n(c.burst * c.tabs)} deliveries), median of ${c.burstRounds} rounds${steady ? ' after one warm-up round' : ''}`;
   const fixed = `fixed rate ${n(c.rate)} msg/s for ${c.durationMs / 1000} s${steady ? ` x ${c.rateRounds} rounds, latency of the median round by p99` : ''}`;

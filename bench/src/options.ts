@@ -1,3 +1,4 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { BenchError } from './errors.js';
 
 /** One command-line option; `--users 5000` or the environment variable `BENCH_USERS=5000`. */
@@ -80,57 +81,51 @@ function convert(
 }
 
 /**
- * Reads options from `--name value` / `--name=value` flags, then `BENCH_NAME` environment
- * variables, then defaults. Unknown flags and bad values are errors that name the option.
+ * Reads options from `--name value` / `--name=value` flags (`--flag`, `--no-flag` for a flag),
+ * parsed by `node:util` `parseArgs`, then `BENCH_NAME` environment variables, then defaults.
+ * Unknown flags, stray arguments and bad values are errors that name the option.
  */
 export function parseOptions(
   specs: readonly OptionSpec[],
   argv: readonly string[],
   env: NodeJS.ProcessEnv,
 ): OptionValues {
-  const byName = new Map(specs.map((spec) => [spec.name, spec]));
+  const config: ParseArgsConfig['options'] = {};
+  for (const spec of specs) {
+    if (spec.kind === 'flag') {
+      config[spec.name] = { type: 'boolean' };
+      config[`no-${spec.name}`] = { type: 'boolean' };
+    } else {
+      config[spec.name] = { type: 'string' };
+    }
+  }
+  let parsed: ReturnType<typeof parseArgs>['values'];
+  try {
+    parsed = parseArgs({ args: [...argv], options: config, strict: true }).values;
+  } catch (error) {
+    const message = (error as Error).message.split('. ')[0];
+    throw new BenchError('bad_option', `${message} (see --help)`);
+  }
   const values: OptionValues = {};
   for (const spec of specs) {
+    const fromFlag = parsed[spec.name];
     const fromEnv = env[envName(spec.name)];
-    values[spec.name] =
-      fromEnv === undefined
-        ? (spec.default as OptionValues[string])
-        : convert(spec, fromEnv, envName(spec.name));
-  }
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (!arg.startsWith('--')) {
-      throw new BenchError('bad_option', `unexpected argument ${JSON.stringify(arg)} (see --help)`);
-    }
-    const eq = arg.indexOf('=');
-    let name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    let negated = false;
-    if (!byName.has(name) && name.startsWith('no-') && byName.get(name.slice(3))?.kind === 'flag') {
-      name = name.slice(3);
-      negated = true;
-    }
-    const spec = byName.get(name);
-    if (!spec) throw new BenchError('bad_option', `unknown option --${name} (see --help)`);
-    if (spec.kind === 'flag') {
-      const value = eq > 0 ? convert(spec, arg.slice(eq + 1), `--${name}`) : true;
-      values[name] = negated ? !value : value;
-      continue;
-    }
-    let raw: string | undefined;
-    if (eq > 0) raw = arg.slice(eq + 1);
-    else {
-      raw = argv[i + 1];
-      i++;
-    }
-    if (raw === undefined) throw new BenchError('bad_option', `--${name} needs a value`);
-    values[name] = convert(spec, raw, `--${name}`);
+    if (spec.kind === 'flag' && parsed[`no-${spec.name}`] === true) values[spec.name] = false;
+    else if (fromFlag !== undefined) {
+      values[spec.name] =
+        typeof fromFlag === 'boolean'
+          ? fromFlag
+          : convert(spec, String(fromFlag), `--${spec.name}`);
+    } else if (fromEnv !== undefined)
+      values[spec.name] = convert(spec, fromEnv, envName(spec.name));
+    else values[spec.name] = spec.default as OptionValues[string];
   }
   return values;
 }
 
 /** Help text listing every option with its environment variable and default. */
 export function usage(command: string, specs: readonly OptionSpec[]): string {
-  const lines = [`usage: ${command} [--option value ...]`, ''];
+  const lines = [`usage: ${command} [--option value ...] [--flag | --no-flag ...]`, ''];
   for (const spec of specs) {
     const shown = Array.isArray(spec.default) ? spec.default.join(',') : String(spec.default);
     lines.push(

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { serviceEntry } from '@huleedu/test-support';
 import { BenchError } from './errors.js';
 
 // This file runs from bench/src (tests) or bench/dist (built): either way the package root is one up.
@@ -12,8 +13,21 @@ export const benchRoot = resolve(here, '..');
 /** The monorepo root. */
 export const repoRoot = resolve(benchRoot, '..');
 
-/** Where `pnpm bench` starts the service from unless told otherwise. */
-export const defaultServiceEntry = resolve(repoRoot, 'apps/websocket-service/dist/main.js');
+/**
+ * Where `pnpm bench` starts the service from unless told otherwise: the built
+ * `@huleedu/websocket-service/main`, found by package name from this package. Throws a
+ * {@link BenchError} that says to build it when it is missing.
+ */
+export function builtServiceEntry(): string {
+  try {
+    return serviceEntry(benchRoot);
+  } catch (error) {
+    throw new BenchError(
+      'target_failed',
+      `the service is not built (${(error as Error).message.split(' (')[0]}): run pnpm build, or leave it out with --targets relay,socketio`,
+    );
+  }
+}
 
 /**
  * The built JavaScript of one of this package's process entry points (load-generator worker,

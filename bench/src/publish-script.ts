@@ -1,19 +1,19 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
 import { DEFAULT_HISTORY_MAX_LENGTH, DEFAULT_HISTORY_TTL_SECONDS } from '@huleedu/notify';
-import { DEFAULT_CHANNEL_PREFIX, historyKeys, userChannel } from '@huleedu/ws-protocol';
+import {
+  durablePublishArguments,
+  durablePublishResult,
+  durablePublishScript,
+} from '@huleedu/test-support';
+import { DEFAULT_CHANNEL_PREFIX } from '@huleedu/ws-protocol';
 import type { ChainableCommander, Redis } from 'ioredis';
 import { BenchError } from './errors.js';
 import { benchRoot } from './paths.js';
 
-/**
- * The durable publish as any backend language runs it: `@huleedu/notify`'s shipped Lua script,
- * loaded once with SCRIPT LOAD and called with EVALSHA. The bench uses the script, not notify's
- * TypeScript API, because the script (keys, arguments, reply) is the contract every publisher
- * shares.
- */
-export const publishScriptPath = resolve(benchRoot, 'node_modules/@huleedu/notify/lua/publish.lua');
+// The durable publish as any backend language runs it: `@huleedu/notify`'s shipped Lua script
+// (found by package name), loaded once with SCRIPT LOAD and called with EVALSHA. The bench uses
+// the script, not notify's TypeScript API, because the script (keys, arguments, reply) is the
+// contract every publisher shares.
 
 /** How much history the script keeps per user: ARGV[4] (entries) and ARGV[5] (seconds). */
 export interface HistoryRetention {
@@ -60,35 +60,29 @@ export async function loadPublishScript(
 ): Promise<PublishScript> {
   let source: string;
   try {
-    source = readFileSync(publishScriptPath, 'utf8');
+    source = durablePublishScript(benchRoot).source;
   } catch (error) {
     throw new BenchError(
       'publish_failed',
-      `cannot read the durable publish script ${publishScriptPath}: ${(error as Error).message}`,
+      `cannot read the durable publish script: ${(error as Error).message}`,
     );
   }
   const sha = String(await redis.script('LOAD', source));
   const epochPrefix = randomBytes(6).toString('base64url');
   let epochs = 0;
-  const length = String(retention.length);
-  const ttl = String(retention.ttlSeconds);
+  const options = {
+    prefix: channelPrefix,
+    historyLength: retention.length,
+    historyTtlSeconds: retention.ttlSeconds,
+  };
   return {
     sha,
     retention,
     append(pipeline, userId, envelopeJson) {
-      const keys = historyKeys(userId, channelPrefix);
       const epoch = `${epochPrefix}${(epochs++).toString(36)}`;
       pipeline.evalsha(
         sha,
-        2,
-        keys.stream,
-        keys.meta,
-        userChannel(userId, channelPrefix),
-        envelopeJson,
-        'classic',
-        length,
-        ttl,
-        epoch,
+        ...durablePublishArguments(userId, envelopeJson, { ...options, epoch }),
       );
     },
   };
@@ -96,18 +90,10 @@ export async function loadPublishScript(
 
 /** Reads the script's reply `[position, epoch, receivers, duplicate]`; throws on anything else. */
 export function readPublishReply(reply: unknown): PublishReply {
-  if (Array.isArray(reply) && reply.length >= 3) {
-    const [position, epoch, receivers] = reply as [unknown, unknown, unknown];
-    if (
-      typeof position === 'number' &&
-      typeof epoch === 'string' &&
-      typeof receivers === 'number'
-    ) {
-      return { position, epoch, receivers };
-    }
+  try {
+    const { position, epoch, receivers } = durablePublishResult(reply);
+    return { position, epoch, receivers };
+  } catch (error) {
+    throw new BenchError('publish_failed', (error as Error).message);
   }
-  throw new BenchError(
-    'publish_failed',
-    `the durable publish script answered ${JSON.stringify(reply)}, expected [position, epoch, receivers, duplicate]`,
-  );
 }

@@ -14,12 +14,12 @@ export interface ReportConfig {
   sourceAddresses: string[];
   concurrency: number;
   burst: number;
-  /** Measured burst rounds (after one warm-up round since issue 11). */
+  /** Measured burst rounds (after one warm-up round when `rateRounds` is present). */
   burstRounds: number;
   rate: number;
   /** Length of one fixed-rate round, ms. */
   durationMs: number;
-  /** Fixed-rate rounds (absent in reports from before issue 11: one round). */
+  /** Fixed-rate rounds (absent in reports of the single-round format: one round). */
   rateRounds?: number;
   /** Connect rounds (absent in reports from before them: one round). */
   connectRounds?: number;
@@ -33,17 +33,17 @@ export interface ReportConfig {
 export interface Comparison {
   subject: TargetKind;
   baseline: TargetKind;
-  /** Connects per server CPU-second (absent in reports from before issue 11). */
+  /** Connects per server CPU-second (absent in reports of the single-round format). */
   connectsPerCpuSecond?: number | null;
   connectRate: number | null;
-  /** Burst deliveries per server CPU-second (absent in reports from before issue 11). */
+  /** Burst deliveries per server CPU-second (absent in reports of the single-round format). */
   burstDeliveriesPerCpuSecond?: number | null;
   burstDeliveredPerSecond: number | null;
   fixedRateP99: number | null;
   perSocketBytes: number | null;
 }
 
-/** One of the service's targets (issue 11's), met or not. */
+/** One of the service's targets (see docs/benchmarks.md), met or not. */
 export interface Goal {
   name: string;
   /** What was measured (a ratio, or bytes for memory). */
@@ -104,7 +104,7 @@ export function connectsPerCpuSecond(result: TargetResult): number | null {
 
 /**
  * Burst deliveries per second of server CPU: the median of the measured rounds' own figures, or,
- * in reports from before issue 11, the delivered/s-median round's.
+ * in reports of the single-round format, the delivered/s-median round's.
  */
 export function burstDeliveriesPerCpuSecond(result: TargetResult): number | null {
   const burst = result.burst;
@@ -360,7 +360,7 @@ function historyGoals(
 }
 
 /**
- * The service's targets from issue 11: the service's own when it was the first target, then the
+ * The service's targets (docs/benchmarks.md): the service's own when it was the first target, then the
  * service with history on against its like-for-like baseline when it ran.
  */
 export function evaluateGoals(

@@ -57,7 +57,7 @@ export interface DeliverySummary extends LatencySummary {
 
 /**
  * The burst phase: the measured round that is the median by delivered/s, with every measured
- * round's figures. The fields marked optional are absent in reports from before issue 11.
+ * round's figures. The fields marked optional are absent in reports of the single-round format.
  */
 export type BurstResult = DeliverySummary & {
   /** Delivered/s of each measured round (the warm-up round is not among them). */
@@ -79,7 +79,7 @@ export type BurstResult = DeliverySummary & {
 export type FixedRateResult = DeliverySummary & {
   rate: number;
   achievedRate: number;
-  /** p99 of each round, ms (absent in reports from before issue 11: one round). */
+  /** p99 of each round, ms (absent in reports of the single-round format: one round). */
   roundsP99Ms?: number[];
 };
 
@@ -150,7 +150,7 @@ export interface TargetResult {
   fixedRate: FixedRateResult | null;
   /** Deliveries lost over all phases. */
   lost: number;
-  /** The machine's load around this target (absent in reports from before issue 11). */
+  /** The machine's load around this target (absent in reports of the single-round format). */
   loadAverage?: LoadAverage;
   /** Close reasons of sockets the server closed during the run. */
   unexpectedCloses: Record<string, number>;

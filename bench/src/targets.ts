@@ -1,13 +1,12 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { request } from 'node:http';
-import { freePort, waitFor } from '@huleedu/test-support';
+import { freePort, type NodeProcess, startNodeProcess } from '@huleedu/test-support';
 import { withServiceV8Flags } from '@huleedu/websocket-service';
-import { killChild, track } from './children.js';
+import { track } from './children.js';
 import { sleep } from './clock.js';
 import { isService, type TargetKind } from './config.js';
 import { BenchError } from './errors.js';
-import { benchScript } from './paths.js';
+import { benchScript, builtServiceEntry } from './paths.js';
 import { treeCpuSeconds, treeRssBytes } from './proc.js';
 import type { PublishMode } from './publisher.js';
 
@@ -86,6 +85,7 @@ export interface StartTargetOptions {
   secret: string;
   /** `WEBSOCKET_MAX_CONNECTIONS_PER_USER` for the service. */
   maxConnectionsPerUser: number;
+  /** The service's entry point ('': the built `@huleedu/websocket-service/main`). */
   serviceEntry: string;
   /** `WEBSOCKET_WORKERS` for the service, '' for unset. */
   serviceWorkers?: string;
@@ -125,13 +125,14 @@ const serverScripts = { relay: 'relay', socketio: 'socketio-server' } as const;
 
 function entryOf(profile: TargetProfile, options: StartTargetOptions): string {
   if (profile.server !== 'service') return benchScript(serverScripts[profile.server]);
-  if (!existsSync(options.serviceEntry)) {
+  const entry = options.serviceEntry || builtServiceEntry();
+  if (!existsSync(entry)) {
     throw new BenchError(
       'target_failed',
-      `the service is not built (${options.serviceEntry} is missing): run pnpm build, or leave it out with --targets relay,socketio`,
+      `the service is not built (${entry} is missing): run pnpm build, or leave it out with --targets relay,socketio`,
     );
   }
-  return options.serviceEntry;
+  return entry;
 }
 
 function httpStatus(port: number, path: string): Promise<number> {
@@ -160,8 +161,7 @@ export async function startTarget(
   const port = options.port ?? (await freePort());
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const history = isService(kind) ? (options.history ?? profile.history) : undefined;
-  let child: ChildProcess | undefined;
-  let output = '';
+  let server: NodeProcess | undefined;
 
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
@@ -201,71 +201,39 @@ export async function startTarget(
   }
 
   const start = async (): Promise<void> => {
-    if (child && child.exitCode === null && child.signalCode === null) return;
-    output = '';
-    let listening = false;
-    // stdin stays open: the baselines exit when it ends, i.e. when the bench dies unexpectedly.
-    const proc = spawn(process.execPath, [...execArgv, entry], {
-      env,
-      stdio: ['pipe', 'pipe', 'pipe'],
-      detached: true,
-    });
-    proc.stdin?.on('error', () => undefined);
-    track(proc, { group: true });
-    child = proc;
-    let pending = '';
-    proc.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
-      output = (output + chunk).slice(-4000);
-      pending += chunk;
-      let newline = pending.indexOf('\n');
-      while (newline >= 0) {
-        const line = pending.slice(0, newline);
-        pending = pending.slice(newline + 1);
-        if (line.includes('"listening"')) listening = true;
-        newline = pending.indexOf('\n');
-      }
-      if (pending.length > 100_000) pending = '';
-    });
-    proc.stderr?.setEncoding('utf8').on('data', (chunk: string) => {
-      output = (output + chunk).slice(-4000);
-    });
+    if (server && server.child.exitCode === null && server.child.signalCode === null) return;
     try {
-      await waitFor(
-        async () => {
-          if (proc.exitCode !== null || proc.signalCode !== null) {
-            throw new BenchError('target_failed', `${profile.label} exited during start-up`);
-          }
-          if (isService(kind)) {
-            // Ready means Redis is connected, whether or not the log level shows the line.
-            return (await httpStatus(port, '/readyz')) === 200;
-          }
-          return listening;
-        },
-        { timeoutMs: startTimeoutMs, intervalMs: 50, message: `${profile.label} to be ready` },
-      );
+      server = await startNodeProcess(entry, {
+        name: profile.label,
+        env,
+        execArgv,
+        // Its own process group, so that its workers go with it; stdin stays open: the
+        // baselines exit when it ends, i.e. when the bench dies unexpectedly.
+        detached: true,
+        stdin: 'pipe',
+        outputLimit: 4000,
+        killAfterMs: 15_000,
+        readyTimeoutMs: startTimeoutMs,
+        onSpawn: (child) => track(child, { group: true }),
+        // Ready means Redis is connected for the service, whether or not the log level shows the
+        // line; the baselines print it once they are subscribed.
+        ...(isService(kind)
+          ? { ready: async () => (await httpStatus(port, '/readyz')) === 200 }
+          : { readyLine: (line: string) => line.includes('"listening"') }),
+      });
     } catch (error) {
-      killChild(proc, 'SIGKILL', true);
       const reason = error instanceof Error ? error.message : String(error);
-      throw new BenchError(
-        'target_failed',
-        `${profile.label} (${entry}) did not start: ${reason}\n--- its output ---\n${output.trim()}`,
-      );
+      throw new BenchError('target_failed', `${profile.label} (${entry}) did not start: ${reason}`);
     }
   };
 
   const stop = async (signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> => {
-    const proc = child;
-    if (!proc) return;
-    if (proc.exitCode === null && proc.signalCode === null) {
-      const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-      killChild(proc, signal, signal === 'SIGKILL');
-      const timer = setTimeout(() => killChild(proc, 'SIGKILL', true), 15_000);
-      await exited;
-      clearTimeout(timer);
-    }
-    killChild(proc, 'SIGKILL', true); // workers a primary left behind
+    if (!server) return;
+    // SIGTERM to the primary (a graceful drain of its workers), SIGKILL to the whole group; once
+    // the primary is gone, the workers it left behind are killed with the group.
+    await server.stop(signal);
     await sleep(50);
-    child = undefined;
+    server = undefined;
   };
 
   await start();
@@ -274,9 +242,9 @@ export async function startTarget(
     profile,
     port,
     url,
-    pid: () => child?.pid ?? 0,
-    rssBytes: () => (child?.pid ? treeRssBytes(child.pid) : 0),
-    cpuSeconds: () => (child?.pid ? treeCpuSeconds(child.pid) : 0),
+    pid: () => server?.pid ?? 0,
+    rssBytes: () => (server?.pid ? treeRssBytes(server.pid) : 0),
+    cpuSeconds: () => (server?.pid ? treeCpuSeconds(server.pid) : 0),
     stop,
     start,
   };

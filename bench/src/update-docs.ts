@@ -7,7 +7,7 @@ import { dirname, join, relative } from 'node:path';
 import { fromRepo } from './config.js';
 import { render100kSection, renderLatestSection, updateMarkedFile } from './docs.js';
 import type { BenchReport } from './report.js';
-import type { Bench100kReport } from './scenario-100k.js';
+import type { Bench100kReport } from './storm.js';
 
 const outDir = fromRepo(process.env.BENCH_OUT ?? 'docs/bench');
 const docsFile = fromRepo(process.env.BENCH_DOCS ?? 'docs/benchmarks.md');

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,15 +10,11 @@ import {
   type TargetKind,
   writeReport,
 } from '../src/index.js';
-import { defaultServiceEntry } from '../src/paths.js';
 
-// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works. The service (history
+// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works: the service (history
 // off, and history on with durable publishes, with the relay fed the same publishes as its
-// baseline) joins in once it is built; the baselines always run.
-const serviceBuilt = existsSync(defaultServiceEntry);
-const targets: TargetKind[] = serviceBuilt
-  ? ['service', 'relay', 'socketio', 'service-history', 'relay-durable']
-  : ['relay', 'socketio'];
+// baseline) and both baselines. An unbuilt service fails the test (pnpm build first).
+const targets: TargetKind[] = ['service', 'relay', 'socketio', 'service-history', 'relay-durable'];
 const out = mkdtempSync(join(tmpdir(), 'huleedu-bench-'));
 
 afterAll(() => {
@@ -88,16 +84,16 @@ describe('pnpm bench at tiny scale', () => {
     }
     // Ratios against the two baselines; the service with history on against the relay fed the
     // same durable publishes, with its own targets.
-    expect(report.comparisons.map((c) => `${c.subject}/${c.baseline}`)).toEqual(
-      serviceBuilt
-        ? ['service/relay', 'service/socketio', 'service-history/relay-durable']
-        : ['relay/socketio'],
-    );
+    expect(report.comparisons.map((c) => `${c.subject}/${c.baseline}`)).toEqual([
+      'service/relay',
+      'service/socketio',
+      'service-history/relay-durable',
+    ]);
     for (const comparison of report.comparisons) {
       expect(comparison.burstDeliveredPerSecond, comparison.baseline).toBeGreaterThan(0);
       expect(comparison.fixedRateP99, comparison.baseline).toBeGreaterThan(0);
     }
-    expect(report.goals.length).toBe(serviceBuilt ? 9 : 0);
+    expect(report.goals.length).toBe(9);
     expect(liveChildren()).toBe(0);
   });
 
@@ -114,14 +110,10 @@ describe('pnpm bench at tiny scale', () => {
       [100, 100, 5],
     ]);
     expect(history.memory[1]!.bytesPerUser).toBeGreaterThan(history.memory[0]!.bytesPerUser);
-    if (serviceBuilt) {
-      expect(history.delivery!.onPerCpuSecond).toBeGreaterThan(0);
-      expect(history.delivery!.ratio).toBeCloseTo(
-        history.delivery!.onPerCpuSecond / history.delivery!.offPerCpuSecond,
-      );
-    } else {
-      expect(history.delivery).toBeNull();
-    }
+    expect(history.delivery!.onPerCpuSecond).toBeGreaterThan(0);
+    expect(history.delivery!.ratio).toBeCloseTo(
+      history.delivery!.onPerCpuSecond / history.delivery!.offPerCpuSecond,
+    );
   });
 
   it('writes the JSON, the chart and the docs section from the report', () => {

@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { addressesFor, addressesForTarget, parseBenchConfig } from '../src/config.js';
-import { parseBench100kConfig } from '../src/config-100k.js';
+import {
+  addressesFor,
+  addressesForTarget,
+  benchModeOf,
+  parseBench100kConfig,
+  parseBenchConfig,
+} from '../src/config.js';
 import { BenchError } from '../src/errors.js';
 
 function errorOf(run: () => unknown): BenchError {
@@ -113,6 +118,45 @@ describe('pnpm bench:100k options', () => {
   it('keeps the one-process relay under the file limit', () => {
     expect(errorOf(() => parseBench100kConfig(['--target', 'relay'], {})).message).toMatch(
       /one process/,
+    );
+  });
+});
+
+describe('the bench command line (node:util parseArgs)', () => {
+  it('picks the mode from --mode, then BENCH_MODE, else compare', () => {
+    expect(benchModeOf([], {})).toBe('compare');
+    expect(benchModeOf(['--users', '5', '--mode', '100k'], {})).toBe('100k');
+    expect(benchModeOf(['--mode=compare'], { BENCH_MODE: '100k' })).toBe('compare');
+    expect(benchModeOf([], { BENCH_MODE: '100k' })).toBe('100k');
+    expect(errorOf(() => benchModeOf(['--mode', '10k'], {})).message).toBe(
+      '--mode: expected one of compare, 100k, got "10k"',
+    );
+  });
+
+  it('sends a mode to its own parser only', () => {
+    expect(errorOf(() => parseBenchConfig(['--mode', '100k'], {})).message).toBe(
+      '--mode 100k: run pnpm bench:100k for that mode',
+    );
+    expect(parseBench100kConfig(['--mode', '100k', '--users', '10'], {}).users).toBe(10);
+  });
+
+  it('takes --flag and --no-flag, and refuses stray arguments, a flag with a value and options of the other mode', () => {
+    expect(parseBench100kConfig(['--no-storm'], {}).storm).toBe(false);
+    expect(parseBench100kConfig(['--no-storm'], { BENCH_STORM: 'true' }).storm).toBe(false);
+    expect(parseBench100kConfig([], { BENCH_STORM: 'no' }).storm).toBe(false);
+    expect(parseBench100kConfig(['--storm'], { BENCH_STORM: 'no' }).storm).toBe(true);
+    expect(errorOf(() => parseBenchConfig(['5000'], {})).message).toMatch(
+      /^Unexpected argument '5000' \(see --help\)$/,
+    );
+    expect(errorOf(() => parseBenchConfig(['--help=yes'], {})).message).toMatch(
+      /^Option '--help' does not take an argument \(see --help\)$/,
+    );
+    expect(errorOf(() => parseBenchConfig(['--storm-rate', '5'], {})).message).toMatch(
+      /^Unknown option '--storm-rate' \(see --help\)$/,
+    );
+    expect(errorOf(() => parseBench100kConfig(['--burst', '5'], {})).code).toBe('bad_option');
+    expect(errorOf(() => parseBenchConfig(['--users'], {})).message).toMatch(
+      /^Option '--users <value>' argument missing \(see --help\)$/,
     );
   });
 });

@@ -9,7 +9,6 @@ import { io, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { benchEnvelope, benchEnvelopeJson, benchUserId, readSentAt } from '../src/message.js';
-import { defaultServiceEntry } from '../src/paths.js';
 import { createPublisher } from '../src/publisher.js';
 import { readPositioned } from '../src/resume-tracking.js';
 import { type RunningTarget, startTarget } from '../src/targets.js';
@@ -187,8 +186,21 @@ describe('service', () => {
       redisUrl: redis.url,
       secret,
       maxConnectionsPerUser: 5,
-      serviceEntry: defaultServiceEntry,
+      serviceEntry: '',
     });
+
+  it('fails with what to do when the service entry is not built, rather than leaving it out', async () => {
+    await expect(
+      startTarget('service', {
+        redisUrl: redis.url,
+        secret,
+        maxConnectionsPerUser: 5,
+        serviceEntry: '/nonexistent/dist/main.js',
+      }),
+    ).rejects.toThrow(
+      'the service is not built (/nonexistent/dist/main.js is missing): run pnpm build, or leave it out with --targets relay,socketio',
+    );
+  });
 
   it('runs with the V8 flags it ships with, as in its image', async () => {
     const service = await start();

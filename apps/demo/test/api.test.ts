@@ -7,6 +7,7 @@ import {
   createDurablePublisher,
   type RedisHandle,
   startRedis,
+  TEST_SECRET,
   waitFor,
 } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
@@ -15,7 +16,6 @@ import { createDemoServer } from '../src/app.js';
 import { loadConfig } from '../src/config.js';
 import { demoHistory } from '../src/history.js';
 
-const SECRET = 'demo-api-test-secret-0123456789abcdef';
 let redis: RedisHandle;
 let notifier: Notifier;
 let redisClient: Redis;
@@ -27,7 +27,7 @@ beforeAll(async () => {
   notifier = createNotifier({ redis: redis.url });
   redisClient = new Redis(redis.url);
   const config = loadConfig({
-    JWT_SECRET_KEY: SECRET,
+    JWT_SECRET_KEY: TEST_SECRET,
     WEBSOCKET_REDIS_URL: redis.url,
     WEBSOCKET_PUBLIC_URL: 'ws://127.0.0.1:9999/ws',
   });
@@ -62,7 +62,7 @@ describe('demo API', () => {
     const session = (await response.json()) as { token: string; userId: string; url: string };
     expect(session.userId).toBe('teacher-1');
     expect(session.url).toBe('ws://127.0.0.1:9999/ws');
-    const verified = createTokenVerifier({ secret: SECRET }).verify(session.token);
+    const verified = createTokenVerifier({ secret: TEST_SECRET }).verify(session.token);
     expect(verified.userId).toBe('teacher-1');
     expect(verified.expiresAt - Date.now()).toBeGreaterThan(800_000);
   });

@@ -60,4 +60,23 @@ describe('loadConfig', () => {
     );
     expect(message).toContain('WEBSOCKET_REDIS_URL=localhost:6379');
   });
+
+  it('takes a blank value as unset, and an empty secret as missing', () => {
+    expect(loadConfig({ JWT_SECRET_KEY: 's', DEMO_PORT: ' ', DEMO_USER_ID: '' })).toMatchObject({
+      port: 3000,
+      userId: 'teacher-1',
+    });
+    expect(() => loadConfig({ JWT_SECRET_KEY: '' })).toThrow(
+      'invalid demo configuration:\n  JWT_SECRET_KEY: required; set it to the same secret the websocket service verifies tokens with',
+    );
+  });
+
+  it('refuses a token lifetime outside 10 s to a day, and a fractional port', () => {
+    expect(() => loadConfig({ JWT_SECRET_KEY: 's', DEMO_TOKEN_TTL_SECONDS: '5' })).toThrow(
+      'DEMO_TOKEN_TTL_SECONDS=5: expected an integer from 10 to 86400',
+    );
+    expect(() => loadConfig({ JWT_SECRET_KEY: 's', DEMO_PORT: '80.5' })).toThrow(
+      'DEMO_PORT=80.5: expected an integer from 0 to 65535',
+    );
+  });
 });

@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
-import { fileURLToPath } from 'node:url';
-import { freePort } from '@huleedu/test-support';
+import { freePort, repositoryRoot } from '@huleedu/test-support';
 import { afterEach, describe, expect, it } from 'vitest';
 
 // scripts/start.sh, the README's first command, with one of its two ports already taken.
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const root = repositoryRoot();
 
 interface ScriptRun {
   code: number | null;
@@ -15,7 +14,7 @@ interface ScriptRun {
 function runStartScript(env: Record<string, string>): Promise<ScriptRun> {
   return new Promise((resolve) => {
     const child = spawn('bash', ['scripts/start.sh'], {
-      cwd: repositoryRoot,
+      cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
       detached: true, // its own process group, so a hung run can be stopped whole

@@ -22,15 +22,32 @@ export interface LoggerOptions {
 }
 
 /**
- * A JSON-lines logger. The service never logs request URLs (the query string carries the JWT);
- * the redaction below is a second line of defence for fields that might one day hold one.
+ * A JSON-lines logger. The service never logs request URLs (the query string carries the JWT)
+ * nor request headers (`Sec-WebSocket-Protocol` carries it too); the redaction below is a second
+ * line of defence for fields that might one day hold one.
  */
 export function createLogger(options: LoggerOptions): Logger {
   const config: pino.LoggerOptions = {
     level: options.level,
     base: { service: 'websocket-service', pid: process.pid },
     redact: {
-      paths: ['token', 'url', 'query', '*.token', '*.url', '*.query', 'req', '*.req', 'headers'],
+      paths: [
+        'token',
+        'url',
+        'query',
+        '*.token',
+        '*.url',
+        '*.query',
+        'req',
+        '*.req',
+        'headers',
+        '*.headers',
+        // The header that carries the bearer subprotocol (`huleedu.bearer.<JWT>`).
+        '["sec-websocket-protocol"]',
+        '*["sec-websocket-protocol"]',
+        'protocols',
+        '*.protocols',
+      ],
       censor: '[redacted]',
     },
     formatters: { level: (label) => ({ level: label }) },

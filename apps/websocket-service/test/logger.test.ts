@@ -36,6 +36,16 @@ describe('createLogger', () => {
     expect(log.lines[0]).toMatchObject({ token: '[redacted]', url: '[redacted]' });
   });
 
+  it('redacts the Sec-WebSocket-Protocol header, which carries the bearer subprotocol', () => {
+    const log = captureLogger('info');
+    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1In0.sig';
+    const header = `huleedu.v1, huleedu.bearer.${token}`;
+    log.logger.info({ 'sec-websocket-protocol': header }, 'a');
+    log.logger.info({ request: { headers: { 'sec-websocket-protocol': header } } }, 'b');
+    log.logger.info({ handshake: { 'sec-websocket-protocol': header }, protocols: header }, 'c');
+    expect(log.text()).not.toContain(token);
+  });
+
   it('keeps the last lines before process.exit, in the order they were logged', async () => {
     // What a shutdown does: log, log again at once, exit. With pino's asynchronous default the
     // first line was still in flight in about one exit in ten, and landed after the second.

@@ -1,4 +1,6 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { repositoryRoot } from '@huleedu/test-support';
 import { describe, expect, it } from 'vitest';
 import { serviceV8Flags, withServiceV8Flags } from '../src/v8-flags.js';
 
@@ -19,7 +21,7 @@ describe('serviceV8Flags: one list, wherever the service starts', () => {
   });
 
   it("is what the repository's scripts/start.sh runs", () => {
-    const line = read('../../../scripts/start.sh')
+    const line = readFileSync(join(repositoryRoot(), 'scripts/start.sh'), 'utf8')
       .split('\n')
       .filter((l) => l.includes('apps/websocket-service/dist/main.js'));
     expect(line).toEqual([

@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { markdownFiles, waitFor } from '@huleedu/test-support';
+import { markdownFiles, repositoryRoot, waitFor } from '@huleedu/test-support';
 import { describe, expect, it } from 'vitest';
 import { closeTestClients, testClient } from './support/clients.js';
 import { type DocExample, docExamples } from './support/doc-examples.js';
@@ -8,7 +7,7 @@ import { type ScriptedServer, startScriptedServer } from './support/scripted-ser
 
 // Every notification the READMEs and docs show must be one this client accepts: each example is
 // sent as a frame to a real client, whose validation must deliver it without an error.
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const root = repositoryRoot();
 
 /** Sends each example to a connected client; returns `<source>: <problem>` for each refusal. */
 async function refusals(examples: DocExample[]): Promise<string[]> {
@@ -37,8 +36,8 @@ async function sendThrough(server: ScriptedServer, examples: DocExample[]): Prom
 }
 
 describe('example notifications in the docs', () => {
-  const examples = markdownFiles(repositoryRoot).flatMap((file) =>
-    docExamples(file, readFileSync(`${repositoryRoot}${file}`, 'utf8')),
+  const examples = markdownFiles(root).flatMap((file) =>
+    docExamples(file, readFileSync(`${root}${file}`, 'utf8')),
   );
 
   it('finds the examples of the root README, the service, notify and the architecture doc', () => {

@@ -5,12 +5,18 @@ import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { signToken } from '@huleedu/auth';
-import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import {
+  type RedisHandle,
+  type ServiceProcess,
+  startRedis,
+  startService,
+  TEST_SECRET,
+  waitFor,
+} from '@huleedu/test-support';
 import type { NotificationData } from '@huleedu/ws-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Delivery } from '../src/index.js';
 import { closeTestClients, testClient } from './support/clients.js';
-import { type ServiceHandle, startService, TEST_SECRET } from './support/service.js';
 
 const pythonPackage = dirname(
   createRequire(import.meta.url).resolve('@huleedu/notify-python/package.json'),
@@ -27,10 +33,10 @@ interface PythonResult {
 }
 
 let redis: RedisHandle;
-let service: ServiceHandle;
+let service: ServiceProcess;
 beforeAll(async () => {
   redis = await startRedis();
-  service = await startService({ redisUrl: redis.url });
+  service = await startService({ redisUrl: redis.url, env: { WEBSOCKET_PING_INTERVAL: '5' } });
 });
 afterAll(async () => {
   closeTestClients();

@@ -1,19 +1,26 @@
 import { signToken } from '@huleedu/auth';
 import { createNotifier, type Notifier } from '@huleedu/notify';
-import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
+import {
+  type RedisHandle,
+  type ServiceProcess,
+  startRedis,
+  startService,
+  TEST_SECRET,
+  waitFor,
+} from '@huleedu/test-support';
 import type { NotificationData } from '@huleedu/ws-protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeTestClients, testClient } from './support/clients.js';
 import { lastInfo } from './support/recorder.js';
-import { type ServiceHandle, startService, TEST_SECRET } from './support/service.js';
 
 // The same client in Node (with the ws package) against the real service and a real Redis.
 let redis: RedisHandle;
-let service: ServiceHandle;
+let service: ServiceProcess;
 let notifier: Notifier;
 beforeAll(async () => {
   redis = await startRedis();
-  service = await startService({ redisUrl: redis.url });
+  // A short ping interval, so that a dead peer is noticed within the tests' time.
+  service = await startService({ redisUrl: redis.url, env: { WEBSOCKET_PING_INTERVAL: '5' } });
   notifier = createNotifier({ redis: redis.url });
 });
 afterAll(async () => {

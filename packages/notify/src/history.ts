@@ -21,8 +21,8 @@ export interface HistoryOptions {
 export type HistorySettings = Required<HistoryOptions>;
 
 /**
- * Default {@link HistoryOptions.maxLength}: 100 messages, about 70 KB of Redis memory for a user
- * at the cap with a typical catalogue notification (measured; see the README).
+ * Default {@link HistoryOptions.maxLength}: 100 messages; the Redis memory this costs per user is
+ * in the README.
  */
 export const DEFAULT_HISTORY_MAX_LENGTH = 100;
 /** Default {@link HistoryOptions.ttlSeconds}: 24 h, so a laptop closed overnight still resumes. */

@@ -44,4 +44,5 @@ export {
   type PublishResult,
   publishModes,
 } from './notifier.js';
+export { publishScriptPath } from './publish-script.js';
 export { MAX_USER_ID_LENGTH, userIdProblem } from './user-id.js';

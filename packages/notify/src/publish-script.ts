@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { type PublishScriptReply, readPublishScriptReply } from '@huleedu/ws-protocol';
 import type { Cluster, Redis } from 'ioredis';
 import { NotifierError } from './errors.js';
 
@@ -14,12 +15,7 @@ export interface PublishScript {
 }
 
 /** What the script answers: see the header of `lua/publish.lua`. */
-export interface PublishScriptReply {
-  position: number;
-  epoch: string;
-  receivers: number;
-  duplicate: boolean;
-}
+export type { PublishScriptReply } from '@huleedu/ws-protocol';
 
 /** The KEYS and ARGV of one run; their meaning is documented in `lua/publish.lua`. */
 export interface PublishScriptCall {
@@ -32,12 +28,21 @@ const scriptUrl = new URL('../lua/publish.lua', import.meta.url);
 let loaded: PublishScript | undefined;
 
 /**
+ * Absolute path of the durable publish script shipped in this package (`lua/publish.lua`), for
+ * publishers in other languages and tools that run it themselves. The same file is exported as
+ * `@huleedu/notify/lua/publish.lua`.
+ */
+export function publishScriptPath(): string {
+  return fileURLToPath(scriptUrl);
+}
+
+/**
  * Reads `lua/publish.lua` once per process. Throws a plain `Error` naming the path when the file
  * is missing: the package was installed without its `lua` folder, which no option can fix.
  */
 export function publishScript(): PublishScript {
   if (loaded) return loaded;
-  const path = fileURLToPath(scriptUrl);
+  const path = publishScriptPath();
   let source: string;
   try {
     source = readFileSync(path, 'utf8');
@@ -73,17 +78,8 @@ export async function runPublishScript(
 }
 
 function parseReply(reply: unknown): PublishScriptReply {
-  if (Array.isArray(reply) && reply.length === 4) {
-    const [position, epoch, receivers, duplicate] = reply as unknown[];
-    if (
-      typeof position === 'number' &&
-      typeof epoch === 'string' &&
-      typeof receivers === 'number' &&
-      (duplicate === 0 || duplicate === 1)
-    ) {
-      return { position, epoch, receivers, duplicate: duplicate === 1 };
-    }
-  }
+  const parsed = readPublishScriptReply(reply);
+  if (parsed !== undefined) return parsed;
   throw new NotifierError(
     'redis_error',
     `unexpected reply from lua/publish.lua: ${JSON.stringify(reply)?.slice(0, 200)} (expected [position, epoch, receivers, duplicate])`,

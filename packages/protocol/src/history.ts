@@ -32,6 +32,36 @@ export function idempotencyKey(
   return `{${userChannel(userId, prefix)}}:idem:${key}`;
 }
 
+/**
+ * What the durable publish script (`@huleedu/notify`'s `lua/publish.lua`) answers for one
+ * message: its position, the history's epoch, live receivers, and whether the idempotency key had
+ * been used already (then nothing was published now).
+ */
+export interface PublishScriptReply {
+  position: number;
+  epoch: string;
+  receivers: number;
+  duplicate: boolean;
+}
+
+/**
+ * Reads the script's raw reply `[position, epoch, receivers, duplicate]`; `undefined` when it has
+ * another shape (each publisher reports that in its own error).
+ */
+export function readPublishScriptReply(reply: unknown): PublishScriptReply | undefined {
+  if (!Array.isArray(reply) || reply.length !== 4) return undefined;
+  const [position, epoch, receivers, duplicate] = reply as unknown[];
+  if (
+    typeof position !== 'number' ||
+    typeof epoch !== 'string' ||
+    typeof receivers !== 'number' ||
+    (duplicate !== 0 && duplicate !== 1)
+  ) {
+    return undefined;
+  }
+  return { position, epoch, receivers, duplicate: duplicate === 1 };
+}
+
 /** The field of a stream entry that holds the message exactly as it was published. */
 export const HISTORY_ENTRY_FIELD = 'm';
 

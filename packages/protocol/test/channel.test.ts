@@ -3,7 +3,9 @@ import {
   channelPrefixProblem,
   DEFAULT_CHANNEL_PREFIX,
   hashTagProblem,
+  historyKeys,
   MAX_USER_ID_LENGTH,
+  readPublishScriptReply,
   subjectPatternProblem,
   userChannel,
   userIdFromChannel,
@@ -24,6 +26,35 @@ describe('user channels', () => {
   it('rejects channels of another prefix or without a user', () => {
     expect(userIdFromChannel('other:u1')).toBeUndefined();
     expect(userIdFromChannel('ws:')).toBeUndefined();
+  });
+});
+
+describe("a user's history keys and the publish script's reply", () => {
+  it('puts every key of a user in the slot of the user channel', () => {
+    expect(historyKeys('teacher-1')).toEqual({
+      stream: '{ws:teacher-1}:history',
+      meta: '{ws:teacher-1}:meta',
+    });
+  });
+
+  it('reads [position, epoch, receivers, duplicate] and refuses any other shape', () => {
+    expect(readPublishScriptReply([3, 'e1', 2, 0])).toEqual({
+      position: 3,
+      epoch: 'e1',
+      receivers: 2,
+      duplicate: false,
+    });
+    expect(readPublishScriptReply([3, 'e1', 0, 1])?.duplicate).toBe(true);
+    for (const reply of [
+      'OK',
+      null,
+      [3, 'e1', 2],
+      [3, 'e1', 2, 2],
+      ['3', 'e1', 2, 0],
+      [3, 7, 2, 0],
+    ]) {
+      expect(readPublishScriptReply(reply), JSON.stringify(reply)).toBeUndefined();
+    }
   });
 });
 

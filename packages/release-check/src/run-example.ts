@@ -6,11 +6,11 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { cleanEnvironment } from '@huleedu/test-support';
+import { cleanEnvironment, repositoryRoot } from '@huleedu/test-support';
 import ts from 'typescript';
 import { type DocExample, type ExamplePorts, localizeExample } from './examples.js';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const repoRoot = repositoryRoot();
 /** Inside this package, so the examples' `@huleedu/*` imports resolve to the workspace's builds. */
 const scratch = fileURLToPath(new URL('../.tmp/examples', import.meta.url));
 
@@ -73,6 +73,8 @@ export async function runExample(
     {
       ...cleanEnvironment(),
       PATH: `${bin}:${process.env.PATH ?? ''}`,
+      // Python examples import huleedu_notify as a pip install from this repository provides it.
+      PYTHONPATH: join(repoRoot, 'python/huleedu-notify/src'),
       ...env,
     },
     timeoutMs,

@@ -1,14 +1,6 @@
-// The real websocket service (apps/websocket-service/dist/main.js) as a child process on
-// 127.0.0.1 and a free port.
-import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@huleedu/test-support';
-import { watchChild } from './child.js';
-
-const mainScript = fileURLToPath(
-  new URL('../../../apps/websocket-service/dist/main.js', import.meta.url),
-);
+// The real websocket service as a child process on 127.0.0.1 and a free port, started by
+// @huleedu/test-support's service starter (the built @huleedu/websocket-service, by package name).
+import { startService as startServiceProcess } from '@huleedu/test-support';
 
 /** A running service. */
 export interface ServiceHandle {
@@ -20,35 +12,11 @@ export interface ServiceHandle {
 
 /** Starts the built service against `redisUrl`; resolves once `/readyz` answers 200. */
 export async function startService(redisUrl: string, secret: string): Promise<ServiceHandle> {
-  if (!existsSync(mainScript)) {
-    throw new Error(`the websocket service is not built (${mainScript}): run pnpm build`);
-  }
-  const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, [mainScript], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      WEBSOCKET_SERVICE_PORT: String(port),
-      WEBSOCKET_SERVICE_HOST: '127.0.0.1',
-      WEBSOCKET_REDIS_URL: redisUrl,
-      JWT_SECRET_KEY: secret,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const service = await startServiceProcess({
+    redisUrl,
+    env: { JWT_SECRET_KEY: secret, LOG_LEVEL: 'warn' },
+    readiness: 'readyz',
+    outputLimit: 4_000,
   });
-  const { output, stop } = watchChild(child, 10_000, 4_000);
-  try {
-    await waitFor(
-      async () => {
-        if (child.exitCode !== null) {
-          throw new Error(`the service exited ${child.exitCode}\n${output()}`);
-        }
-        return (await fetch(`http://127.0.0.1:${port}/readyz`)).ok;
-      },
-      { timeoutMs: 30_000, intervalMs: 100, message: `the service on port ${port}\n${output()}` },
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { url: `ws://127.0.0.1:${port}/ws`, stop };
+  return { url: service.url, stop: () => service.stop() };
 }

@@ -2,11 +2,10 @@
 // to free ones through the variables the script documents, and its defaults (secret, demo user)
 // left alone.
 import { type ChildProcess, spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-import { cleanEnvironment, freePort, waitFor } from '@huleedu/test-support';
+import { cleanEnvironment, freePort, repositoryRoot, waitFor } from '@huleedu/test-support';
 import { watchChild } from './child.js';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const repoRoot = repositoryRoot();
 
 /** The ports a started stack listens on, in place of the documented 8080, 6379 and 3000. */
 export interface StackPorts {

@@ -8,12 +8,12 @@ import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type RedisHandle, startRedis, succeed } from '@huleedu/test-support';
+import { type RedisHandle, repositoryRoot, startRedis, succeed } from '@huleedu/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type ServiceHandle, startService } from '../src/service.js';
 import { type RegistryHandle, startRegistry } from '../src/verdaccio.js';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const repoRoot = repositoryRoot();
 const fixture = fileURLToPath(new URL('../fixtures/consumer', import.meta.url));
 const publicPackages = [
   '@huleedu/ws-protocol',

@@ -4,9 +4,8 @@
 // it says to the demo user's client, which validates every message.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createTokenVerifier } from '@huleedu/auth';
-import { waitFor } from '@huleedu/test-support';
+import { repositoryRoot, waitFor } from '@huleedu/test-support';
 import { type ClientError, createNotificationClient } from '@huleedu/ws-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
@@ -14,7 +13,7 @@ import { docExamples, docFiles, unmarkedStackExamples } from '../src/examples.js
 import { exampleRunner, runExample } from '../src/run-example.js';
 import { type StackHandle, startStack } from '../src/stack.js';
 
-const repoRoot = fileURLToPath(new URL('../../..', import.meta.url));
+const repoRoot = repositoryRoot();
 const examples = docExamples(repoRoot);
 const runnable = examples.filter((example) => example.mark === 'run');
 const markdownText = docFiles(repoRoot)
@@ -25,7 +24,7 @@ const devSecret = /JWT_SECRET_KEY="([^"]+)"/.exec(
   readFileSync(join(repoRoot, 'scripts/start.sh'), 'utf8'),
 )?.[1];
 /** The demo's signed-in user when DEMO_USER_ID is unset. */
-const demoUser = /text\('DEMO_USER_ID', '([^']+)'\)/.exec(
+const demoUser = /DEMO_USER_ID: text\('([^']+)'\)/.exec(
   readFileSync(join(repoRoot, 'apps/demo/src/config.ts'), 'utf8'),
 )?.[1];
 
@@ -42,7 +41,7 @@ describe('the docs and scripts/start.sh', () => {
   });
 
   it('sign tokens and start the service with the start script secret', () => {
-    expect(devSecret).toBe('dev-secret');
+    expect(devSecret).toBe('huleedu-local-development-secret-0001');
     const secrets = new Set<string>();
     for (const line of markdownText.split('\n')) {
       if (/docker compose/.test(line)) continue; // compose requires a secret of your own

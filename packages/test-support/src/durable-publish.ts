@@ -1,18 +1,119 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { historyKeys, userChannel } from '@huleedu/ws-protocol';
-import { Redis } from 'ioredis';
+import {
+  historyKeys,
+  idempotencyKey,
+  type PublishScriptReply,
+  readPublishScriptReply,
+  userChannel,
+} from '@huleedu/ws-protocol';
+import { type Cluster, Redis } from 'ioredis';
+import { resolveFromPackage } from './resolve.js';
 
-// The one durable publish of the delivery guarantee, run as any language would run it: EVAL of
-// the script file with the keys and arguments its header documents. Paths: this file is
-// dist/durable-publish.js of packages/test-support.
-const script = readFileSync(new URL('../../notify/lua/publish.lua', import.meta.url), 'utf8');
+/** The durable publish script `@huleedu/notify` ships, as read from disk. */
+export interface DurablePublishScript {
+  /** Where it was read from. */
+  readonly path: string;
+  readonly source: string;
+  /** SHA1 of the source: its name for EVALSHA. */
+  readonly sha: string;
+}
 
-/** What one durable publish did: the message's position, the history's epoch, live receivers. */
-export interface DurablePublishResult {
-  position: number;
-  epoch: string;
-  receivers: number;
+const scripts = new Map<string, DurablePublishScript>();
+
+/**
+ * Reads `@huleedu/notify/lua/publish.lua` (notify's exports map lists it), resolved from the
+ * package in `from` (default: the working directory, the package under test, which lists
+ * `@huleedu/notify` among its dependencies). Read once per path.
+ */
+export function durablePublishScript(from?: string): DurablePublishScript {
+  const path = resolveFromPackage('@huleedu/notify/lua/publish.lua', from);
+  let script = scripts.get(path);
+  if (script === undefined) {
+    const source = readFileSync(path, 'utf8');
+    script = { path, source, sha: createHash('sha1').update(source).digest('hex') };
+    scripts.set(path, script);
+  }
+  return script;
+}
+
+/** Options of one durable publish; the defaults match a service and notifier left at theirs. */
+export interface DurablePublishOptions {
+  /** `classic` (PUBLISH, the default), `sharded` (SPUBLISH) or `both`. */
+  mode?: 'classic' | 'sharded' | 'both';
+  /** Channel prefix (default `ws`). */
+  prefix?: string;
+  /** Entries kept in the user's history (default 1000). */
+  historyLength?: number;
+  /** Seconds the history lives after its last message (default 86 400). */
+  historyTtlSeconds?: number;
+  /** This publish's idempotency key (KEYS[3]): a retry with the same key publishes nothing. */
+  idempotencyKey?: string;
+  /** Seconds the idempotency key is remembered (default 3600). */
+  idempotencyTtlSeconds?: number;
+  /** The epoch a new history gets (default: 9 random bytes, base64url). */
+  epoch?: string;
+}
+
+/** What one durable publish did (the script's reply, see the protocol's `PublishScriptReply`). */
+export type DurablePublishResult = PublishScriptReply;
+
+/**
+ * EVALSHA's (or EVAL's) arguments after the script for publishing `envelope` (an object, or its
+ * JSON text) to `userId`: the key count, the keys, then ARGV, as the script's header documents.
+ */
+export function durablePublishArguments(
+  userId: string,
+  envelope: object | string,
+  options: DurablePublishOptions = {},
+): [number, ...(string | number)[]] {
+  const prefix = options.prefix ?? 'ws';
+  const { stream, meta } = historyKeys(userId, prefix);
+  const idem = options.idempotencyKey;
+  const keys =
+    idem === undefined ? [stream, meta] : [stream, meta, idempotencyKey(userId, idem, prefix)];
+  return [
+    keys.length,
+    ...keys,
+    userChannel(userId, prefix),
+    typeof envelope === 'string' ? envelope : JSON.stringify(envelope),
+    options.mode ?? 'classic',
+    options.historyLength ?? 1000,
+    options.historyTtlSeconds ?? 86_400,
+    options.epoch ?? randomBytes(9).toString('base64url'),
+    ...(idem === undefined ? [] : [options.idempotencyTtlSeconds ?? 3600]),
+  ];
+}
+
+/** Reads the script's reply `[position, epoch, receivers, duplicate]`; throws on anything else. */
+export function durablePublishResult(reply: unknown): DurablePublishResult {
+  const parsed = readPublishScriptReply(reply);
+  if (parsed !== undefined) return parsed;
+  throw new Error(
+    `the durable publish script answered ${JSON.stringify(reply)?.slice(0, 200)}, expected [position, epoch, receivers, duplicate]`,
+  );
+}
+
+/**
+ * Publishes `envelope` for `userId` durably (history and live, one step) as any language runs the
+ * script: EVALSHA, and EVAL once when Redis answers NOSCRIPT (a restarted or new node).
+ */
+export async function publishDurably(
+  redis: Redis | Cluster,
+  userId: string,
+  envelope: object | string,
+  options: DurablePublishOptions = {},
+): Promise<DurablePublishResult> {
+  const script = durablePublishScript();
+  const args = durablePublishArguments(userId, envelope, options);
+  let reply: unknown;
+  try {
+    reply = await redis.evalsha(script.sha, ...args);
+  } catch (error) {
+    if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
+    reply = await redis.eval(script.source, ...args);
+  }
+  return durablePublishResult(reply);
 }
 
 /** Publishes envelopes durably to users' histories (see {@link createDurablePublisher}). */
@@ -25,44 +126,17 @@ export interface DurablePublisher {
   close(): Promise<void>;
 }
 
-/** Options of {@link createDurablePublisher}; the defaults match a service with default settings. */
-export interface DurablePublisherOptions {
-  /** Channel prefix; default `ws`. */
-  prefix?: string;
-  /** Entries kept per user; default 1000. */
-  historyLength?: number;
-  /** Seconds a history lives after its last message; default 86 400. */
-  historyTtlSeconds?: number;
-}
-
 /**
- * A durable publisher for tests that need positioned messages without `@huleedu/notify`: it runs
- * `packages/notify/lua/publish.lua` with ioredis `EVAL` (the protocol's `historyKeys`, classic
- * PUBLISH).
+ * A durable publisher on its own connection, for tests that need positioned messages without
+ * `@huleedu/notify`'s TypeScript API: {@link publishDurably} with the same options every time.
  */
 export function createDurablePublisher(
   redisUrl: string,
-  options: DurablePublisherOptions = {},
+  options: DurablePublishOptions = {},
 ): DurablePublisher {
-  const { prefix = 'ws', historyLength = 1000, historyTtlSeconds = 86_400 } = options;
   const redis = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
   return {
-    async publish(userId, envelope) {
-      const keys = historyKeys(userId, prefix);
-      const reply = (await redis.eval(
-        script,
-        2,
-        keys.stream,
-        keys.meta,
-        userChannel(userId, prefix),
-        JSON.stringify(envelope),
-        'classic',
-        historyLength,
-        historyTtlSeconds,
-        randomBytes(12).toString('base64url'),
-      )) as [number, string, number, number];
-      return { position: reply[0], epoch: reply[1], receivers: reply[2] };
-    },
+    publish: (userId, envelope) => publishDurably(redis, userId, envelope, options),
     async close() {
       await redis.quit().catch(() => redis.disconnect());
     },

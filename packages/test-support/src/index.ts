@@ -1,3 +1,4 @@
+export { CHROMIUM_ARGS, chromiumPath, launchChromium } from './chromium.js';
 export {
   type RedisClusterHandle,
   type RedisClusterNode,
@@ -15,8 +16,13 @@ export {
 export {
   createDurablePublisher,
   type DurablePublisher,
-  type DurablePublisherOptions,
+  type DurablePublishOptions,
   type DurablePublishResult,
+  type DurablePublishScript,
+  durablePublishArguments,
+  durablePublishResult,
+  durablePublishScript,
+  publishDurably,
 } from './durable-publish.js';
 export {
   brokenMarkdownLinks,
@@ -30,10 +36,24 @@ export {
 } from './markdown.js';
 export { freePort } from './ports.js';
 export {
+  type NodeProcess,
+  type NodeProcessOptions,
+  type ProcessExit,
+  startNodeProcess,
+} from './process.js';
+export {
   assertRedisInstalled,
   portAcceptsConnections,
   type RedisHandle,
   type StartRedisOptions,
   startRedis,
 } from './redis.js';
+export { repositoryRoot, resolveFromPackage } from './resolve.js';
+export {
+  type ServiceProcess,
+  type StartServiceOptions,
+  serviceEntry,
+  startService,
+  TEST_SECRET,
+} from './service.js';
 export { type WaitForOptions, waitFor } from './wait.js';

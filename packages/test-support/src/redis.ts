@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { createConnection } from 'node:net';
+import { forgetOnExit, killOnExit } from './exit-hook.js';
 import { freePort } from './ports.js';
 import { waitFor } from './wait.js';
 
@@ -23,11 +24,6 @@ export interface StartRedisOptions {
   /** Extra redis-server arguments, e.g. `['--maxclients', '100']`. */
   args?: string[];
 }
-
-const running = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
 
 /** Throws a clear error when `redis-server` is not installed. */
 export function assertRedisInstalled(): void {
@@ -83,9 +79,9 @@ export async function startRedis(options: StartRedisOptions = {}): Promise<Redis
     proc.stderr?.on('data', (chunk: Buffer) => {
       output = (output + chunk.toString()).slice(-4000);
     });
-    running.add(proc);
+    killOnExit(proc, (child) => child.kill('SIGKILL'));
     proc.once('exit', () => {
-      running.delete(proc);
+      forgetOnExit(proc);
       if (child === proc) child = undefined;
     });
     child = proc;

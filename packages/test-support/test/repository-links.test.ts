@@ -1,14 +1,13 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { brokenMarkdownLinks, markdownFiles } from '../src/index.js';
+import { brokenMarkdownLinks, markdownFiles, repositoryRoot } from '../src/index.js';
 
 // Every README and doc of this repository must stand on its own: each relative link resolves to a
 // file or folder of the clone (and to a heading, for an anchor).
-const repositoryRoot = fileURLToPath(new URL('../../../', import.meta.url));
+const root = repositoryRoot();
 
 describe("the repository's Markdown", () => {
   it('covers the READMEs of the root, every package and app, the bench and docs/', () => {
-    const files = markdownFiles(repositoryRoot);
+    const files = markdownFiles(root);
     for (const expected of [
       'README.md',
       'apps/websocket-service/README.md',
@@ -22,6 +21,6 @@ describe("the repository's Markdown", () => {
   });
 
   it('has no relative link that fails to resolve inside the repository', () => {
-    expect(brokenMarkdownLinks(repositoryRoot)).toEqual([]);
+    expect(brokenMarkdownLinks(root)).toEqual([]);
   });
 });

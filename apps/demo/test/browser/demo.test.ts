@@ -1,73 +1,52 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createNotificationEnvelope, createNotifier, type Notifier } from '@huleedu/notify';
 import {
   createDurablePublisher,
   type DurablePublisher,
   freePort,
-  type RedisHandle,
-  startRedis,
-} from '@huleedu/test-support';
-import { type Browser, chromium, type Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  demoServerScript,
+  launchChromium,
   type NodeProcess,
-  serviceScript,
+  type RedisHandle,
+  repositoryRoot,
+  type ServiceProcess,
   startNodeProcess,
-} from '../support/processes.js';
+  startRedis,
+  startService,
+  TEST_SECRET,
+} from '@huleedu/test-support';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { demoServerScript } from '../support/processes.js';
 
-const SECRET = 'demo-browser-test-secret-0123456789abcdef';
 // The committed docs/demo.png is refreshed only on request (DEMO_SCREENSHOT=docs/demo.png, a path
 // from the repository root): a test run must not leave the checkout modified.
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const repoRoot = repositoryRoot();
 const screenshotPath = join(repoRoot, process.env.DEMO_SCREENSHOT ?? '.tmp/demo.png');
 
 let redis: RedisHandle;
-let service: NodeProcess;
+let service: ServiceProcess;
 let demo: NodeProcess;
 let browser: Browser;
 let demoUrl: string;
-let serviceEnv: Record<string, string>;
 let durable: DurablePublisher;
 
 beforeAll(async () => {
   redis = await startRedis();
   durable = createDurablePublisher(redis.url);
-  const servicePort = await freePort();
-  serviceEnv = {
-    WEBSOCKET_SERVICE_PORT: String(servicePort),
-    WEBSOCKET_SERVICE_HOST: '127.0.0.1',
-    WEBSOCKET_REDIS_URL: redis.url,
-    JWT_SECRET_KEY: SECRET,
-  };
-  service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+  service = await startService({ redisUrl: redis.url });
   const demoPort = await freePort();
-  demo = await startNodeProcess(
-    demoServerScript,
-    {
+  demo = await startNodeProcess(demoServerScript, {
+    env: {
       DEMO_PORT: String(demoPort),
-      WEBSOCKET_PUBLIC_URL: `ws://127.0.0.1:${servicePort}/ws`,
+      WEBSOCKET_PUBLIC_URL: service.url,
       WEBSOCKET_REDIS_URL: redis.url,
-      JWT_SECRET_KEY: SECRET,
+      JWT_SECRET_KEY: TEST_SECRET,
     },
-    /"msg":"listening"/,
-  );
-  demoUrl = `http://127.0.0.1:${demoPort}/`;
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-      '--no-first-run',
-      '--disable-quic',
-    ],
+    readyLine: /"msg":"listening"/,
   });
+  demoUrl = `http://127.0.0.1:${demoPort}/`;
+  browser = await launchChromium();
 });
 afterAll(async () => {
   await browser?.close();
@@ -208,7 +187,7 @@ describe('the demo page', () => {
     await service.stop();
     await page.locator('#badge[data-tone="reconnecting"]').waitFor({ timeout: 30_000 });
     expect(await page.textContent('#badge-text')).toMatch(/^Reconnecting/);
-    service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+    await service.start();
     await page.locator('#badge[data-tone="live"]').waitFor({ timeout: 30_000 });
     await publish(page, 'class_created');
     await page.close();
@@ -237,7 +216,7 @@ describe('the demo page', () => {
     await service.stop();
     await page.locator('#badge[data-tone="reconnecting"]').waitFor({ timeout: 30_000 });
     for (const batch of ['away-1', 'away-2', 'away-3']) await publishDurably(batch);
-    service = await startNodeProcess(serviceScript, serviceEnv, /"msg":"listening"/);
+    await service.start();
     await page
       .locator('.notification[data-origin="caught-up"]')
       .nth(2)

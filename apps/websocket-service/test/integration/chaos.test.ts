@@ -13,7 +13,7 @@ import { ResumingClient } from './resuming-client.js';
 import { ServiceFleet } from './service-fleet.js';
 import { startTcpProxy } from './tcp-proxy.js';
 
-// The proof: two users, three sockets, a numbered stream of at least 2,000 durable
+// Nothing lost across failures: two users, three sockets, a numbered stream of at least 2,000 durable
 // notifications at 200/s, and five disruptions in turn while it runs. Every socket must get every
 // number of its user exactly once, in order, with no resync, with the service's shipped defaults.
 // The clients keep no defences of their own (no dedup), so any loss or duplicate is the service's.
@@ -27,7 +27,7 @@ const STEADY_NOTIFICATIONS = 300;
 /**
  * Retention the publisher asks of the script (the publisher's choice, not the service's). 100
  * per user (notify's default) covers about 1 s of this stream's 100/s per user, far less than a
- * restart's gap (5-10 s measured on a loaded 2-core machine); 5,000 covers 50 s, so what is
+ * restart's gap (several seconds on a loaded machine); 5,000 covers 50 s, so what is
  * judged is the service, whose replay limit (2,000 by default) then decides.
  */
 const HISTORY_LENGTH = 5_000;

@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
 import {
-  PUBLISH_LUA,
-  PUBLISH_SHA,
-  type PublishReply,
-  publishArguments,
-  publishedOf,
-} from './history.js';
+  type DurablePublishResult,
+  durablePublishArguments,
+  durablePublishResult,
+  durablePublishScript,
+} from '@huleedu/test-support';
+import { Redis } from 'ioredis';
 
 /** One numbered notification, once Redis confirmed it. */
 export interface PublishedNotification {
@@ -44,14 +43,14 @@ const IDEMPOTENCY_TTL_SECONDS = 600;
 const RETRY_PAUSE_MS = 20;
 /**
  * Publishes sent and not yet answered, at most. With `appendfsync always` each write waits for an
- * fsync (about 4.5 ms here, more on a busy disk), so one at a time would fall short of 200/s;
+ * fsync (milliseconds, more on a busy disk), so one at a time would fall short of 200/s;
  * Redis fsyncs once for all the commands it read in one turn.
  */
 const MAX_IN_FLIGHT = 64;
 
 /**
  * Publishes the numbered notifications `0, 1, 2, …` through the durable publish script (EVALSHA
- * of `packages/notify/lua/publish.lua`) on one connection, paced to a schedule (after an outage
+ * of `@huleedu/notify/lua/publish.lua`) on one connection, paced to a schedule (after an outage
  * it catches up). Each number has its own idempotency key, and a failed attempt (Redis
  * restarting, its script cache empty, a reply lost with the connection) is retried with the same
  * key until Redis confirms it: every number is published exactly once.
@@ -111,7 +110,7 @@ export class SequencePublisher {
 
   private async run(): Promise<void> {
     const { ratePerSecond, minimum, maximum } = this.options;
-    await this.redis.script('LOAD', PUBLISH_LUA);
+    await this.redis.script('LOAD', durablePublishScript().source);
     const interval = 1000 / ratePerSecond;
     const start = performance.now();
     const inFlight = this.inFlight;
@@ -164,7 +163,7 @@ export class SequencePublisher {
       for (let attempts = 2; !this.closed; attempts++) {
         try {
           await pause(RETRY_PAUSE_MS);
-          await this.redis.script('LOAD', PUBLISH_LUA);
+          await this.redis.script('LOAD', durablePublishScript().source);
           this.confirm(sequence, at, attempts, await this.attempt(sequence));
           break;
         } catch (error) {
@@ -180,25 +179,29 @@ export class SequencePublisher {
     }
   }
 
-  private attempt(sequence: number): Promise<PublishReply> {
+  private async attempt(sequence: number): Promise<DurablePublishResult> {
     const { users, historyLength, historyTtlSeconds } = this.options;
     const userId = users[sequence % users.length]!;
     const envelope = {
       event: 'batch_processing_started',
       data: { batch_id: `chaos-${this.runId}`, sequence },
     };
-    const args = publishArguments(userId, envelope, {
-      length: historyLength,
-      ttlSeconds: historyTtlSeconds,
+    const args = durablePublishArguments(userId, envelope, {
+      historyLength,
+      historyTtlSeconds,
       idempotencyKey: `${this.runId}-${sequence}`,
       idempotencyTtlSeconds: IDEMPOTENCY_TTL_SECONDS,
     });
-    return this.redis.evalsha(PUBLISH_SHA, ...args) as Promise<PublishReply>;
+    return durablePublishResult(await this.redis.evalsha(durablePublishScript().sha, ...args));
   }
 
   /** Records a confirmation; keeps {@link SequencePublisher.published} in sequence order. */
-  private confirm(sequence: number, at: number, attempts: number, reply: PublishReply): void {
-    const { position, epoch, duplicate } = publishedOf(reply);
+  private confirm(
+    sequence: number,
+    at: number,
+    attempts: number,
+    { position, epoch, duplicate }: DurablePublishResult,
+  ): void {
     const userId = this.options.users[sequence % this.options.users.length]!;
     this.early.set(sequence, { sequence, userId, position, epoch, at, attempts, duplicate });
     for (let next = this.early.get(this.published.length); next !== undefined; ) {

@@ -77,6 +77,15 @@ function openIdle(address) {
   socket.on('close', gone);
 }
 
+/** The HTTP request of a WebSocket handshake with `token` in the query string. */
+function handshakeRequest(token) {
+  return (
+    `GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n` +
+    'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
+    `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`
+  );
+}
+
 /** One WebSocket handshake with `token` from `address`; an admitted socket is held open. */
 function handshake(token) {
   stats.attempted++;
@@ -85,11 +94,7 @@ function handshake(token) {
   let head = '';
   socket.on('connect', () => {
     stats.established++;
-    socket.write(
-      `GET /ws?token=${token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n` +
-        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
-    );
+    socket.write(handshakeRequest(token));
   });
   socket.on('data', (chunk) => {
     if (head.includes('\r\n\r\n')) return;
@@ -129,11 +134,7 @@ function refusedHandshake(address) {
     stats.established++;
     stats.open++;
     stats.peakOpen = Math.max(stats.peakOpen, stats.open);
-    socket.write(
-      `GET /ws?token=${config.token} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\n` +
-        'Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n' +
-        `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
-    );
+    socket.write(handshakeRequest(config.token));
   });
   socket.on('data', (chunk) => {
     if (head.includes('\r\n\r\n')) return;

@@ -9,8 +9,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export default function setup(): void {
   const main = join(root, 'dist', 'main.js');
   const built = existsSync(main) ? statSync(main).mtimeMs : 0;
+  // Recursive: the sources live in subsystem folders too.
   const newest = Math.max(
-    ...readdirSync(join(root, 'src')).map((f) => statSync(join(root, 'src', f)).mtimeMs),
+    ...readdirSync(join(root, 'src'), { recursive: true, encoding: 'utf8' }).map(
+      (f) => statSync(join(root, 'src', f)).mtimeMs,
+    ),
   );
   if (newest <= built) return;
   const result = spawnSync('npx', ['tsc', '-p', 'tsconfig.build.json'], {

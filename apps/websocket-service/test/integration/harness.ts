@@ -1,127 +1,43 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { freePort, waitFor } from '@huleedu/test-support';
+import {
+  type ServiceProcess,
+  serviceEntry,
+  startService,
+  TEST_SECRET,
+  waitFor,
+} from '@huleedu/test-support';
 import { controlEvents } from '@huleedu/ws-protocol';
 import { WebSocket } from 'ws';
 
+export type { ServiceProcess } from '@huleedu/test-support';
+
 /** The built entry point the integration tests run, exactly as production does. */
-export const MAIN = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', 'main.js');
+export const MAIN = serviceEntry();
 
 /** The shared secret every integration service uses unless a test says otherwise. */
-export const SECRET = 'integration-test-secret-0123456789abcdef';
-
-const children = new Set<ChildProcess>();
-process.once('exit', () => {
-  for (const child of children) child.kill('SIGKILL');
-});
-
-/** A service started as a child process (`node dist/main.js`), with its output captured. */
-export interface ServiceProcess {
-  readonly port: number;
-  readonly pid: number;
-  /** `ws://127.0.0.1:<port>/ws?token=<token>` (or without a token). */
-  wsUrl(token?: string): string;
-  /** `http://127.0.0.1:<port><path>` */
-  httpUrl(path: string): string;
-  /** Everything the process wrote to stdout and stderr so far. */
-  output(): string;
-  /** Parsed JSON log lines from stdout. */
-  logLines(): Array<Record<string, unknown>>;
-  /** Sends a signal to the process. */
-  signal(signal: NodeJS.Signals): void;
-  /** Resolves with the exit code (or signal) once the process exits. */
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGTERM, then SIGKILL after 10 s; resolves when gone. Safe to call twice. */
-  stop(): Promise<void>;
-}
+export const SECRET = TEST_SECRET;
 
 /**
- * Spawns the built service with `env` on a free loopback port and resolves once it logged
- * `listening` (as `uid`/`gid` when given; with `openFiles`, under that open-file limit, set by
- * `prlimit`). Rejects with the process output if it exits or stays silent for 20 s.
+ * Spawns the built service with `env` on a free loopback port (debug logs, so tests can read
+ * every line) and resolves once it logged `listening` (as `uid`/`gid` when given; with
+ * `openFiles`, under that open-file limit, set by `prlimit`). Rejects with the process output if
+ * it exits or stays silent for 20 s.
  */
-export async function startServiceProcess(
+export function startServiceProcess(
   env: Record<string, string>,
   options: { main?: string; cwd?: string; uid?: number; gid?: number; openFiles?: number } = {},
 ): Promise<ServiceProcess> {
-  const port = await freePort();
-  const command = [process.execPath, options.main ?? MAIN];
-  // prlimit execs the command: the child's pid is the service's.
-  if (options.openFiles !== undefined) {
-    command.unshift('prlimit', `--nofile=${options.openFiles}:${options.openFiles}`);
-  }
-  const child = spawn(command[0]!, command.slice(1), {
-    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
-    ...(options.uid === undefined ? {} : { uid: options.uid }),
-    ...(options.gid === undefined ? {} : { gid: options.gid }),
-    env: {
-      PATH: process.env.PATH ?? '',
-      JWT_SECRET_KEY: SECRET,
-      WEBSOCKET_SERVICE_HOST: '127.0.0.1',
-      WEBSOCKET_SERVICE_PORT: String(port),
-      LOG_LEVEL: 'debug',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  const { main, openFiles, ...spawnOptions } = options;
+  return startService({
+    ...spawnOptions,
+    ...(main === undefined ? {} : { entry: main }),
+    // prlimit execs the command: the child's pid is the service's.
+    ...(openFiles === undefined
+      ? {}
+      : { wrapper: ['prlimit', `--nofile=${openFiles}:${openFiles}`] }),
+    env: { LOG_LEVEL: 'debug', ...env },
+    readyTimeoutMs: 20_000,
   });
-  children.add(child);
-  let stdout = '';
-  let output = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    stdout += chunk.toString();
-    output += chunk.toString();
-  });
-  child.stderr?.on('data', (chunk: Buffer) => {
-    output += chunk.toString();
-  });
-  // 'close', not 'exit': it fires only after stdout and stderr are drained, so the last log
-  // lines are in `stdout` by the time a test reads them.
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
-    child.once('close', (code, signal) => {
-      children.delete(child);
-      resolve({ code, signal });
-    });
-  });
-  const logLines = (): Array<Record<string, unknown>> =>
-    stdout
-      .split('\n')
-      .filter((line) => line.startsWith('{'))
-      .map((line) => JSON.parse(line) as Record<string, unknown>);
-
-  try {
-    await Promise.race([
-      waitFor(() => logLines().some((line) => line.msg === 'listening' && line.port === port), {
-        timeoutMs: 20_000,
-        message: 'the service to log "listening"',
-      }),
-      exited.then(({ code, signal }) => {
-        throw new Error(`service exited with ${code ?? signal} before listening`);
-      }),
-    ]);
-  } catch (error) {
-    child.kill('SIGKILL');
-    throw new Error(`${(error as Error).message}\n--- service output ---\n${output}`);
-  }
-
-  return {
-    port,
-    pid: child.pid ?? 0,
-    wsUrl: (token) => `ws://127.0.0.1:${port}/ws${token === undefined ? '' : `?token=${token}`}`,
-    httpUrl: (path) => `http://127.0.0.1:${port}${path}`,
-    output: () => output,
-    logLines,
-    signal: (signal) => child.kill(signal),
-    exited,
-    stop: async () => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
 }
 
 /** A control message the service sent (`ws.synced`, `ws.resync`), parsed. */
@@ -150,12 +66,16 @@ export interface TestClient {
 
 const openClients = new Set<WebSocket>();
 
-/** Connects a client; it is terminated by {@link terminateClients}. */
+/**
+ * Connects a client (offering `protocols` as `Sec-WebSocket-Protocol`, when given); it is
+ * terminated by {@link terminateClients}.
+ */
 export function connectClient(
   url: string,
   options: ConstructorParameters<typeof WebSocket>[2] = {},
+  protocols: string[] = [],
 ): TestClient {
-  const socket = new WebSocket(url, options);
+  const socket = new WebSocket(url, protocols, options);
   openClients.add(socket);
   const frames: string[] = [];
   const controls: ControlMessage[] = [];

@@ -1,112 +1,45 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { historyKeys, idempotencyKey, userChannel } from '@huleedu/ws-protocol';
+import {
+  type DurablePublishOptions,
+  type DurablePublishResult,
+  publishDurably,
+} from '@huleedu/test-support';
 import type { Cluster, Redis } from 'ioredis';
 import { type ControlMessage, controlMessageOf, type TestClient } from './harness.js';
 
-/**
- * The durable publish as any backend runs it: `packages/notify/lua/publish.lua` through raw
- * EVALSHA (EVAL when Redis does not know the script yet), no `@huleedu/notify` code. Tests use it
- * to publish positioned messages exactly as the contract says.
- */
-export const PUBLISH_LUA = readFileSync(
-  join(
-    dirname(fileURLToPath(import.meta.url)),
-    '..',
-    '..',
-    '..',
-    '..',
-    'packages',
-    'notify',
-    'lua',
-    'publish.lua',
-  ),
-  'utf8',
-);
-/** The script's SHA1, its name for EVALSHA. */
-export const PUBLISH_SHA = createHash('sha1').update(PUBLISH_LUA).digest('hex');
-
 /** Options of {@link publishPositioned}. */
-export interface PublishOptions {
-  /** `classic` (PUBLISH, the default), `sharded` (SPUBLISH) or `both`. */
-  readonly mode?: 'classic' | 'sharded' | 'both';
+export interface PublishOptions
+  extends Pick<
+    DurablePublishOptions,
+    'mode' | 'prefix' | 'idempotencyKey' | 'idempotencyTtlSeconds'
+  > {
   /** Entries kept in the user's history (default 1000). */
   readonly length?: number;
   /** Seconds the history lives after its last message (default 3600). */
   readonly ttlSeconds?: number;
-  /** Channel prefix (default `ws`). */
-  readonly prefix?: string;
-  /** This publish's idempotency key (KEYS[3]): a retry with the same key publishes nothing. */
-  readonly idempotencyKey?: string;
-  /** Seconds the idempotency key is remembered (default 3600). */
-  readonly idempotencyTtlSeconds?: number;
 }
 
 /**
  * What the script returned: the message's position, the history's epoch, live receivers, and
  * whether the idempotency key had been used already (then nothing was published now).
  */
-export interface Published {
-  readonly position: number;
-  readonly epoch: string;
-  readonly receivers: number;
-  readonly duplicate: boolean;
-}
+export type Published = DurablePublishResult;
 
-/** Publishes `envelope` for `userId` durably (history + live) with the shared Lua script. */
-export async function publishPositioned(
+/**
+ * Publishes `envelope` for `userId` durably (history + live) as any backend does: notify's
+ * `lua/publish.lua` through raw EVALSHA, no `@huleedu/notify` code.
+ */
+export function publishPositioned(
   redis: Redis | Cluster,
   userId: string,
   envelope: { event: string; data: Record<string, unknown> },
   options: PublishOptions = {},
 ): Promise<Published> {
-  const args = publishArguments(userId, envelope, options);
-  let reply: PublishReply;
-  try {
-    reply = (await redis.evalsha(PUBLISH_SHA, ...args)) as PublishReply;
-  } catch (error) {
-    if (!String((error as Error).message).includes('NOSCRIPT')) throw error;
-    reply = (await redis.eval(PUBLISH_LUA, ...args)) as PublishReply;
-  }
-  return publishedOf(reply);
-}
-
-/** The script's reply: position, epoch, receivers, duplicate (1 or 0). */
-export type PublishReply = [number, string, number, number];
-
-/** EVALSHA's (or EVAL's) arguments after the script: the key count, the keys, then ARGV. */
-export function publishArguments(
-  userId: string,
-  envelope: { event: string; data: Record<string, unknown> },
-  options: PublishOptions = {},
-): [number, ...(string | number)[]] {
-  const prefix = options.prefix ?? 'ws';
-  const { stream, meta } = historyKeys(userId, prefix);
-  const idem = options.idempotencyKey;
-  return [
-    ...(idem === undefined
-      ? [2, stream, meta]
-      : [3, stream, meta, idempotencyKey(userId, idem, prefix)]),
-    userChannel(userId, prefix),
-    JSON.stringify(envelope),
-    options.mode ?? 'classic',
-    options.length ?? 1000,
-    options.ttlSeconds ?? 3600,
-    randomBytes(9).toString('base64url'),
-    ...(idem === undefined ? [] : [options.idempotencyTtlSeconds ?? 3600]),
-  ] as [number, ...(string | number)[]];
-}
-
-/** The script's reply as a {@link Published}. */
-export function publishedOf(reply: PublishReply): Published {
-  return {
-    position: Number(reply[0]),
-    epoch: String(reply[1]),
-    receivers: Number(reply[2]),
-    duplicate: Number(reply[3]) === 1,
-  };
+  const { length, ttlSeconds, ...rest } = options;
+  return publishDurably(redis, userId, envelope, {
+    ...rest,
+    historyLength: length ?? 1000,
+    historyTtlSeconds: ttlSeconds ?? 3600,
+  });
 }
 
 /** Publishes `count` numbered messages (`data.n`) for a user, one after another. */

@@ -15,7 +15,7 @@ import {
   waitUntilReady,
 } from './harness.js';
 
-// Cutting a user off (issue 10): disconnectUser closes the user's sockets on every instance,
+// Cutting a user off: disconnectUser closes the user's sockets on every instance,
 // and tokens issued before the given time are refused at the handshake until they could no
 // longer be valid anyway.
 

@@ -1,6 +1,6 @@
 import { signToken } from '@huleedu/auth';
+import { TEST_SECRET } from '@huleedu/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../support/service.js';
 import {
   type BrowserStack,
   openTab,

@@ -6,13 +6,17 @@ import { createNotificationEnvelope, createNotifier, type Notifier } from '@hule
 import {
   createDurablePublisher,
   type DurablePublisher,
+  launchChromium,
   type RedisHandle,
+  type ServiceProcess,
   startRedis,
+  startService,
+  TEST_SECRET,
   waitFor,
 } from '@huleedu/test-support';
 import type { NotificationData } from '@huleedu/ws-protocol';
 import { build } from 'esbuild';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll } from 'vitest';
 import type {
   ConnectionState,
@@ -23,24 +27,6 @@ import type {
   TabsInfo,
   TokenContext,
 } from '../../src/index.js';
-import { type ServiceHandle, startService, TEST_SECRET } from '../support/service.js';
-
-/** Chromium flags for a quiet, headless, loopback-only browser. */
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
-
-/** Launches the system Chromium (never a downloaded one). */
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: '/usr/bin/chromium', args: CHROMIUM_ARGS });
-}
 
 /** Bundles the built client (dist) for the browser, as a global `HuleeduWsClient`. */
 async function bundleClient(): Promise<string> {
@@ -90,7 +76,7 @@ async function servePage(): Promise<{ url: string; server: Server }> {
 /** Real Redis, a real service process, the test page server and Chromium. */
 export interface BrowserStack {
   redis: RedisHandle;
-  service: ServiceHandle;
+  service: ServiceProcess;
   notifier: Notifier;
   /** Publishes positioned messages (the durable publish script), as the delivery guarantee does. */
   durable: DurablePublisher;
@@ -104,7 +90,10 @@ export async function startBrowserStack(
   serviceEnv: Record<string, string> = {},
 ): Promise<BrowserStack> {
   const redis = await startRedis();
-  const service = await startService({ redisUrl: redis.url, env: serviceEnv });
+  const service = await startService({
+    redisUrl: redis.url,
+    env: { WEBSOCKET_PING_INTERVAL: '5', ...serviceEnv },
+  });
   const notifier = createNotifier({ redis: redis.url });
   const durable = createDurablePublisher(redis.url);
   const { url: pageUrl, server } = await servePage();

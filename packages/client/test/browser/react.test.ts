@@ -1,11 +1,10 @@
 import type { Server } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { signToken } from '@huleedu/auth';
-import { waitFor } from '@huleedu/test-support';
+import { TEST_SECRET, waitFor } from '@huleedu/test-support';
 import { build } from 'esbuild';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../support/service.js';
 import {
   browserStackPerFile,
   publishResultsDurably,

@@ -1,10 +1,8 @@
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { runBench100k } from '../src/bench.js';
 import { liveChildren } from '../src/children.js';
-import { parseBench100kConfig } from '../src/config-100k.js';
+import { parseBench100kConfig } from '../src/config.js';
 import { render100kSection } from '../src/docs.js';
-import { defaultServiceEntry } from '../src/paths.js';
-import { runBench100k } from '../src/scenario-100k.js';
 
 // The 100k pipeline at tiny scale: hold, deliver, drop everyone while a publisher keeps sending
 // durably, wait for everyone to come back, count every position per socket, deliver again.
@@ -53,40 +51,38 @@ describe('pnpm bench:100k at tiny scale', () => {
     expect(liveChildren()).toBe(0);
   });
 
-  it.runIf(existsSync(defaultServiceEntry))(
-    'resumes every socket of the service with nothing lost and nothing twice',
-    { timeout: 150_000 },
-    async () => {
-      // A slower publisher and a longer wait: on a busy machine the two workers can take many
-      // seconds to restart, and a gap past WEBSOCKET_REPLAY_MAX_MESSAGES would be a resync.
-      const report = await runBench100k(
-        tiny('service', [
-          ...['--tabs', '2', '--service-workers', '2'],
-          ...['--storm-rate', '50', '--storm-timeout', '80'],
-        ]),
-      );
+  it('resumes every socket of the service with nothing lost and nothing twice', {
+    timeout: 150_000,
+  }, async () => {
+    // A slower publisher and a longer wait: on a busy machine the two workers can take many
+    // seconds to restart, and a gap past WEBSOCKET_REPLAY_MAX_MESSAGES would be a resync.
+    const report = await runBench100k(
+      tiny('service', [
+        ...['--tabs', '2', '--service-workers', '2'],
+        ...['--storm-rate', '50', '--storm-timeout', '80'],
+      ]),
+    );
 
-      expect(report.connect).toMatchObject({ opened: 80, failed: 0 });
-      expect(report.delivery).toMatchObject({ expected: 80, delivered: 80, lost: 0 });
-      const storm = report.storm!;
-      expect(storm.open).toBe(80);
-      expect(storm.back).toBe(80);
-      const publishing = storm.publishing!;
-      expect(publishing.published).toBeGreaterThan(50);
-      expect(publishing).toMatchObject({
-        byPosition: true,
-        expected: publishing.published * 2,
-        delivered: publishing.published * 2,
-        lost: 0,
-        duplicates: 0,
-        socketsBehind: 0,
-        resyncs: {},
-      });
-      // Every reconnect was admitted with ws.synced, and some of them replayed what they missed.
-      expect(publishing.synced).toBeGreaterThanOrEqual(80);
-      expect(publishing.replayed).toBeGreaterThan(0);
-      expect(storm.afterStorm).toMatchObject({ expected: 80, delivered: 80, lost: 0 });
-      expect(liveChildren()).toBe(0);
-    },
-  );
+    expect(report.connect).toMatchObject({ opened: 80, failed: 0 });
+    expect(report.delivery).toMatchObject({ expected: 80, delivered: 80, lost: 0 });
+    const storm = report.storm!;
+    expect(storm.open).toBe(80);
+    expect(storm.back).toBe(80);
+    const publishing = storm.publishing!;
+    expect(publishing.published).toBeGreaterThan(50);
+    expect(publishing).toMatchObject({
+      byPosition: true,
+      expected: publishing.published * 2,
+      delivered: publishing.published * 2,
+      lost: 0,
+      duplicates: 0,
+      socketsBehind: 0,
+      resyncs: {},
+    });
+    // Every reconnect was admitted with ws.synced, and some of them replayed what they missed.
+    expect(publishing.synced).toBeGreaterThanOrEqual(80);
+    expect(publishing.replayed).toBeGreaterThan(0);
+    expect(storm.afterStorm).toMatchObject({ expected: 80, delivered: 80, lost: 0 });
+    expect(liveChildren()).toBe(0);
+  });
 });
