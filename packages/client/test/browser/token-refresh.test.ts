@@ -1,9 +1,8 @@
 import { signToken } from '@huleedu/auth';
-import { waitFor } from '@huleedu/test-support';
+import { TEST_SECRET, waitFor } from '@huleedu/test-support';
 import { controlEvents, refreshEvents } from '@huleedu/ws-protocol';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { TEST_SECRET } from '../support/service.js';
 import {
   type BrowserStack,
   browserStackPerFile,
