@@ -137,14 +137,3 @@ function refusal(error: unknown, token: string | null, logger: Logger): RefusedT
   );
   return { ok: false, reason: closeReasons.TOKEN_MALFORMED };
 }
-
-/**
- * The `token` query parameter of a request target such as `/ws?token=abc`, or `null` when there
- * is none (or it is empty). The first `token` wins if the parameter repeats.
- */
-export function tokenFromRequestUrl(requestUrl: string): string | null {
-  const query = requestUrl.indexOf('?');
-  if (query === -1) return null;
-  const token = new URLSearchParams(requestUrl.slice(query + 1)).get('token');
-  return token === '' ? null : token;
-}

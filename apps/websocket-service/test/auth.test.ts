@@ -1,7 +1,7 @@
 import { createTokenVerifier, KeysUnavailableError, signToken } from '@huleedu/auth';
-import { tokenSubprotocols } from '@huleedu/ws-protocol';
+import { handshakeToken, tokenSubprotocols } from '@huleedu/ws-protocol';
 import { describe, expect, it } from 'vitest';
-import { type Admission, createHandshakeAuth, tokenFromRequestUrl } from '../src/auth.js';
+import { type Admission, createHandshakeAuth } from '../src/auth.js';
 import { captureLogger } from './helpers.js';
 
 const secret = 'handshake-test-secret-0123456789abcdef';
@@ -25,7 +25,13 @@ function auth(allowedOrigins?: string[]) {
   };
 }
 
-describe('tokenFromRequestUrl', () => {
+// The legacy `?token=` path as the handshake reads it (no Sec-WebSocket-Protocol header).
+const tokenFromRequestUrl = (url: string) => {
+  const read = handshakeToken(url, undefined);
+  return read.ok ? read.token : undefined;
+};
+
+describe('the ?token= query parameter', () => {
   it('reads the token query parameter', () => {
     expect(tokenFromRequestUrl('/ws?token=abc.def.ghi')).toBe('abc.def.ghi');
     expect(tokenFromRequestUrl('/ws?x=1&token=a%2Eb.c')).toBe('a.b.c');
