@@ -81,9 +81,7 @@ export function createSocketConnection(
     protocols?: string[],
   ) => WebSocketLike;
   if (!Socket) {
-    throw new TypeError(
-      '@huleedu/ws-client: no WebSocket here; pass options.WebSocket (e.g. the ws package)',
-    );
+    throw new TypeError('@huleedu/ws-client: no WebSocket; pass options.WebSocket (e.g. ws)');
   }
   const endpoint = new URL(
     options.url,
@@ -309,7 +307,7 @@ export function createSocketConnection(
       history.forget();
       error = clientError(
         'resume_refused',
-        `the service refused to resume from position ${from?.position} (epoch ${from?.epoch}); continuing without a position`,
+        `resume from position ${from?.position} (epoch ${from?.epoch}) refused; continuing without one`,
         reason,
       );
       sink.emit('resync', { reason: 'history_lost', position: 0, epoch: null });
