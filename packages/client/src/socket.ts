@@ -22,7 +22,7 @@ import {
 } from './position.js';
 import { type ConnectionState, canTransition, type StateInfo } from './state.js';
 import { expiryOf } from './token.js';
-import type { NotificationClientOptions } from './types.js';
+import type { NotificationClientOptions, TabsInfo } from './types.js';
 
 /** What the client reads and sets on a socket: the browser `WebSocket` and `ws` both fit. */
 interface WebSocketLike {
@@ -49,6 +49,8 @@ const isOffline = () => scope.navigator?.onLine === false;
 export interface SocketConnection {
   readonly state: ConnectionState;
   readonly position: HistoryPosition | undefined;
+  /** The tabs sharing the socket; undefined for a socket of this tab's own. */
+  readonly tabs?: TabsInfo;
   connect(): void;
   close(): void;
 }
