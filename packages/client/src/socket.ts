@@ -1,10 +1,9 @@
 import {
   closeActionFor,
   type closeReasons,
-  describeIssues,
-  findIssues,
   heartbeat as heartbeatFrames,
   parseEnvelope,
+  problemsWith,
   refreshTokenFrame,
   TOKEN_QUERY_PARAM,
   tokenSubprotocols,
@@ -93,10 +92,8 @@ export function createSocketConnection(
   if (!/^wss?:$/.test(endpoint.protocol)) {
     throw new TypeError(`@huleedu/ws-client: url must be ws:// or wss://, got ${options.url}`);
   }
-  const resumeProblems = describeIssues(findIssues(resumeOptionsSchema, options), 'options');
-  if (resumeProblems.length > 0) {
-    throw new TypeError(`@huleedu/ws-client: ${resumeProblems.join('; ')}`);
-  }
+  const resumeProblems = problemsWith(resumeOptionsSchema, options, 'options');
+  if (resumeProblems) throw new TypeError(`@huleedu/ws-client: ${resumeProblems}`);
   const history = createHistoryCursor(options.resumeFrom, options.recent ?? 0);
 
   const report = (error: ClientError) => sink.emit('error', error);
