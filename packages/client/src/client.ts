@@ -1,5 +1,5 @@
 import { createDispatch } from './dispatch.js';
-import { canShareTabs, createSharedClient } from './shared.js';
+import { canShareTabs, createSharedConnection } from './shared.js';
 import { createSocketConnection } from './socket.js';
 import type { NotificationClient, NotificationClientOptions } from './types.js';
 
@@ -21,9 +21,11 @@ export type {
  * tabs of one user share one connection (`shareAcrossTabs`).
  */
 export function createNotificationClient(options: NotificationClientOptions): NotificationClient {
-  if (canShareTabs(options)) return createSharedClient(options);
   const { sink, subscriptions } = createDispatch();
-  const connection = createSocketConnection(options, sink);
+  const connection = (canShareTabs(options) ? createSharedConnection : createSocketConnection)(
+    options,
+    sink,
+  );
   return {
     get state() {
       return connection.state;
@@ -31,7 +33,9 @@ export function createNotificationClient(options: NotificationClientOptions): No
     get position() {
       return connection.position;
     },
-    tabs: undefined,
+    get tabs() {
+      return connection.tabs;
+    },
     connect: () => connection.connect(),
     close: () => connection.close(),
     ...subscriptions,

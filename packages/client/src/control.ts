@@ -1,8 +1,7 @@
 import {
   controlEvents,
-  describeIssues,
   type Envelope,
-  findIssues,
+  problemsWith,
   type ResyncData,
   refreshEvents,
   resyncDataSchema,
@@ -38,9 +37,7 @@ export function readControl(envelope: Envelope): ControlMessage | undefined {
   const { event, data } = envelope;
   if (!Object.hasOwn(controls, event)) return undefined;
   const [kind, schema] = controls[event as keyof typeof controls];
-  const issues = findIssues(schema, data);
-  if (issues.length > 0) {
-    return { kind: 'invalid', reason: `${event}: ${describeIssues(issues, 'data').join('; ')}` };
-  }
+  const problems = problemsWith(schema, data, 'data');
+  if (problems) return { kind: 'invalid', reason: `${event}: ${problems}` };
   return { kind, data } as ControlMessage;
 }

@@ -56,14 +56,14 @@ export const tokenUnavailable = (thrown: unknown): ClientError =>
  * reported through `onError` and does not stop the others) and the methods that add them.
  */
 export function createDispatch(): { sink: Sink; subscriptions: Subscriptions } {
-  const notifications = createEmitter<NotificationEvents>((thrown, type) =>
-    report(clientError('handler_failed', `a ${String(type)} handler threw: ${thrown}`, thrown)),
-  );
-  const lifecycle = createEmitter<LifecycleEvents>((thrown, name) => {
+  const failed = (thrown: unknown, name: PropertyKey) => {
     // An onError handler that throws cannot report through onError; surface it like a DOM listener.
     if (name === 'error') queueMicrotask(() => reThrow(thrown));
-    else report(clientError('handler_failed', `an ${name} handler threw: ${thrown}`, thrown));
-  });
+    else
+      report(clientError('handler_failed', `the ${String(name)} handler threw: ${thrown}`, thrown));
+  };
+  const notifications = createEmitter<NotificationEvents>(failed);
+  const lifecycle = createEmitter<LifecycleEvents>(failed);
   const report = (error: ClientError) => lifecycle.emit('error', error);
   return {
     sink: {

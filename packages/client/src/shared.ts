@@ -1,15 +1,9 @@
-import { createDispatch, type Sink, tokenUnavailable } from './dispatch.js';
+import { type Sink, tokenUnavailable } from './dispatch.js';
 import { createHistoryCursor, type HistoryPosition } from './position.js';
 import { createSocketConnection, type SocketConnection } from './socket.js';
 import { type ConnectionState, canTransition, type StateInfo } from './state.js';
 import { subjectOf } from './token.js';
-import type {
-  AnyNotification,
-  Delivery,
-  NotificationClient,
-  NotificationClientOptions,
-  TabsInfo,
-} from './types.js';
+import type { AnyNotification, Delivery, NotificationClientOptions, TabsInfo } from './types.js';
 
 /** How often the leader says it is alive and the other tabs say they are there, in ms. */
 const BEAT_MS = 250;
@@ -62,14 +56,17 @@ export function canShareTabs(options: NotificationClientOptions): boolean {
 }
 
 /**
- * A client whose tabs share one connection: the tabs of one origin, service and user elect a
- * leader with a Web Lock; only the leader holds the socket and passes everything on over a
- * BroadcastChannel. Each tab keeps its own history position and hands a notification to its
- * handlers once; a new leader resumes from where its tab was (or the newest position another tab
- * reported, when it had none), so a handover loses and repeats nothing.
+ * A connection whose tabs share one socket, reporting to this tab's handlers through `local`: the
+ * tabs of one origin, service and user elect a leader with a Web Lock; only the leader holds the
+ * socket and passes everything on over a BroadcastChannel. Each tab keeps its own history position
+ * and hands a notification to its handlers once; a new leader resumes from where its tab was (or
+ * the newest position another tab reported, when it had none), so a handover loses and repeats
+ * nothing.
  */
-export function createSharedClient(options: NotificationClientOptions): NotificationClient {
-  const { sink: local, subscriptions } = createDispatch();
+export function createSharedConnection(
+  options: NotificationClientOptions,
+  local: Sink,
+): SocketConnection {
   const id = Math.random().toString(36).slice(2);
   const cursor = createHistoryCursor(options.resumeFrom, 0);
   const kept: Kept[] = [];
@@ -348,6 +345,5 @@ export function createSharedClient(options: NotificationClientOptions): Notifica
       stop();
       moveTo('closed', { attempt: 0 });
     },
-    ...subscriptions,
   };
 }

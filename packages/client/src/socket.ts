@@ -1,10 +1,9 @@
 import {
   closeActionFor,
   type closeReasons,
-  describeIssues,
-  findIssues,
   heartbeat as heartbeatFrames,
   parseEnvelope,
+  problemsWith,
   refreshTokenFrame,
   TOKEN_QUERY_PARAM,
   tokenSubprotocols,
@@ -14,8 +13,6 @@ import { createBackoff } from './backoff.js';
 import { readControl } from './control.js';
 import { clientError, type Sink, tokenUnavailable } from './dispatch.js';
 import type { ClientError } from './errors.js';
-import { type Heartbeat, startHeartbeat } from './heartbeat.js';
-import { type NetworkWatch, watchNetwork } from './network.js';
 import {
   createHistoryCursor,
   type HistoryPosition,
@@ -24,7 +21,7 @@ import {
 } from './position.js';
 import { type ConnectionState, canTransition, type StateInfo } from './state.js';
 import { expiryOf } from './token.js';
-import type { NotificationClientOptions } from './types.js';
+import type { NotificationClientOptions, TabsInfo } from './types.js';
 
 /** What the client reads and sets on a socket: the browser `WebSocket` and `ws` both fit. */
 interface WebSocketLike {
@@ -36,10 +33,23 @@ interface WebSocketLike {
   close(): void;
 }
 
+/** Where the browser's `online` / `offline` events and `navigator.onLine` live (none in Node). */
+interface EventScope {
+  addEventListener?: (type: string, listener: () => void) => void;
+  removeEventListener?: (type: string, listener: () => void) => void;
+  navigator?: { onLine?: boolean };
+}
+
+const scope = globalThis as EventScope;
+/** True only when the browser says there is no network; without `navigator`, always online. */
+const isOffline = () => scope.navigator?.onLine === false;
+
 /** One tab's own connection: the reconnecting socket, its state machine and its history cursor. */
 export interface SocketConnection {
   readonly state: ConnectionState;
   readonly position: HistoryPosition | undefined;
+  /** The tabs sharing the socket; undefined for a socket of this tab's own. */
+  readonly tabs?: TabsInfo;
   connect(): void;
   close(): void;
 }
@@ -72,9 +82,7 @@ export function createSocketConnection(
     protocols?: string[],
   ) => WebSocketLike;
   if (!Socket) {
-    throw new TypeError(
-      '@huleedu/ws-client: no WebSocket here; pass options.WebSocket (e.g. the ws package)',
-    );
+    throw new TypeError('@huleedu/ws-client: no WebSocket; pass options.WebSocket (e.g. ws)');
   }
   const endpoint = new URL(
     options.url,
@@ -84,10 +92,8 @@ export function createSocketConnection(
   if (!/^wss?:$/.test(endpoint.protocol)) {
     throw new TypeError(`@huleedu/ws-client: url must be ws:// or wss://, got ${options.url}`);
   }
-  const resumeProblems = describeIssues(findIssues(resumeOptionsSchema, options), 'options');
-  if (resumeProblems.length > 0) {
-    throw new TypeError(`@huleedu/ws-client: ${resumeProblems.join('; ')}`);
-  }
+  const resumeProblems = problemsWith(resumeOptionsSchema, options, 'options');
+  if (resumeProblems) throw new TypeError(`@huleedu/ws-client: ${resumeProblems}`);
   const history = createHistoryCursor(options.resumeFrom, options.recent ?? 0);
 
   const report = (error: ClientError) => sink.emit('error', error);
@@ -103,8 +109,14 @@ export function createSocketConnection(
 
   let state: ConnectionState = 'idle';
   let socket: WebSocketLike | undefined;
-  let beat: Heartbeat | undefined;
-  let network: NetworkWatch | undefined;
+  // Pings every heartbeatIntervalMs; the line is dead when a tick finds the previous ping still
+  // unanswered (a frozen service, no FIN, is noticed within two intervals). Judging by the
+  // unanswered ping, not by raw silence, keeps background tabs (whose timers the browser slows to
+  // once a minute) from being declared dead just because they pinged late.
+  let heartbeat: ReturnType<typeof setInterval> | undefined;
+  let awaitingPong = false;
+  // True between connect() and the end: the `online` / `offline` listeners are set.
+  let watching = false;
   let attempt = 0;
   let authRefusals = 0;
   let refreshToken = false;
@@ -141,8 +153,7 @@ export function createSocketConnection(
     clearTimeout(connectTimer);
     clearTimeout(stableTimer);
     clearTimeout(refreshTimer);
-    beat?.stop();
-    beat = undefined;
+    clearInterval(heartbeat);
     if (socket) {
       // onerror stays set: `ws` in Node throws on an error event nobody listens to.
       socket.onopen = socket.onmessage = socket.onclose = null;
@@ -153,7 +164,7 @@ export function createSocketConnection(
 
   async function attemptConnect(): Promise<void> {
     teardown();
-    if (network && !network.isOnline()) {
+    if (watching && isOffline()) {
       moveTo('reconnecting', { attempt, offline: true });
       return;
     }
@@ -190,18 +201,21 @@ export function createSocketConnection(
       moveTo('open', { attempt });
       refreshBefore(expiryOf(token));
       stableTimer = setTimeout(startOver, stableAfterMs);
-      beat = startHeartbeat({
-        intervalMs: heartbeatIntervalMs,
-        sendPing: () => ws.send(heartbeatFrames.PING),
-        onDead: () =>
+      awaitingPong = false;
+      heartbeat = setInterval(() => {
+        if (awaitingPong) {
           lost(
             clientError('heartbeat_timeout', `no reply to ping within ${heartbeatIntervalMs} ms`),
             1006,
-          ),
-      });
+          );
+        } else {
+          awaitingPong = true;
+          ws.send(heartbeatFrames.PING);
+        }
+      }, heartbeatIntervalMs);
     };
     ws.onmessage = (event) => {
-      beat?.heard();
+      awaitingPong = false;
       receive(event.data);
     };
   }
@@ -292,7 +306,7 @@ export function createSocketConnection(
       history.forget();
       error = clientError(
         'resume_refused',
-        `the service refused to resume from position ${from?.position} (epoch ${from?.epoch}); continuing without a position`,
+        `resume from position ${from?.position} (epoch ${from?.epoch}) refused; continuing without one`,
         reason,
       );
       sink.emit('resync', { reason: 'history_lost', position: 0, epoch: null });
@@ -328,7 +342,7 @@ export function createSocketConnection(
 
   /** Moves to `reconnecting` and, unless offline (the `online` event resumes), waits `delayMs`. */
   function scheduleRetry(delayMs: number, info: StateInfo): void {
-    if (network && !network.isOnline()) {
+    if (watching && isOffline()) {
       info.offline = true;
     } else {
       info.delayMs = delayMs;
@@ -337,6 +351,7 @@ export function createSocketConnection(
     moveTo('reconnecting', info);
   }
 
+  /** The browser's `online` / `offline` event. */
   function networkChanged(online: boolean): void {
     if (state === 'idle' || state === 'closed') return;
     if (online) {
@@ -355,9 +370,13 @@ export function createSocketConnection(
     moveTo('reconnecting', { attempt, offline: true });
   }
 
+  const online = () => networkChanged(true);
+  const offline = () => networkChanged(false);
+
   function stopNetwork(): void {
-    network?.stop();
-    network = undefined;
+    watching = false;
+    scope.removeEventListener?.('online', online);
+    scope.removeEventListener?.('offline', offline);
   }
 
   return {
@@ -370,7 +389,9 @@ export function createSocketConnection(
     connect() {
       if (state !== 'idle' && state !== 'closed') return;
       startOver();
-      network = watchNetwork(networkChanged);
+      watching = true;
+      scope.addEventListener?.('online', online);
+      scope.addEventListener?.('offline', offline);
       attemptConnect();
     },
     close() {

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { describeIssues, findIssues } from './issues.js';
+import { problemsWith } from './issues.js';
 
 /**
  * The wire format of every notification, on Redis and on the socket: `{"event", "data"}`.
@@ -32,8 +32,8 @@ export function checkEnvelope(
   value: unknown,
   schema: typeof envelopeSchema = envelopeSchema,
 ): ParseEnvelopeResult {
-  const issues = findIssues(schema, value);
-  if (issues.length > 0) return { ok: false, reason: describeIssues(issues).join('; ') };
+  const reason = problemsWith(schema, value);
+  if (reason) return { ok: false, reason };
   return { ok: true, envelope: value as Envelope };
 }
 

@@ -68,6 +68,7 @@ export {
   describeIssues,
   describeValue,
   findIssues,
+  problemsWith,
   reportInput,
   type SchemaIssue,
 } from './issues.js';

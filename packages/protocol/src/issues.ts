@@ -61,3 +61,11 @@ export function describeIssues(issues: readonly SchemaIssue[], root = ''): strin
   }
   return lines;
 }
+
+/**
+ * What `schema` finds wrong with `value`, as one line: {@link describeIssues} joined with `; `
+ * (`root` prefixes every path), or `''` when the value is valid. Never throws.
+ */
+export function problemsWith(schema: z.ZodMiniType, value: unknown, root = ''): string {
+  return describeIssues(findIssues(schema, value), root).join('; ');
+}

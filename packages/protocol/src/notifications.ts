@@ -41,7 +41,7 @@ export interface NotificationSpec {
   readonly priority: Priority;
   readonly actionRequired: boolean;
   /**
-   * The payload a backend supplies: a strict object (build it with `payload({...})`), so a
+   * The payload a backend supplies: a strict object (built by `spec`), so a
    * publisher's misspelt or misplaced field is an error. Readers check the same fields loosely
    * (see {@link dataSchemas}).
    */
@@ -49,11 +49,17 @@ export interface NotificationSpec {
 }
 
 /**
- * A payload schema: a strict zod object, so a publisher's misspelt or misplaced field is an error
+ * One catalogue entry: its category, default priority, whether the teacher must act, and its
+ * payload fields as a strict zod object, so a publisher's misspelt or misplaced field is an error
  * that names it. Readers use the same fields loosely (see {@link dataSchemas}).
  */
-function payload<S extends z.core.$ZodLooseShape>(shape: S) {
-  return z.strictObject(shape, 'an object');
+function spec<
+  const C extends Category,
+  const P extends Priority,
+  const A extends boolean,
+  S extends z.core.$ZodLooseShape,
+>(category: C, priority: P, actionRequired: A, shape: S) {
+  return { category, priority, actionRequired, payload: z.strictObject(shape, 'an object') };
 }
 
 // Every batch notification names its batch, its class when there is one, and says what happened.
@@ -69,137 +75,90 @@ const batch = {
  * checks on every side, and the JSON Schema for other languages all come from this object.
  */
 export const notificationCatalog = {
-  batch_files_uploaded: {
-    category: 'file_operations',
-    priority: 'standard',
-    actionRequired: false,
-    payload: payload({
-      ...batch,
-      file_upload_id: z.optional(id()),
-      filename: z.optional(text()),
-      files_uploaded: count(),
-    }),
-  },
-  batch_file_removed: {
-    category: 'file_operations',
-    priority: 'standard',
-    actionRequired: false,
-    payload: payload({ ...batch, file_upload_id: id(), filename: z.optional(text()) }),
-  },
-  batch_validation_failed: {
-    category: 'system_alerts',
-    priority: 'immediate',
-    actionRequired: true,
-    payload: payload({ ...batch, validation_error: text() }),
-  },
-  class_created: {
-    category: 'class_management',
-    priority: 'standard',
-    actionRequired: false,
-    payload: payload({ class_id: id(), class_name: z.optional(text()), message: text() }),
-  },
-  student_added_to_class: {
-    category: 'class_management',
-    priority: 'low',
-    actionRequired: false,
-    payload: payload({
-      class_id: id(),
-      student_id: z.optional(id()),
-      student_name: z.optional(text()),
-      message: text(),
-    }),
-  },
-  validation_timeout_processed: {
-    category: 'student_workflow',
-    priority: 'immediate',
-    actionRequired: false,
-    payload: payload({ ...batch, auto_confirmed_count: z.optional(count()) }),
-  },
-  student_associations_confirmed: {
-    category: 'student_workflow',
-    priority: 'high',
-    actionRequired: false,
-    payload: payload({ ...batch, confirmed_count: z.optional(count()) }),
-  },
-  student_matching_confirmation_required: {
-    category: 'student_workflow',
-    priority: 'high',
-    actionRequired: true,
-    payload: payload({ ...batch, unmatched_count: z.optional(count()) }),
-  },
-  batch_processing_started: {
-    category: 'batch_progress',
-    priority: 'low',
-    actionRequired: false,
-    payload: payload({ ...batch, essays_total: z.optional(count()) }),
-  },
-  batch_processing_completed: {
-    category: 'batch_progress',
-    priority: 'standard',
-    actionRequired: false,
-    payload: payload({
-      ...batch,
-      essays_processed: count(),
-      processing_duration_seconds: z.optional(seconds()),
-    }),
-  },
-  batch_processing_failed: {
-    category: 'batch_progress',
-    priority: 'immediate',
-    actionRequired: false,
-    payload: payload({ ...batch, error_message: text() }),
-  },
-  batch_spellcheck_completed: {
-    category: 'batch_progress',
-    priority: 'low',
-    actionRequired: false,
-    payload: payload({ ...batch, essays_processed: z.optional(count()) }),
-  },
-  batch_cj_assessment_completed: {
-    category: 'batch_progress',
-    priority: 'standard',
-    actionRequired: false,
-    payload: payload({ ...batch, essays_processed: z.optional(count()) }),
-  },
-  phase_skipped: {
-    category: 'batch_progress',
-    priority: 'low',
-    actionRequired: false,
-    payload: payload({ ...batch, phase: text(), reason: z.optional(text()) }),
-  },
-  pipeline_completed: {
-    category: 'batch_progress',
-    priority: 'high',
-    actionRequired: false,
-    payload: payload({
-      ...batch,
-      completed_phases: texts(),
-      final_status: text(),
-      processing_duration_seconds: z.optional(seconds()),
-    }),
-  },
-  pipeline_denied_insufficient_credits: {
-    category: 'batch_progress',
-    priority: 'immediate',
-    actionRequired: true,
-    payload: payload({
-      ...batch,
-      required_credits: z.optional(count()),
-      available_credits: z.optional(count()),
-    }),
-  },
-  batch_results_ready: {
-    category: 'processing_results',
-    priority: 'high',
-    actionRequired: false,
-    payload: payload({ ...batch, results_count: count(), download_url: z.optional(link()) }),
-  },
-  batch_assessment_completed: {
-    category: 'processing_results',
-    priority: 'standard',
-    actionRequired: false,
-    payload: payload({ ...batch, essays_processed: z.optional(count()) }),
-  },
+  batch_files_uploaded: spec('file_operations', 'standard', false, {
+    ...batch,
+    file_upload_id: z.optional(id()),
+    filename: z.optional(text()),
+    files_uploaded: count(),
+  }),
+  batch_file_removed: spec('file_operations', 'standard', false, {
+    ...batch,
+    file_upload_id: id(),
+    filename: z.optional(text()),
+  }),
+  batch_validation_failed: spec('system_alerts', 'immediate', true, {
+    ...batch,
+    validation_error: text(),
+  }),
+  class_created: spec('class_management', 'standard', false, {
+    class_id: id(),
+    class_name: z.optional(text()),
+    message: text(),
+  }),
+  student_added_to_class: spec('class_management', 'low', false, {
+    class_id: id(),
+    student_id: z.optional(id()),
+    student_name: z.optional(text()),
+    message: text(),
+  }),
+  validation_timeout_processed: spec('student_workflow', 'immediate', false, {
+    ...batch,
+    auto_confirmed_count: z.optional(count()),
+  }),
+  student_associations_confirmed: spec('student_workflow', 'high', false, {
+    ...batch,
+    confirmed_count: z.optional(count()),
+  }),
+  student_matching_confirmation_required: spec('student_workflow', 'high', true, {
+    ...batch,
+    unmatched_count: z.optional(count()),
+  }),
+  batch_processing_started: spec('batch_progress', 'low', false, {
+    ...batch,
+    essays_total: z.optional(count()),
+  }),
+  batch_processing_completed: spec('batch_progress', 'standard', false, {
+    ...batch,
+    essays_processed: count(),
+    processing_duration_seconds: z.optional(seconds()),
+  }),
+  batch_processing_failed: spec('batch_progress', 'immediate', false, {
+    ...batch,
+    error_message: text(),
+  }),
+  batch_spellcheck_completed: spec('batch_progress', 'low', false, {
+    ...batch,
+    essays_processed: z.optional(count()),
+  }),
+  batch_cj_assessment_completed: spec('batch_progress', 'standard', false, {
+    ...batch,
+    essays_processed: z.optional(count()),
+  }),
+  phase_skipped: spec('batch_progress', 'low', false, {
+    ...batch,
+    phase: text(),
+    reason: z.optional(text()),
+  }),
+  pipeline_completed: spec('batch_progress', 'high', false, {
+    ...batch,
+    completed_phases: texts(),
+    final_status: text(),
+    processing_duration_seconds: z.optional(seconds()),
+  }),
+  pipeline_denied_insufficient_credits: spec('batch_progress', 'immediate', true, {
+    ...batch,
+    required_credits: z.optional(count()),
+    available_credits: z.optional(count()),
+  }),
+  batch_results_ready: spec('processing_results', 'high', false, {
+    ...batch,
+    results_count: count(),
+    download_url: z.optional(link()),
+  }),
+  batch_assessment_completed: spec('processing_results', 'standard', false, {
+    ...batch,
+    essays_processed: z.optional(count()),
+  }),
 } as const satisfies Record<string, NotificationSpec>;
 
 /** The name of every notification type in the catalogue. */

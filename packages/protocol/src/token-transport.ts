@@ -37,7 +37,7 @@ const COMPACT_JWT = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/;
 export function tokenSubprotocols(token: string): [string, string] {
   if (token.length > MAX_TOKEN_LENGTH || !COMPACT_JWT.test(token)) {
     throw new Error(
-      `the token cannot be sent in Sec-WebSocket-Protocol: expected a compact JWT of at most ${MAX_TOKEN_LENGTH} characters`,
+      `a token in Sec-WebSocket-Protocol: expected a compact JWT of at most ${MAX_TOKEN_LENGTH} characters`,
     );
   }
   return [WS_SUBPROTOCOL, `${BEARER_SUBPROTOCOL_PREFIX}${token}`];

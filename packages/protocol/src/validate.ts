@@ -1,5 +1,5 @@
 import type { Envelope } from './envelope.js';
-import { describeIssues, findIssues } from './issues.js';
+import { describeIssues, findIssues, problemsWith } from './issues.js';
 import {
   dataSchemas,
   isNotificationType,
@@ -32,9 +32,7 @@ export function checkPayload(type: NotificationType, payload: unknown, path = 'd
 export function validateNotification(envelope: Envelope): ValidateNotificationResult {
   const { event, data } = envelope;
   if (!isNotificationType(event)) return { ok: true, known: false, envelope };
-  const issues = findIssues(dataSchemas[event], data);
-  if (issues.length > 0) {
-    return { ok: false, reason: `${event}: ${describeIssues(issues, 'data').join('; ')}` };
-  }
+  const problems = problemsWith(dataSchemas[event], data, 'data');
+  if (problems) return { ok: false, reason: `${event}: ${problems}` };
   return { ok: true, known: true, notification: envelope as Notification };
 }
