@@ -23,6 +23,12 @@ describe('the browser bundle of an app', () => {
     expect(coreCopies(metafile.inputs)).toBe(1);
   });
 
+  it('is smaller than socket.io-client bundled the same way', async () => {
+    const ours = await bundle(`export * from ${client};`);
+    const socketio = await bundle("export * from 'socket.io-client';");
+    expect(ours.gzip).toBeLessThan(socketio.gzip);
+  });
+
   it('adds at most the React budget with the React entry, React itself left out', async () => {
     const { gzip } = await reactEntryBytes();
     expect(gzip).toBeLessThanOrEqual(REACT_BUDGET_BYTES);
