@@ -16,6 +16,7 @@ import { WebSocketServer } from 'ws';
 import type { AcceptedToken, Admission, HandshakeAuth } from './auth.js';
 import { ClientSocket, type SocketEvents } from './client-socket.js';
 import { OPEN, TEXT_FRAME } from './frames.js';
+import { release } from './history/response-hold.js';
 import type { ParsedResumeRequest } from './history/resume-request.js';
 import type { HistoryAdmission } from './history/sync.js';
 import {
@@ -296,8 +297,10 @@ export class Sessions {
       socket.off('error', destroySocket);
       budget?.unwatch(socket);
       let upgraded = false;
-      const resume =
-        verdict?.ok === true ? this.#options.history?.parse(request.url ?? '') : undefined;
+      const { history } = this.#options;
+      const resume = verdict?.ok === true ? history?.parse(request.url ?? '') : undefined;
+      // The socket will be synced: its 101 response leaves with the sync.
+      if (resume?.ok === true) history?.holdResponse(socket as Socket);
       this.#wss.handleUpgrade(request, socket, head, (ws) => {
         upgraded = true;
         const client = ws as ClientSocket;
@@ -307,7 +310,10 @@ export class Sessions {
       });
       // ws did not upgrade (the connection went away, or the request was not a valid WebSocket
       // handshake): the TCP connection's close gives the place back.
-      if (!upgraded) budget?.watch(socket);
+      if (!upgraded) {
+        release(socket as Socket);
+        budget?.watch(socket);
+      }
     };
     if (this.#draining) {
       upgrade(undefined);
@@ -471,6 +477,8 @@ export class Sessions {
     metrics.handshakeFinished('refused', handshake.startedAt);
     dropLog.info(reason, { code, reason, address: handshake.address }, 'refused a handshake');
     closeRefused(socket, code, reason);
+    // A response held for a sync that will not come leaves now, with the close frame.
+    release(socket.transport);
   }
 
   /** Closes an admitted socket whose token expired (1008 `token_expired`). */

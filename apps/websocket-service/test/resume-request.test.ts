@@ -35,6 +35,22 @@ describe('parseResumeRequest', () => {
     expect(parse('recent=3', 0)).toEqual({ ok: true, request: { kind: 'first', recent: 0 } });
   });
 
+  it('reads parameter names spelled with percent-escapes, and a request without a query', () => {
+    expect(parse('%70osition=4&%65poch=k3j')).toEqual({
+      ok: true,
+      request: { kind: 'resume', position: 4, epoch: 'k3j' },
+    });
+    expect(parse('re%63ent=x')).toEqual({
+      ok: false,
+      problem: 'recent must be a whole number >= 0, got "x"',
+    });
+    expect(parseResumeRequest('/ws', 50)).toEqual({
+      ok: true,
+      request: { kind: 'first', recent: 0 },
+    });
+    expect(parseResumeRequest('/ws?', 50)).toEqual(parseResumeRequest('/ws', 50));
+  });
+
   it('checks but does not use recent on a resume', () => {
     expect(parse('position=2&epoch=e&recent=9')).toEqual({
       ok: true,

@@ -444,7 +444,9 @@ describe('Sessions: revoked tokens (disconnectUser)', () => {
   const now = () => Math.floor(Date.now() / 1000);
 
   it('refuses a token issued before the revocation with 1008 token_revoked, admits a fresh one', async () => {
-    const revoked = new Map([['teacher-1', now() - 10]]);
+    // One clock reading: the assertions compare against the same seconds the tokens carry.
+    const clock = now();
+    const revoked = new Map([['teacher-1', clock - 10]]);
     const asked: string[] = [];
     const { connect, registry, metrics, admitted } = await start({
       revokedBefore: async (userId) => {
@@ -452,16 +454,16 @@ describe('Sessions: revoked tokens (disconnectUser)', () => {
         return revoked.get(userId);
       },
     });
-    const old = connect(tokenIssuedAt('teacher-1', now() - 60));
+    const old = connect(tokenIssuedAt('teacher-1', clock - 60));
     expect(await old.closed).toEqual({ code: 1008, reason: 'token_revoked' });
-    const fresh = connect(tokenIssuedAt('teacher-1', now() - 10));
+    const fresh = connect(tokenIssuedAt('teacher-1', clock - 10));
     await fresh.opened;
-    const other = connect(tokenIssuedAt('teacher-2', now() - 60));
+    const other = connect(tokenIssuedAt('teacher-2', clock - 60));
     await other.opened;
     await waitFor(() => registry.size === 2, { message: 'the fresh token and teacher-2 admitted' });
     expect(admitted.map((s) => [s.userId, s.issuedAt])).toEqual([
-      ['teacher-1', now() - 10],
-      ['teacher-2', now() - 60],
+      ['teacher-1', clock - 10],
+      ['teacher-2', clock - 60],
     ]);
     expect(asked).toEqual(['teacher-1', 'teacher-1', 'teacher-2']);
     const { body } = await metrics.render();

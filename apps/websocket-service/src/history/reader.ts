@@ -78,10 +78,22 @@ export class HistoryReadError extends Error {
   }
 }
 
+/** The in-flight list's consumed head is cut off once it is this long (amortised O(1)). */
+const IN_FLIGHT_COMPACT_AT = 1024;
+
+const ignore = (): void => {};
+
 /** How long a clean QUIT may take at shutdown before the connection is dropped. */
 const QUIT_TIMEOUT_MS = 2000;
 
 type ReadReply = [Buffer, number, [Buffer, Buffer[]][]];
+
+/** A read waiting for its answer, and when it times out (`performance.now()` ms). */
+interface ReadInFlight {
+  readonly deadline: number;
+  resolve: ((snapshot: HistorySnapshot) => void) | undefined;
+  reject: (error: HistoryReadError) => void;
+}
 interface ReadCommand {
   huleeduHistoryReadBuffer(...args: (string | number)[]): Promise<ReadReply>;
 }
@@ -97,6 +109,14 @@ export class HistoryReader {
   readonly #options: HistoryReaderOptions;
   readonly #redis: Redis | Cluster;
   #closed = false;
+  /**
+   * Reads in the order sent, so deadlines ascend: one timer, set for the oldest unanswered
+   * read, times them all out (no timer per read). Answered reads are skipped when it fires.
+   */
+  #inFlight: ReadInFlight[] = [];
+  #inFlightHead = 0;
+  #timer: NodeJS.Timeout | undefined;
+  readonly #expire = (): void => this.#timeOut();
 
   constructor(options: HistoryReaderOptions) {
     this.#options = options;
@@ -140,30 +160,97 @@ export class HistoryReader {
       ...request.marks,
     );
     return new Promise<HistorySnapshot>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        reject(new HistoryReadError('timeout', `no answer within ${this.#options.timeoutMs} ms`));
-      }, this.#options.timeoutMs);
+      const read: ReadInFlight = {
+        deadline: performance.now() + this.#options.timeoutMs,
+        resolve,
+        reject,
+      };
+      this.#inFlight.push(read);
+      this.#timer ??= setTimeout(this.#expire, this.#options.timeoutMs);
       command.then(
         (reply) => {
-          clearTimeout(timer);
+          if (read.resolve === undefined) return;
+          this.#answered(read);
+          let snapshot: HistorySnapshot;
           try {
-            resolve(snapshotOf(reply));
+            snapshot = snapshotOf(reply);
           } catch (error) {
             reject(new HistoryReadError('error', (error as Error).message));
+            return;
           }
+          resolve(snapshot);
         },
         (error: Error) => {
-          clearTimeout(timer);
+          if (read.resolve === undefined) return;
+          this.#answered(read);
           reject(new HistoryReadError('error', error.message));
         },
       );
     });
   }
 
+  /**
+   * Marks `read` answered and drops the answered reads at the head (one connection answers in
+   * order, so the list stays as short as the reads in flight).
+   */
+  #answered(read: ReadInFlight): void {
+    read.resolve = undefined;
+    read.reject = ignore;
+    const reads = this.#inFlight;
+    let head = this.#inFlightHead;
+    while (head < reads.length && reads[head]!.resolve === undefined) head++;
+    this.#setHead(head);
+  }
+
+  /** Rejects every read past its deadline, then waits for the oldest one still unanswered. */
+  #timeOut(): void {
+    this.#timer = undefined;
+    const now = performance.now();
+    const reads = this.#inFlight;
+    let head = this.#inFlightHead;
+    for (; head < reads.length; head++) {
+      const read = reads[head]!;
+      if (read.resolve === undefined) continue;
+      if (read.deadline > now) break;
+      const { reject } = read;
+      read.resolve = undefined;
+      read.reject = ignore;
+      reject(new HistoryReadError('timeout', `no answer within ${this.#options.timeoutMs} ms`));
+    }
+    this.#setHead(head);
+    const next = this.#inFlight[this.#inFlightHead];
+    if (next !== undefined) {
+      this.#timer = setTimeout(this.#expire, Math.max(next.deadline - now, 1));
+    }
+  }
+
+  /** Moves the head of the in-flight list, cutting off the consumed part now and then. */
+  #setHead(head: number): void {
+    const reads = this.#inFlight;
+    if (head === reads.length) {
+      this.#inFlight = [];
+      head = 0;
+    } else if (head >= IN_FLIGHT_COMPACT_AT) {
+      this.#inFlight = reads.slice(head);
+      head = 0;
+    }
+    this.#inFlightHead = head;
+  }
+
   /** Leaves Redis (QUIT, or a drop when it does not answer in time). */
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    for (const read of this.#inFlight.slice(this.#inFlightHead)) {
+      if (read.resolve === undefined) continue;
+      const { reject } = read;
+      read.resolve = undefined;
+      read.reject = ignore;
+      reject(new HistoryReadError('error', 'the history reader was closed'));
+    }
+    this.#setHead(this.#inFlight.length);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.#redis.quit().catch(() => undefined),

@@ -31,7 +31,8 @@ const COUNT = /^\d+$/;
  */
 export function parseResumeRequest(requestUrl: string, recentMax: number): ParsedResumeRequest {
   const query = requestUrl.indexOf('?');
-  const params = new URLSearchParams(query === -1 ? '' : requestUrl.slice(query + 1));
+  if (query === -1 || !mayNameResumeParams(requestUrl, query + 1)) return FIRST_CONNECT;
+  const params = new URLSearchParams(requestUrl.slice(query + 1));
   const values: Partial<Record<'position' | 'epoch' | 'recent', string>> = {};
   for (const [key, name] of [
     ['position', resumeParams.POSITION],
@@ -64,6 +65,25 @@ export function parseResumeRequest(requestUrl: string, recentMax: number): Parse
     return refused(`${resumeParams.POSITION} ${at} is given without ${resumeParams.EPOCH}`);
   }
   return { ok: true, request: { kind: 'resume', position: at, epoch: epoch ?? '' } };
+}
+
+/** A first connect without `recent`: what most handshakes ask for, shared by all of them. */
+const FIRST_CONNECT: ParsedResumeRequest = Object.freeze({
+  ok: true,
+  request: Object.freeze({ kind: 'first', recent: 0 }),
+});
+
+/**
+ * Whether the query from `from` on may hold a resume parameter: it names one, or it has a
+ * percent-escape (a name could be spelled escaped). Most handshakes name none, and skip parsing.
+ */
+function mayNameResumeParams(requestUrl: string, from: number): boolean {
+  return (
+    requestUrl.includes('%', from) ||
+    requestUrl.includes(resumeParams.POSITION, from) ||
+    requestUrl.includes(resumeParams.EPOCH, from) ||
+    requestUrl.includes(resumeParams.RECENT, from)
+  );
 }
 
 function refused(problem: string): ParsedResumeRequest {

@@ -1,7 +1,8 @@
+import type { Socket } from 'node:net';
 import { controlEvents, isReservedEvent, type ResyncReason } from '@huleedu/ws-protocol';
 import type { ClientSocket } from '../client-socket.js';
 import type { HistorySettings } from '../config.js';
-import { OPEN, TEXT_FRAME } from '../frames.js';
+import { OPEN, TEXT_FRAME, textFrame } from '../frames.js';
 import { withinOutboundLimit } from '../limits/slow-consumer.js';
 import type { Logger } from '../logger.js';
 import type { HistoryStats, ServiceMetrics } from '../metrics.js';
@@ -10,6 +11,7 @@ import type { RateLimitedLog } from '../rate-limited-log.js';
 import type { ConnectionRegistry } from '../registry.js';
 import { syncOutcome } from './outcome.js';
 import type { HistoryReadRequest, HistorySnapshot } from './reader.js';
+import { ResponseHold, release } from './response-hold.js';
 import {
   type ParsedResumeRequest,
   parseResumeRequest,
@@ -41,6 +43,11 @@ export interface LiveHistory {
 export interface HistoryAdmission {
   /** The resume parameters of a request target, or why they are refused. */
   parse(requestUrl: string): ParsedResumeRequest;
+  /**
+   * An accepted handshake is about to be upgraded: its 101 response is held back (briefly) so
+   * that it leaves with the socket's first sync in one write.
+   */
+  holdResponse(transport: Socket): void;
   /** A socket was admitted and its user's channel retained: sync it once the channel is subscribed. */
   admit(socket: ClientSocket, request: ResumeRequest): void;
 }
@@ -115,6 +122,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   #queueHead = 0;
   #reading = 0;
   #closed = false;
+  readonly #responses = new ResponseHold();
 
   constructor(options: HistorySyncOptions) {
     this.#options = options;
@@ -122,6 +130,10 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
 
   parse(requestUrl: string): ParsedResumeRequest {
     return parseResumeRequest(requestUrl, this.#options.settings.recentMax);
+  }
+
+  holdResponse(transport: Socket): void {
+    this.#responses.hold(transport);
   }
 
   admit(socket: ClientSocket, request: ResumeRequest): void {
@@ -187,6 +199,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   /** Stops reading (answers still on their way are ignored) and closes the source. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#responses.releaseAll();
     this.#pending.clear();
     this.#queue = [];
     this.#queueHead = 0;
@@ -240,22 +253,29 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     this.#options.metrics.historyReads++;
     const { settings, source, logger } = this.#options;
     const request = { limit: settings.replayMaxMessages, recent, marks };
-    // Through a promise, so even a read that throws at once settles its slot.
-    Promise.resolve()
-      .then(() => source.read(userId, request))
-      .then(
-        (snapshot) => this.#apply(userId, pending, targets, snapshot),
-        (error: unknown) => this.#fail(userId, pending, targets, error),
-      )
-      .catch((error: unknown) => {
+    const settle = (snapshot: HistorySnapshot | undefined, error: unknown): void => {
+      try {
+        if (snapshot === undefined) this.#fail(userId, pending, targets, error);
+        else this.#apply(userId, pending, targets, snapshot);
+      } catch (bug) {
         // A bug, not a Redis problem: keep serving, and let the user be read again later.
         this.#pending.delete(userId);
-        logger.error({ userId, err: String(error) }, 'history sync failed unexpectedly');
-      })
-      .finally(() => {
-        this.#reading--;
-        this.#pump();
-      });
+        logger.error({ userId, err: String(bug) }, 'history sync failed unexpectedly');
+      }
+      this.#reading--;
+      this.#pump();
+    };
+    let read: Promise<HistorySnapshot>;
+    try {
+      read = source.read(userId, request);
+    } catch (error) {
+      // Even a read that throws at once settles its slot (in a later turn, like an answer).
+      read = Promise.reject(error);
+    }
+    read.then(
+      (snapshot) => settle(snapshot, undefined),
+      (error: unknown) => settle(undefined, error),
+    );
   }
 
   #apply(
@@ -296,7 +316,9 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     metrics.historyReadFailed(kind);
     pending.failures++;
     if (pending.failures < READ_ATTEMPTS) {
-      // Read again (at the back of the queue); the sockets keep waiting, live messages held.
+      // Read again (at the back of the queue); the sockets keep waiting, live messages held,
+      // and a handshake's response waits no longer.
+      for (const socket of targets) release(socket.transport);
       this.#settle(userId, pending, true);
       return;
     }
@@ -316,6 +338,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
         socket.epoch || null,
         wasSyncing,
       );
+      release(socket.transport);
     }
     this.#settle(userId, pending, pending.again);
   }
@@ -353,8 +376,19 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     });
   }
 
-  /** Sends one socket what `snapshot` holds for it, then a control message if due; it is live. */
+  /**
+   * Sends one socket what `snapshot` holds for it, then a control message if due; it is live.
+   * Everything is written in one system call (with a held 101 response before it).
+   */
   #sync(socket: ClientSocket, snapshot: HistorySnapshot, sendable: readonly boolean[]): void {
+    const { transport } = socket;
+    transport?.cork();
+    this.#syncFrames(socket, snapshot, sendable);
+    transport?.uncork();
+    release(transport);
+  }
+
+  #syncFrames(socket: ClientSocket, snapshot: HistorySnapshot, sendable: readonly boolean[]): void {
     const { settings, metrics } = this.#options;
     const wasSyncing = socket.syncState === syncStates.SYNCING;
     const outcome = syncOutcome(socket, snapshot, settings.replayMaxMessages);
@@ -393,12 +427,18 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     this.#write(socket, controlFrame(controlEvents.RESYNC, { reason, position, epoch }));
   }
 
-  /** Writes one text frame within the outbound-buffer limit; false when the socket is gone. */
-  #write(socket: ClientSocket, frame: Buffer): boolean {
+  /**
+   * Writes `payload` as one text frame within the outbound-buffer limit, straight to the TCP
+   * connection as the live path does (one buffer, no `ws` cork per frame); false when the socket
+   * is gone.
+   */
+  #write(socket: ClientSocket, payload: Buffer): boolean {
     if (socket.readyState !== OPEN) return false;
     const { maxBufferedBytes, metrics, dropLog } = this.#options;
     if (!withinOutboundLimit(socket, maxBufferedBytes, metrics, dropLog)) return false;
-    socket.send(frame, TEXT_FRAME);
+    const { transport } = socket;
+    if (transport === undefined) socket.send(payload, TEXT_FRAME);
+    else transport.write(textFrame(payload));
     return true;
   }
 }

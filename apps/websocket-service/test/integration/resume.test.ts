@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+import { connect } from 'node:net';
 import { signToken } from '@huleedu/auth';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
 import { resyncDataSchema, syncedDataSchema } from '@huleedu/ws-protocol';
@@ -108,6 +110,40 @@ describe('first connect', () => {
     await publishNumbered(publisher, 'no-recent', 2, { from: 5 });
     await waitFor(() => tab.frames.length === 2, { message: 'live messages' });
     expect(positionsOf(tab)).toEqual([5, 6]);
+  });
+});
+
+describe('the handshake response', () => {
+  /** Sends a raw upgrade request to `address` and resolves with the first chunk that comes back. */
+  function firstChunk(address: string): Promise<string> {
+    const target = new URL(address);
+    return new Promise((resolve, reject) => {
+      const socket = connect(Number(target.port), target.hostname, () => {
+        socket.write(
+          `GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n` +
+            'Upgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n' +
+            `Sec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`,
+        );
+      });
+      socket.once('data', (chunk) => {
+        socket.destroy();
+        resolve(chunk.toString('latin1'));
+      });
+      socket.once('error', reject);
+      onTestFinished(() => {
+        socket.destroy();
+      });
+    });
+  }
+
+  it('leaves in one write with the replayed messages and ws.synced', async () => {
+    await publishNumbered(publisher, 'one-write', 3);
+    const chunk = await firstChunk(resumeUrl(url('one-write'), { recent: 2 }));
+    expect(chunk.startsWith('HTTP/1.1 101 ')).toBe(true);
+    expect(chunk).toContain('"n":2');
+    expect(chunk).toContain('"n":3');
+    expect(chunk).toContain('"event":"ws.synced"');
+    expect(chunk).not.toContain('"n":1');
   });
 });
 
