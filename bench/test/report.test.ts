@@ -269,6 +269,78 @@ describe('the service with history on against the relay fed the same durable pub
   });
 });
 
+describe('the service with its shipped defaults against the relay fed the same plain publishes', () => {
+  const shipped = result('service-default', {
+    connectsPerCpu: 1500, // 0.75x the relay's 2000: missed
+    burstPerCpu: 44_000, // 1.1x the relay's 40,000: met
+    deliveredPerSecond: 30_000,
+    p99Ms: 6, // 0.75x the relay's 8: met
+    perSocketBytes: 5000, // over 4 KiB: missed
+  });
+
+  it('prints its ratios against the relay when it runs first', () => {
+    const results = [shipped, relay];
+    const comparisons = compare(results);
+    expect(comparisons.map((c) => `${c.subject}/${c.baseline}`)).toEqual(['service-default/relay']);
+    expect(comparisons[0]!.connectsPerCpuSecond).toBeCloseTo(0.75);
+    expect(comparisons[0]!.burstDeliveriesPerCpuSecond).toBeCloseTo(1.1);
+    expect(comparisons[0]!.fixedRateP99).toBeCloseTo(0.75);
+    expect(comparisons[0]!.perSocketBytes).toBeCloseTo(1.25);
+    const goals = evaluateGoals(results, comparisons);
+    expect(goals.map((g) => [g.name, g.met])).toEqual([
+      [
+        'service, shipped defaults: burst deliveries per server CPU-second >= 1.0x reference relay, plain publishes',
+        true,
+      ],
+      [
+        'service, shipped defaults: connects per server CPU-second >= 1.0x reference relay, plain publishes',
+        false,
+      ],
+      ['service, shipped defaults: fixed-rate p99 <= 1.0x reference relay, plain publishes', true],
+      ['service, shipped defaults: RSS per idle socket <= 4 KiB (at 1000 sockets)', false],
+    ]);
+    const report: BenchReport = {
+      ...JSON.parse(
+        readFileSync(join(repoRoot, 'bench/test/fixtures/report-before-issue-11.json'), 'utf8'),
+      ),
+      results,
+      comparisons,
+      goals,
+    };
+    const printed = consoleTable(report);
+    expect(printed.split('\n')[0]).toMatch(/service-default\/relay$/);
+    expect(printed).toMatch(/connects per server CPU-second\s+1,500\s+2,000\s+0\.75x/);
+    expect(printed).toMatch(/RSS per socket, average \(KiB\)\s+4\.88\s+3\.91\s+1\.25x/);
+  });
+
+  it('is compared with the relay, never the relay fed durable publishes, when it runs after the service', () => {
+    const relayDurable = result('relay-durable', {
+      connectsPerCpu: 2000,
+      burstPerCpu: 30_000,
+      deliveredPerSecond: 25_000,
+      p99Ms: 10,
+    });
+    const service = result('service', {
+      connectsPerCpu: 2000,
+      burstPerCpu: 40_000,
+      deliveredPerSecond: 30_000,
+      p99Ms: 8,
+    });
+    const results = [service, relay, relayDurable, shipped];
+    expect(compare(results).map((c) => `${c.subject}/${c.baseline}`)).toEqual([
+      'service/relay',
+      'service-default/relay',
+    ]);
+    const goals = evaluateGoals(results, compare(results));
+    expect(goals.slice(-4).map((g) => g.met)).toEqual([true, false, true, false]);
+  });
+
+  it('marks its ratios unmeasured when the relay did not run', () => {
+    const goals = evaluateGoals([shipped], compare([shipped]));
+    expect(goals.map((g) => g.met)).toEqual([null, null, null, false]);
+  });
+});
+
 describe('the results table', () => {
   it('puts the per-CPU-second figure first in its group', () => {
     const labels = metricRows.map((row) => row.label);
