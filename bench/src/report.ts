@@ -333,6 +333,32 @@ function serviceGoals(
 }
 
 /**
+ * The three per-CPU-second and latency targets of a service setting against its like-for-like
+ * baseline (burst deliveries and connects per server CPU-second >= 1.0x, fixed-rate p99 <= 1.0x),
+ * each named by `name`; unmeasured when the baseline did not run.
+ */
+function baselineGoals(
+  comparison: Comparison | undefined,
+  name: (metric: string) => string,
+): Goal[] {
+  return [
+    goal(
+      name('burst deliveries per server CPU-second >= 1.0x'),
+      comparison?.burstDeliveriesPerCpuSecond ?? null,
+      1,
+      'higher',
+    ),
+    goal(
+      name('connects per server CPU-second >= 1.0x'),
+      comparison?.connectsPerCpuSecond ?? null,
+      1,
+      'higher',
+    ),
+    goal(name('fixed-rate p99 <= 1.0x'), comparison?.fixedRateP99 ?? null, 1, 'lower'),
+  ];
+}
+
+/**
  * Issue 11's targets "with every feature on": the service with history on against the relay fed
  * the same durable publishes; empty when the service with history on did not run.
  */
@@ -341,24 +367,10 @@ function historyGoals(
   comparisons: readonly Comparison[],
 ): Goal[] {
   if (!results.some((r) => r.kind === 'service-history')) return [];
-  const durable = comparisonOf(comparisons, 'service-history', 'relay-durable');
-  const name = (metric: string): string =>
-    `service, history on: ${metric} reference relay, durable publishes`;
-  return [
-    goal(
-      name('burst deliveries per server CPU-second >= 1.0x'),
-      durable?.burstDeliveriesPerCpuSecond ?? null,
-      1,
-      'higher',
-    ),
-    goal(
-      name('connects per server CPU-second >= 1.0x'),
-      durable?.connectsPerCpuSecond ?? null,
-      1,
-      'higher',
-    ),
-    goal(name('fixed-rate p99 <= 1.0x'), durable?.fixedRateP99 ?? null, 1, 'lower'),
-  ];
+  return baselineGoals(
+    comparisonOf(comparisons, 'service-history', 'relay-durable'),
+    (metric) => `service, history on: ${metric} reference relay, durable publishes`,
+  );
 }
 
 /**
@@ -372,25 +384,14 @@ function defaultGoals(
 ): Goal[] {
   const shipped = results.find((r) => r.kind === 'service-default');
   if (!shipped) return [];
-  const relay = comparisonOf(comparisons, 'service-default', 'relay');
-  const name = (metric: string): string =>
-    `service, shipped defaults: ${metric} reference relay, plain publishes`;
+  const name = 'service, shipped defaults';
   return [
-    goal(
-      name('burst deliveries per server CPU-second >= 1.0x'),
-      relay?.burstDeliveriesPerCpuSecond ?? null,
-      1,
-      'higher',
+    ...baselineGoals(
+      comparisonOf(comparisons, 'service-default', 'relay'),
+      (metric) => `${name}: ${metric} reference relay, plain publishes`,
     ),
     goal(
-      name('connects per server CPU-second >= 1.0x'),
-      relay?.connectsPerCpuSecond ?? null,
-      1,
-      'higher',
-    ),
-    goal(name('fixed-rate p99 <= 1.0x'), relay?.fixedRateP99 ?? null, 1, 'lower'),
-    goal(
-      `service, shipped defaults: RSS per idle socket <= 4 KiB (at ${shipped.connect.opened} sockets)`,
+      `${name}: RSS per idle socket <= 4 KiB (at ${shipped.connect.opened} sockets)`,
       shipped.memory.perSocketBytes,
       4096,
       'lower',

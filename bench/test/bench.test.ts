@@ -8,21 +8,15 @@ import {
   parseBenchConfig,
   runBench,
   type TargetKind,
+  targetKinds,
   writeReport,
 } from '../src/index.js';
 
-// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works: the service (history
-// off, and history on with durable publishes, with the relay fed the same publishes as its
-// baseline), the service as shipped (history on) fed plain PUBLISH, and both baselines. An
-// unbuilt service fails the test (pnpm build first).
-const targets: TargetKind[] = [
-  'service',
-  'relay',
-  'socketio',
-  'service-history',
-  'relay-durable',
-  'service-default',
-];
+// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works, against every target:
+// the service (history off, and history on with durable publishes, with the relay fed the same
+// publishes as its baseline), the service as shipped (history on) fed plain PUBLISH, and both
+// baselines. An unbuilt service fails the test (pnpm build first).
+const targets: TargetKind[] = [...targetKinds];
 const out = mkdtempSync(join(tmpdir(), 'huleedu-bench-'));
 
 afterAll(() => {
