@@ -43,6 +43,7 @@ const colors: Record<TargetKind, string> = {
   socketio: '#c2410c',
   'service-history': '#7c3aed',
   'relay-durable': '#94a3b8',
+  'service-default': '#0369a1',
 };
 
 function escapeXml(text: string): string {

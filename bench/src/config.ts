@@ -8,8 +8,10 @@ import { DEFAULT_RETENTION, type HistoryRetention } from './publish-script.js';
 
 /**
  * The servers `pnpm bench` can measure: the service (history off, like the baselines), the two
- * baselines, the service with the delivery guarantee on (`service-history`), and the reference
- * relay fed the same durable publishes as it (`relay-durable`), its like-for-like baseline.
+ * baselines, the service with the delivery guarantee on (`service-history`), the reference
+ * relay fed the same durable publishes as it (`relay-durable`), its like-for-like baseline, and
+ * the service as it ships (`service-default`: history on) fed the plain PUBLISH of existing
+ * backends, whose baseline is the relay fed the same.
  */
 export const targetKinds = [
   'service',
@@ -17,9 +19,18 @@ export const targetKinds = [
   'socketio',
   'service-history',
   'relay-durable',
+  'service-default',
 ] as const;
 /** One of {@link targetKinds}. */
 export type TargetKind = (typeof targetKinds)[number];
+
+/**
+ * The targets a run measures when `--targets` is not given: all but `service-default`, which is
+ * measured on request (`--targets service-default,relay`), so the default run keeps its length.
+ */
+export const defaultTargets: readonly TargetKind[] = targetKinds.filter(
+  (kind) => kind !== 'service-default',
+);
 
 /**
  * Baselines that receive the traffic of one service setting only, and the setting they are
@@ -30,9 +41,18 @@ export const pairedBaselines: Readonly<Partial<Record<TargetKind, TargetKind>>> 
   'relay-durable': 'service-history',
 };
 
+/**
+ * The like-for-like baseline of each service setting other than `service`, fed the same traffic:
+ * compared whenever both ran, whichever target came first.
+ */
+export const settingBaselines: Readonly<Partial<Record<TargetKind, TargetKind>>> = {
+  'service-history': 'relay-durable',
+  'service-default': 'relay',
+};
+
 /** Whether a target is the service (started from its build), whatever its settings. */
 export function isService(kind: TargetKind): boolean {
-  return kind === 'service' || kind === 'service-history';
+  return kind === 'service' || kind === 'service-history' || kind === 'service-default';
 }
 
 /** Everything one `pnpm bench` run does, after flags, environment and defaults. */
@@ -230,9 +250,10 @@ export const benchOptions: readonly OptionSpec[] = [
   {
     name: 'targets',
     kind: 'list',
-    default: [...targetKinds],
+    default: [...defaultTargets],
     choices: targetKinds,
-    description: 'servers to measure, first one is compared with the others',
+    description:
+      'servers to measure, first one is compared with the others (service-default: on request)',
   },
   {
     name: 'burst',

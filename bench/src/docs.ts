@@ -10,6 +10,7 @@ import {
 } from './report.js';
 import type { LoadAverage, TargetResult } from './scenario.js';
 import type { Bench100kReport } from './storm.js';
+import { stormCommandsText } from './storm-commands.js';
 
 function markers(name: string): { start: string; end: string } {
   return { start: `<!-- bench:${name}:start -->`, end: `<!-- bench:${name}:end -->` };
@@ -167,6 +168,14 @@ export function render100kSection(report: Bench100kReport): string {
         `${seconds(s.allBackMs)} (${(s.back ?? s.open).toLocaleString('en-US')} reopened, ${s.open.toLocaleString('en-US')} open, ${s.reconnectFailures.toLocaleString('en-US')} failed tries)`,
       ],
     );
+    if (s.allSyncedMs !== undefined && s.synced !== undefined) {
+      rows.push([
+        'time until all sockets are synced (ws.synced or ws.resync after reconnecting)',
+        `${seconds(s.allSyncedMs)} (${s.synced.toLocaleString('en-US')} synced)`,
+      ]);
+    }
+    if (s.redisCommands)
+      rows.push(['Redis commands during the storm', stormCommandsText(s.redisCommands)]);
     const tally = (counts: Record<string, number> | undefined): string =>
       Object.entries(counts ?? {})
         .sort((a, b) => b[1] - a[1])

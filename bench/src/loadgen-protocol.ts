@@ -85,6 +85,13 @@ export interface CountsResult {
   lastDeliveryAt: number;
   /** Wall-clock ms of the last socket to (re)open. */
   lastOpenAt: number;
+  /**
+   * Sockets that got a `ws.synced` or `ws.resync` since the last reset (each counted once): the
+   * service with history on sends one on every connect, once the socket's resume is settled.
+   */
+  synced: number;
+  /** Wall-clock ms of the last socket to count in `synced` (0: none since reset). */
+  lastSyncedAt: number;
 }
 
 /** Full statistics since the last `reset`. */

@@ -44,6 +44,8 @@ interface Slot {
   reconnecting: boolean;
   /** Reopened after a close since the last reset (the storm waits for every socket to be). */
   back: boolean;
+  /** Got a `ws.synced` or `ws.resync` since the last reset. */
+  synced: boolean;
   /**
    * The last position this socket saw; kept across reconnects and sent back to resume, forgotten
    * by a disconnect (the next pass connects as new clients).
@@ -70,6 +72,9 @@ let closes: Record<string, number> = {};
 let reconnects = 0;
 /** Sockets with `back` set. */
 let socketsBack = 0;
+/** Sockets with `synced` set, and when the last of them got its control message. */
+let socketsSynced = 0;
+let lastSyncedAt = 0;
 let reconnectFailures = 0;
 let reconnectFailureReasons: Record<string, number> = {};
 let tally = newTally();
@@ -134,6 +139,11 @@ function attempt(slot: Slot): Promise<string | undefined> {
         },
         onControl(control) {
           trackControl(slot.state, control, tally);
+          if (!slot.synced) {
+            slot.synced = true;
+            socketsSynced++;
+            lastSyncedAt = nowMs();
+          }
         },
         onClose(reason) {
           slot.open = false;
@@ -254,6 +264,8 @@ function counts(): CountsResult {
     back: socketsBack,
     lastDeliveryAt,
     lastOpenAt,
+    synced: socketsSynced,
+    lastSyncedAt,
   };
 }
 
@@ -287,7 +299,12 @@ function resetStats(): void {
   closes = {};
   reconnects = 0;
   socketsBack = 0;
-  for (const slot of slots) slot.back = false;
+  socketsSynced = 0;
+  lastSyncedAt = 0;
+  for (const slot of slots) {
+    slot.back = false;
+    slot.synced = false;
+  }
   reconnectFailures = 0;
   reconnectFailureReasons = {};
   tally = newTally();
@@ -312,6 +329,7 @@ function init(next: WorkerPlan): { sockets: number } {
         backoffStep: 0,
         reconnecting: false,
         back: false,
+        synced: false,
         state: { position: 0, epoch: null },
       });
     }

@@ -306,6 +306,8 @@ export async function startLoadgen(options: LoadgenOptions): Promise<Loadgen> {
         back: results.reduce((sum, r) => sum + r.back, 0),
         lastDeliveryAt: Math.max(0, ...results.map((r) => r.lastDeliveryAt)),
         lastOpenAt: Math.max(0, ...results.map((r) => r.lastOpenAt)),
+        synced: results.reduce((sum, r) => sum + r.synced, 0),
+        lastSyncedAt: Math.max(0, ...results.map((r) => r.lastSyncedAt)),
       };
     },
     async stats() {

@@ -60,6 +60,8 @@ export interface Publisher {
    * never published to are absent). The load generator's sockets must end at these positions.
    */
   positions(): ReadonlyMap<number, PublishedPosition>;
+  /** Messages Redis has taken so far, in every phase (one PUBLISH or EVALSHA each). */
+  sent(): number;
   close(): Promise<void>;
 }
 
@@ -134,7 +136,12 @@ export function createPublisher(
     await redis.ping();
   };
 
-  const send = { plain: sendPlain, durable: sendDurable, emitter: sendEmitter }[mode];
+  const sendBatch = { plain: sendPlain, durable: sendDurable, emitter: sendEmitter }[mode];
+  let taken = 0;
+  const send: SendBatch = async (batch) => {
+    await sendBatch(batch);
+    taken += batch.length;
+  };
 
   const batchOf = (count: number, users: readonly number[]): Array<{ user: number; seq: number }> =>
     Array.from({ length: count }, () => {
@@ -231,6 +238,8 @@ export function createPublisher(
     },
 
     positions: () => positions,
+
+    sent: () => taken,
 
     async close() {
       await redis.quit().catch(() => redis.disconnect());

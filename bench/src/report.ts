@@ -1,4 +1,4 @@
-import { isService, pairedBaselines, type TargetKind } from './config.js';
+import { isService, pairedBaselines, settingBaselines, type TargetKind } from './config.js';
 import type { HistoryReport } from './history-cost.js';
 import type { MachineInfo } from './machine.js';
 import type { ProfileSummary } from './profile.js';
@@ -218,8 +218,9 @@ export function baselinesOf(results: readonly TargetResult[]): TargetResult[] {
 
 /**
  * Every comparison of a run, `[subject, baseline]`: the first target against each of its
- * baselines, then each paired baseline against its setting of the service when both ran (the
- * service with history on against the relay fed the same durable publishes), once each.
+ * baselines, then each further setting of the service against its like-for-like baseline when
+ * both ran (see {@link settingBaselines}: the service with history on against the relay fed the
+ * same durable publishes, the service as shipped against the relay fed plain PUBLISH), once each.
  */
 export function comparedPairs(
   results: readonly TargetResult[],
@@ -227,9 +228,10 @@ export function comparedPairs(
   const subject = results[0];
   if (!subject) return [];
   const pairs = baselinesOf(results).map((b): [TargetResult, TargetResult] => [subject, b]);
-  for (const baseline of results) {
-    const paired = results.find((r) => r.kind === pairedBaselines[baseline.kind]);
-    if (paired && paired !== subject) pairs.push([paired, baseline]);
+  for (const setting of results) {
+    if (setting === subject) continue;
+    const baseline = results.find((r) => r.kind === settingBaselines[setting.kind]);
+    if (baseline) pairs.push([setting, baseline]);
   }
   return pairs;
 }
@@ -331,6 +333,32 @@ function serviceGoals(
 }
 
 /**
+ * The three per-CPU-second and latency targets of a service setting against its like-for-like
+ * baseline (burst deliveries and connects per server CPU-second >= 1.0x, fixed-rate p99 <= 1.0x),
+ * each named by `name`; unmeasured when the baseline did not run.
+ */
+function baselineGoals(
+  comparison: Comparison | undefined,
+  name: (metric: string) => string,
+): Goal[] {
+  return [
+    goal(
+      name('burst deliveries per server CPU-second >= 1.0x'),
+      comparison?.burstDeliveriesPerCpuSecond ?? null,
+      1,
+      'higher',
+    ),
+    goal(
+      name('connects per server CPU-second >= 1.0x'),
+      comparison?.connectsPerCpuSecond ?? null,
+      1,
+      'higher',
+    ),
+    goal(name('fixed-rate p99 <= 1.0x'), comparison?.fixedRateP99 ?? null, 1, 'lower'),
+  ];
+}
+
+/**
  * Issue 11's targets "with every feature on": the service with history on against the relay fed
  * the same durable publishes; empty when the service with history on did not run.
  */
@@ -339,35 +367,53 @@ function historyGoals(
   comparisons: readonly Comparison[],
 ): Goal[] {
   if (!results.some((r) => r.kind === 'service-history')) return [];
-  const durable = comparisonOf(comparisons, 'service-history', 'relay-durable');
-  const name = (metric: string): string =>
-    `service, history on: ${metric} reference relay, durable publishes`;
+  return baselineGoals(
+    comparisonOf(comparisons, 'service-history', 'relay-durable'),
+    (metric) => `service, history on: ${metric} reference relay, durable publishes`,
+  );
+}
+
+/**
+ * The service as it ships (history on) fed the plain PUBLISH of existing backends, against the
+ * relay fed the same: the at-most-once targets against the relay, and the memory bound; empty
+ * when it did not run.
+ */
+function defaultGoals(
+  results: readonly TargetResult[],
+  comparisons: readonly Comparison[],
+): Goal[] {
+  const shipped = results.find((r) => r.kind === 'service-default');
+  if (!shipped) return [];
+  const name = 'service, shipped defaults';
   return [
-    goal(
-      name('burst deliveries per server CPU-second >= 1.0x'),
-      durable?.burstDeliveriesPerCpuSecond ?? null,
-      1,
-      'higher',
+    ...baselineGoals(
+      comparisonOf(comparisons, 'service-default', 'relay'),
+      (metric) => `${name}: ${metric} reference relay, plain publishes`,
     ),
     goal(
-      name('connects per server CPU-second >= 1.0x'),
-      durable?.connectsPerCpuSecond ?? null,
-      1,
-      'higher',
+      `${name}: RSS per idle socket <= 4 KiB (at ${shipped.connect.opened} sockets)`,
+      shipped.memory.perSocketBytes,
+      4096,
+      'lower',
+      'bytes',
     ),
-    goal(name('fixed-rate p99 <= 1.0x'), durable?.fixedRateP99 ?? null, 1, 'lower'),
   ];
 }
 
 /**
- * The service's targets (docs/benchmarks.md): the service's own when it was the first target, then the
- * service with history on against its like-for-like baseline when it ran.
+ * The service's targets (docs/benchmarks.md): the service's own when it was the first target, then
+ * the service with history on and the service as shipped against their like-for-like baselines
+ * when they ran.
  */
 export function evaluateGoals(
   results: readonly TargetResult[],
   comparisons: readonly Comparison[],
 ): Goal[] {
-  return [...serviceGoals(results, comparisons), ...historyGoals(results, comparisons)];
+  return [
+    ...serviceGoals(results, comparisons),
+    ...historyGoals(results, comparisons),
+    ...defaultGoals(results, comparisons),
+  ];
 }
 
 /** The rows at least one result has a value for (older reports lack newer metrics). */

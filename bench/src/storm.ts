@@ -1,5 +1,11 @@
 import type { Redis } from 'ioredis';
 import { nowMs, sleep } from './clock.js';
+import {
+  type CommandCalls,
+  callsBetween,
+  readCommandCalls,
+  subtractCalls,
+} from './commandstats.js';
 import type { Bench100kConfig } from './config.js';
 import { waitForDeliveries } from './drain.js';
 import type { Loadgen } from './loadgen.js';
@@ -8,6 +14,7 @@ import type { MachineInfo } from './machine.js';
 import type { Publisher, PublishSummary } from './publisher.js';
 import { waitForChannelSubscribers } from './readiness.js';
 import { type DeliverySummary, publishAndMeasure } from './scenario.js';
+import { type StormRedisCommands, stormCommands } from './storm-commands.js';
 import type { RunningTarget } from './targets.js';
 
 /**
@@ -55,6 +62,19 @@ export interface StormResult {
   open: number;
   /** Sockets that had reopened since the signal when the wait ended (absent in older reports). */
   back?: number;
+  /**
+   * The service with history on: sockets that had their `ws.synced` or `ws.resync` since the
+   * signal when the wait ended (a socket is back at open, synced once its resume is settled);
+   * absent without history, and in older reports.
+   */
+  synced?: number;
+  /** Signal sent to every socket synced, ms (or to the end of the wait); absent as `synced`. */
+  allSyncedMs?: number;
+  /**
+   * Redis commands from the signal until every socket was back (and synced, with history) and
+   * subscribed again: the server's, per reconnected socket (absent in older reports).
+   */
+  redisCommands?: StormRedisCommands;
   reconnects: number;
   reconnectFailures: number;
   /** Why reconnect tries failed, and how often. */
@@ -166,11 +186,18 @@ export async function stormAndRecover(
   });
   // The publisher keeps sending from before the signal until every socket is back: what it sends
   // while a user's sockets are away must reach them when they resume.
+  // Redis's command counts before the publisher starts and at the signal: what it costs per
+  // message while it sends alone is left out of the storm's commands.
+  let alone: { calls: CommandCalls; sent: number } | undefined;
+  if (config.stormRate > 0)
+    alone = { calls: await readCommandCalls(redis), sent: publisher.sent() };
   const publishing =
     config.stormRate > 0
       ? publisher.steady(config.stormRate, users, config.stormTimeoutMs + 60_000)
       : undefined;
   if (publishing) await sleep(Math.min(1000, 200_000 / config.stormRate));
+  const sentAtSignal = publisher.sent();
+  const callsAtSignal = await readCommandCalls(redis);
   const signalledAt = nowMs();
   log(`storm: ${config.stormSignal} to the server with ${expectedOpen} sockets open`);
   await target.stop(config.stormSignal);
@@ -196,6 +223,43 @@ export async function stormAndRecover(
   }
   const allBackMs = (allBack(counts) ? counts.lastOpenAt : nowMs()) - signalledAt;
   log(`storm: ${counts.back}/${expectedOpen} back after ${Math.round(allBackMs)} ms`);
+  // With history the service answers every connect with ws.synced (or ws.resync) once the
+  // socket's resume is settled: the storm is over when every socket has had its own.
+  const syncs = config.target === 'service' && config.history === 'on';
+  const allSynced = (c: CountsResult): boolean => c.synced >= expectedOpen;
+  while (syncs && allBack(counts) && !allSynced(counts) && nowMs() < deadline) {
+    await sleep(250);
+    counts = await loadgen.counts();
+  }
+  const allSyncedMs = syncs
+    ? (allSynced(counts) ? counts.lastSyncedAt : nowMs()) - signalledAt
+    : undefined;
+  if (allSyncedMs !== undefined) {
+    log(`storm: ${counts.synced}/${expectedOpen} synced after ${Math.round(allSyncedMs)} ms`);
+  }
+  // The last resubscriptions belong to the storm too.
+  if (allBack(counts)) await waitForChannelSubscribers(redis, users, 120_000);
+  const sentAtEnd = publisher.sent();
+  const callsAtEnd = await readCommandCalls(redis);
+  const redisCommands = stormCommands({
+    atSignal: callsAtSignal,
+    atEnd: callsAtEnd,
+    readingsInWindow: 1,
+    publisherMessages: sentAtEnd - sentAtSignal,
+    ...(alone
+      ? {
+          publisherAlone: {
+            // less the `info` of the reading that opened the stretch
+            calls: subtractCalls(callsBetween(alone.calls, callsAtSignal), { info: 1 }),
+            messages: sentAtSignal - alone.sent,
+          },
+        }
+      : {}),
+    sockets: counts.back,
+  });
+  log(
+    `storm: ${redisCommands.total} Redis commands from the server (${redisCommands.perSocket?.toFixed(2) ?? '-'} per reconnected socket)`,
+  );
   let stormPublishing: StormPublishing | null = null;
   if (publishing) {
     const sent = await publishing.stop();
@@ -230,6 +294,8 @@ export async function stormAndRecover(
     allBackMs,
     open: counts.open,
     back: counts.back,
+    ...(allSyncedMs !== undefined ? { synced: counts.synced, allSyncedMs } : {}),
+    redisCommands,
     reconnects: stats.reconnects,
     reconnectFailures: stats.reconnectFailures,
     reconnectFailureReasons: stats.reconnectFailureReasons,

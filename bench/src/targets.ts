@@ -23,7 +23,7 @@ export interface TargetProfile {
   readonly subscription: 'channels' | 'pattern';
   /** How backends publish to it. */
   readonly publish: PublishMode;
-  /** The service's `WEBSOCKET_HISTORY` (the service variants only). */
+  /** The service's `WEBSOCKET_HISTORY` (the service variants only; unset: the shipped default). */
   readonly history?: 'on' | 'off';
 }
 
@@ -32,7 +32,10 @@ export interface TargetProfile {
  * PUBLISH), like for like with the two baselines; `service-history` is the service with the
  * delivery guarantee (history on, every message published with the durable publish script), and
  * `relay-durable` the same relay process fed exactly that traffic: it forwards the positioned
- * message the script PUBLISHes on the user channel, as Redis delivers it.
+ * message the script PUBLISHes on the user channel, as Redis delivers it. `service-default` is
+ * the service with its shipped settings (no `WEBSOCKET_HISTORY`, so history on: a history read and
+ * a `ws.synced` on every connect) fed the plain PUBLISH of existing backends, which it forwards
+ * unpositioned; its baseline is the relay fed the same.
  */
 export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
   service: {
@@ -76,6 +79,14 @@ export const targetProfiles: Readonly<Record<TargetKind, TargetProfile>> = {
     protocol: 'ws',
     subscription: 'channels',
     publish: 'durable',
+  },
+  'service-default': {
+    kind: 'service-default',
+    server: 'service',
+    label: 'service, shipped defaults',
+    protocol: 'ws',
+    subscription: 'channels',
+    publish: 'plain',
   },
 };
 

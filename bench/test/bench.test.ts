@@ -8,13 +8,15 @@ import {
   parseBenchConfig,
   runBench,
   type TargetKind,
+  targetKinds,
   writeReport,
 } from '../src/index.js';
 
-// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works: the service (history
-// off, and history on with durable publishes, with the relay fed the same publishes as its
-// baseline) and both baselines. An unbuilt service fails the test (pnpm build first).
-const targets: TargetKind[] = ['service', 'relay', 'socketio', 'service-history', 'relay-durable'];
+// The whole pipeline at tiny scale, so CI proves `pnpm bench` still works, against every target:
+// the service (history off, and history on with durable publishes, with the relay fed the same
+// publishes as its baseline), the service as shipped (history on) fed plain PUBLISH, and both
+// baselines. An unbuilt service fails the test (pnpm build first).
+const targets: TargetKind[] = [...targetKinds];
 const out = mkdtempSync(join(tmpdir(), 'huleedu-bench-'));
 
 afterAll(() => {
@@ -83,17 +85,18 @@ describe('pnpm bench at tiny scale', () => {
       expect(result.burst!.duplicates, result.label).toBe(0);
     }
     // Ratios against the two baselines; the service with history on against the relay fed the
-    // same durable publishes, with its own targets.
+    // same durable publishes, the service as shipped against the relay, each with its own targets.
     expect(report.comparisons.map((c) => `${c.subject}/${c.baseline}`)).toEqual([
       'service/relay',
       'service/socketio',
       'service-history/relay-durable',
+      'service-default/relay',
     ]);
     for (const comparison of report.comparisons) {
       expect(comparison.burstDeliveredPerSecond, comparison.baseline).toBeGreaterThan(0);
       expect(comparison.fixedRateP99, comparison.baseline).toBeGreaterThan(0);
     }
-    expect(report.goals.length).toBe(9);
+    expect(report.goals.length).toBe(13);
     expect(liveChildren()).toBe(0);
   });
 

@@ -3,8 +3,10 @@ import {
   addressesFor,
   addressesForTarget,
   benchModeOf,
+  isService,
   parseBench100kConfig,
   parseBenchConfig,
+  settingBaselines,
 } from '../src/config.js';
 import { BenchError } from '../src/errors.js';
 
@@ -28,6 +30,7 @@ describe('pnpm bench options', () => {
       'service-history',
       'relay-durable',
     ]);
+    expect(config.targets).not.toContain('service-default');
     expect(config.retention).toEqual({ length: 100, ttlSeconds: 86_400 });
     expect(config.memoryEntries).toEqual([10, 100, 1000]);
     expect(config.users * config.tabs).toBe(10_000);
@@ -39,6 +42,18 @@ describe('pnpm bench options', () => {
     expect([config.rateRounds, config.durationMs]).toEqual([3, 10_000]);
     expect(config.connectRounds).toBe(3);
     expect(parseBenchConfig([], { BENCH_CONNECT_ROUNDS: '5' }).connectRounds).toBe(5);
+  });
+
+  it('measures the service with its shipped defaults on request, next to the relay', () => {
+    expect(parseBenchConfig(['--targets', 'service-default,relay'], {}).targets).toEqual([
+      'service-default',
+      'relay',
+    ]);
+    expect(parseBenchConfig([], { BENCH_TARGETS: 'service-default' }).targets).toEqual([
+      'service-default',
+    ]);
+    expect(isService('service-default')).toBe(true);
+    expect(settingBaselines['service-default']).toBe('relay');
   });
 
   it('takes flags over BENCH_* variables over defaults', () => {

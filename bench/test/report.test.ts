@@ -100,6 +100,16 @@ const socketio = result('socketio', {
   p99Ms: 300,
 });
 
+/** The service at-most-once, level with the relay. */
+const plainService: TargetResult = { ...relay, kind: 'service', label: 'service' };
+/** Against the service with history on below: 0.9x connects (missed), 1.1x burst (met), 1.2x p99 (missed). */
+const relayDurable = result('relay-durable', {
+  connectsPerCpu: 2000,
+  burstPerCpu: 30_000,
+  deliveredPerSecond: 25_000,
+  p99Ms: 10,
+});
+
 function goalsOf(service: TargetResult, others = [relay, socketio]) {
   const results = [service, ...others];
   return evaluateGoals(results, compare(results));
@@ -160,23 +170,12 @@ describe("issue 11's targets", () => {
 });
 
 describe('the service with history on against the relay fed the same durable publishes', () => {
-  const service = result('service', {
-    connectsPerCpu: 2000,
-    burstPerCpu: 40_000,
-    deliveredPerSecond: 30_000,
-    p99Ms: 8,
-  });
+  const service = plainService;
   const history = result('service-history', {
     connectsPerCpu: 1800,
     burstPerCpu: 33_000,
     deliveredPerSecond: 20_000,
     p99Ms: 12,
-  });
-  const relayDurable = result('relay-durable', {
-    connectsPerCpu: 2000, // 0.9x: missed
-    burstPerCpu: 30_000, // 1.1x: met
-    deliveredPerSecond: 25_000,
-    p99Ms: 10, // 1.2x: missed
   });
   const results = [service, relay, socketio, history, relayDurable];
 
@@ -266,6 +265,66 @@ describe('the service with history on against the relay fed the same durable pub
     expect(section).toContain(
       '| service, history on: fixed-rate p99 <= 1.0x reference relay, durable publishes | 1.20x | MISSED |',
     );
+  });
+});
+
+describe('the service with its shipped defaults against the relay fed the same plain publishes', () => {
+  const shipped = result('service-default', {
+    connectsPerCpu: 1500, // 0.75x the relay's 2000: missed
+    burstPerCpu: 44_000, // 1.1x the relay's 40,000: met
+    deliveredPerSecond: 30_000,
+    p99Ms: 6, // 0.75x the relay's 8: met
+    perSocketBytes: 5000, // over 4 KiB: missed
+  });
+
+  it('prints its ratios against the relay when it runs first', () => {
+    const results = [shipped, relay];
+    const comparisons = compare(results);
+    expect(comparisons.map((c) => `${c.subject}/${c.baseline}`)).toEqual(['service-default/relay']);
+    expect(comparisons[0]!.connectsPerCpuSecond).toBeCloseTo(0.75);
+    expect(comparisons[0]!.burstDeliveriesPerCpuSecond).toBeCloseTo(1.1);
+    expect(comparisons[0]!.fixedRateP99).toBeCloseTo(0.75);
+    expect(comparisons[0]!.perSocketBytes).toBeCloseTo(1.25);
+    const goals = evaluateGoals(results, comparisons);
+    expect(goals.map((g) => [g.name, g.met])).toEqual([
+      [
+        'service, shipped defaults: burst deliveries per server CPU-second >= 1.0x reference relay, plain publishes',
+        true,
+      ],
+      [
+        'service, shipped defaults: connects per server CPU-second >= 1.0x reference relay, plain publishes',
+        false,
+      ],
+      ['service, shipped defaults: fixed-rate p99 <= 1.0x reference relay, plain publishes', true],
+      ['service, shipped defaults: RSS per idle socket <= 4 KiB (at 1000 sockets)', false],
+    ]);
+    const report: BenchReport = {
+      ...JSON.parse(
+        readFileSync(join(repoRoot, 'bench/test/fixtures/report-before-issue-11.json'), 'utf8'),
+      ),
+      results,
+      comparisons,
+      goals,
+    };
+    const printed = consoleTable(report);
+    expect(printed.split('\n')[0]).toMatch(/service-default\/relay$/);
+    expect(printed).toMatch(/connects per server CPU-second\s+1,500\s+2,000\s+0\.75x/);
+    expect(printed).toMatch(/RSS per socket, average \(KiB\)\s+4\.88\s+3\.91\s+1\.25x/);
+  });
+
+  it('is compared with the relay, never the relay fed durable publishes, when it runs after the service', () => {
+    const results = [plainService, relay, relayDurable, shipped];
+    expect(compare(results).map((c) => `${c.subject}/${c.baseline}`)).toEqual([
+      'service/relay',
+      'service-default/relay',
+    ]);
+    const goals = evaluateGoals(results, compare(results));
+    expect(goals.slice(-4).map((g) => g.met)).toEqual([true, false, true, false]);
+  });
+
+  it('marks its ratios unmeasured when the relay did not run', () => {
+    const goals = evaluateGoals([shipped], compare([shipped]));
+    expect(goals.map((g) => g.met)).toEqual([null, null, null, false]);
   });
 });
 

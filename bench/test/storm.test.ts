@@ -44,6 +44,14 @@ describe('pnpm bench:100k at tiny scale', () => {
     expect(publishing.duplicates).toBe(0);
     expect(publishing.synced).toBe(0); // the relay knows nothing of positions
     expect(storm.afterStorm).toMatchObject({ expected: 40, delivered: 40, lost: 0 });
+    // The relay's whole reconnect in Redis: one SUBSCRIBE per returning user; the publisher's
+    // durable publishes in the same window are left out. No ws.synced to wait for.
+    expect(storm.redisCommands).toMatchObject({ sockets: 40 });
+    expect(storm.redisCommands!.byCommand.subscribe).toBe(40);
+    expect(storm.redisCommands!.publisher).toBeGreaterThan(0);
+    expect(storm.synced).toBeUndefined();
+    expect(render100kSection(report)).toContain('| Redis commands during the storm |');
+    expect(render100kSection(report)).not.toContain('synced (ws.synced');
     expect(render100kSection(report)).toContain('| time until all sockets are back |');
     expect(render100kSection(report)).toContain(
       '| storm: delivered, each position once per socket |',
@@ -82,6 +90,13 @@ describe('pnpm bench:100k at tiny scale', () => {
     // Every reconnect was admitted with ws.synced, and some of them replayed what they missed.
     expect(publishing.synced).toBeGreaterThanOrEqual(80);
     expect(publishing.replayed).toBeGreaterThan(0);
+    // Back at open, synced at its ws.synced: every socket got one after it reopened.
+    expect(storm.synced).toBe(80);
+    expect(storm.allSyncedMs).toBeGreaterThanOrEqual(storm.allBackMs);
+    expect(render100kSection(report)).toContain('| time until all sockets are synced');
+    // Each resume costs the service Redis work: more than the relay's one SUBSCRIBE per socket.
+    expect(storm.redisCommands!.sockets).toBe(80);
+    expect(storm.redisCommands!.perSocket).toBeGreaterThan(1);
     expect(storm.afterStorm).toMatchObject({ expected: 80, delivered: 80, lost: 0 });
     expect(liveChildren()).toBe(0);
   });

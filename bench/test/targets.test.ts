@@ -10,8 +10,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { benchEnvelope, benchEnvelopeJson, benchUserId, readSentAt } from '../src/message.js';
 import { createPublisher } from '../src/publisher.js';
-import { readPositioned } from '../src/resume-tracking.js';
-import { type RunningTarget, startTarget } from '../src/targets.js';
+import { readControl, readPositioned } from '../src/resume-tracking.js';
+import { type RunningTarget, startTarget, targetProfiles } from '../src/targets.js';
 
 // The baselines must do the work the service does (check the token, deliver to the right
 // user), or the comparison would flatter them.
@@ -220,6 +220,47 @@ describe('service', () => {
     });
     try {
       expect(argvOf(service).filter((arg) => arg.startsWith('--max-semi-space-size'))).toEqual([]);
+    } finally {
+      await service.stop();
+    }
+  });
+});
+
+describe('service, shipped defaults', () => {
+  it('runs the service without WEBSOCKET_HISTORY (history on), sends ws.synced on connect and forwards a plain PUBLISH unpositioned', async () => {
+    expect(targetProfiles['service-default']).toMatchObject({
+      server: 'service',
+      publish: 'plain',
+    });
+    expect(targetProfiles['service-default'].history).toBeUndefined();
+    const service = await startTarget('service-default', {
+      redisUrl: redis.url,
+      secret,
+      maxConnectionsPerUser: 5,
+      serviceEntry: '',
+    });
+    try {
+      const environment = readFileSync(`/proc/${service.pid()}/environ`, 'utf8').split('\0');
+      expect(environment.filter((line) => line.startsWith('WEBSOCKET_HISTORY='))).toEqual([]);
+      const user = benchUserId(11);
+      const frames: Buffer[] = [];
+      const socket = new WebSocket(`${service.url}?token=${signToken(user, { secret })}`);
+      socket.on('message', (data: Buffer) => frames.push(data));
+      await waitFor(() => frames.some((frame) => readControl(frame)?.event === 'ws.synced'));
+      await waitFor(
+        async () =>
+          Number(((await publisher.call('PUBSUB', 'NUMSUB', userChannel(user))) as unknown[])[1]) >=
+          1,
+      );
+      const sent = benchEnvelopeJson(1, 1234.5);
+      await publisher.publish(userChannel(user), sent);
+      await waitFor(() => frames.some((frame) => readSentAt(frame) !== undefined));
+      const notification = frames.find((frame) => readSentAt(frame) !== undefined)!;
+      expect(readSentAt(notification)).toBe(1234.5);
+      expect(readPositioned(notification)).toBeUndefined();
+      // The control frame is no notification: only the published one counts as a delivery.
+      expect(frames.filter((frame) => readSentAt(frame) !== undefined)).toHaveLength(1);
+      socket.close();
     } finally {
       await service.stop();
     }
