@@ -230,6 +230,8 @@ export class ServiceMetrics {
   replayedMessages = 0;
   /** History reads sent to Redis (one per user, however many sockets it serves). */
   historyReads = 0;
+  /** Sockets synced without a read: they joined the user's live sockets at their position. */
+  historyJoinedLive = 0;
 
   readonly #accepted: Counter;
   readonly #rejected: Counter<'reason'>;
@@ -468,6 +470,11 @@ export class ServiceMetrics {
       'history_reads_total',
       'History reads sent to Redis (one per user, for all its sockets)',
       () => this.historyReads,
+    );
+    tally(
+      'history_joined_live_total',
+      "Sockets synced without a history read, at the position of the user's live sockets",
+      () => this.historyJoinedLive,
     );
     const history = (): HistoryStats | undefined => sources.history?.();
     gauge(

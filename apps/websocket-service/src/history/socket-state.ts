@@ -156,6 +156,30 @@ export function needsEntriesNotAsked(socket: SyncedSocket, snapshot: HistorySnap
   );
 }
 
+/**
+ * Syncs `socket` without a read when the user's other sockets here (`sockets`, which may include
+ * it) are all live at one position and epoch: the service has sent them every positioned message
+ * up to there, and every later one reaches this socket as well, so it can stand where they
+ * stand. Only for a first connect that asks for no `recent` entries, or a resume from exactly
+ * that position and epoch; false (nothing changed) otherwise, and the caller reads the history.
+ */
+export function joinLive(socket: SyncedSocket, sockets: readonly SyncedSocket[]): boolean {
+  if (socket.syncState !== SYNCING || (!socket.resumed && socket.recent > 0)) return false;
+  let live: SyncedSocket | undefined;
+  for (const other of sockets) {
+    if (other === socket) continue;
+    if (other.syncState !== LIVE) return false;
+    if (live === undefined) live = other;
+    else if (other.position !== live.position || other.epoch !== live.epoch) return false;
+  }
+  if (live === undefined) return false;
+  if (socket.resumed && (socket.position !== live.position || socket.epoch !== live.epoch)) {
+    return false;
+  }
+  markSynced(socket, live.position, live.epoch);
+  return true;
+}
+
 /** A read synced `socket`: it stands at the history's `top` of `epoch` and is live. */
 export function markSynced(socket: SyncedSocket, top: number, epoch: string | null): void {
   socket.position = top;

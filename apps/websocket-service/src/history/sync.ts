@@ -20,6 +20,7 @@ import {
 import {
   addReadMark,
   beginSync,
+  joinLive,
   markAdopt,
   markSynced,
   needsEntriesNotAsked,
@@ -138,8 +139,18 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
 
   admit(socket: ClientSocket, request: ResumeRequest): void {
     beginSync(socket, request);
+    const { userId } = socket;
+    const { isSubscribed, registry } = this.#options;
     // Not subscribed yet: `onSubscribed` sends the read once Redis confirms the channel.
-    if (this.#options.isSubscribed(socket.userId)) this.#readFor(socket.userId);
+    if (!isSubscribed(userId)) return;
+    // Another tab of the user is live here and nothing is being read: no read needed.
+    if (!this.#pending.has(userId) && joinLive(socket, registry.socketsOf(userId) ?? [])) {
+      this.#options.metrics.historyJoinedLive++;
+      this.#synced(socket, 0);
+      release(socket.transport);
+      return;
+    }
+    this.#readFor(userId);
   }
 
   /**
@@ -409,9 +420,14 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
       replayed++;
     }
     metrics.replayedMessages += replayed;
-    if (!wasSyncing || !open) return;
-    if (socket.resumed) metrics.resumed('recovered', 'none');
-    this.#write(socket, controlFrame(controlEvents.SYNCED, { position: top, epoch, replayed }));
+    if (wasSyncing && open) this.#synced(socket, replayed);
+  }
+
+  /** Tells a socket that was syncing where it stands now (`ws.synced`), after `replayed` entries. */
+  #synced(socket: ClientSocket, replayed: number): void {
+    if (socket.resumed) this.#options.metrics.resumed('recovered', 'none');
+    const data = { position: socket.position, epoch: socket.epoch || null, replayed };
+    this.#write(socket, controlFrame(controlEvents.SYNCED, data));
   }
 
   #resync(

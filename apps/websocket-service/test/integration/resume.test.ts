@@ -147,6 +147,47 @@ describe('the handshake response', () => {
   });
 });
 
+describe("a tab joining the user's live tabs", () => {
+  const reads = () => metricValue(service, 'huleedu_ws_history_reads_total');
+  const joined = () => metricValue(service, 'huleedu_ws_history_joined_live_total');
+
+  it('is synced at their position without a read, and gets what comes next once', async () => {
+    const first = await connectSynced(url('joiner'));
+    const published = await publishNumbered(publisher, 'joiner', 3);
+    await waitFor(() => first.frames.length === 3, { message: 'live 1..3' });
+    const [readsBefore, joinedBefore] = [await reads(), await joined()];
+    const second = await connectSynced(url('joiner'));
+    expect(second.controls).toEqual([
+      { event: 'ws.synced', data: { position: 3, epoch: published[0]!.epoch, replayed: 0 } },
+    ]);
+    expect(await reads()).toBe(readsBefore);
+    expect(await joined()).toBe(joinedBefore + 1);
+    await publishNumbered(publisher, 'joiner', 2, { from: 4 });
+    await waitFor(() => first.frames.length === 5 && second.frames.length === 2, {
+      message: 'live 4..5 on both tabs',
+    });
+    expect(positionsOf(first)).toEqual(range(1, 5));
+    expect(positionsOf(second)).toEqual([4, 5]);
+  });
+
+  it('is synced without a read on a resume from their exact position, and read for otherwise', async () => {
+    const first = await connectSynced(url('joining-resumer'));
+    const published = await publishNumbered(publisher, 'joining-resumer', 4);
+    const epoch = published[0]!.epoch;
+    await waitFor(() => first.frames.length === 4, { message: 'live 1..4' });
+    const readsBefore = await reads();
+    const exact = await connectSynced(resumeUrl(url('joining-resumer'), { position: 4, epoch }));
+    expect(timeline(exact)).toEqual(['synced:4']);
+    expect(await reads()).toBe(readsBefore);
+    // Behind the live tabs, or with recent: the history is read and the missed entries replayed.
+    const behind = await connectSynced(resumeUrl(url('joining-resumer'), { position: 2, epoch }));
+    expect(timeline(behind)).toEqual(['3', '4', 'synced:4']);
+    const recent = await connectSynced(resumeUrl(url('joining-resumer'), { recent: 1 }));
+    expect(timeline(recent)).toEqual(['4', 'synced:4']);
+    expect(await reads()).toBe(readsBefore + 2);
+  });
+});
+
 describe('resume after a reconnect', () => {
   it('replays exactly the missed messages in order, then ws.synced, then live, with no duplicate', async () => {
     const first = await connectSynced(url('resumer'));
