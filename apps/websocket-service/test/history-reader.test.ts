@@ -1,7 +1,12 @@
 import { type RedisHandle, startRedis } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { HistoryReadError, HistoryReader, type HistorySnapshot } from '../src/history/reader.js';
+import {
+  HistoryReadError,
+  HistoryReader,
+  type HistorySnapshot,
+  READ_BATCH_MAX_USERS,
+} from '../src/history/reader.js';
 import { captureLogger } from './helpers.js';
 import { publishNumbered } from './integration/history.js';
 
@@ -63,6 +68,45 @@ describe('HistoryReader', () => {
       top: 0,
       entries: [],
     });
+  });
+
+  it('reads the users asked for in one turn with one script call each, every user its own answer', async () => {
+    const users = Array.from({ length: READ_BATCH_MAX_USERS + 6 }, (_, i) => `batch-${i}`);
+    const epochs: string[] = [];
+    for (const [i, user] of users.entries()) {
+      const published = await publishNumbered(admin, user, (i % 4) + 1);
+      epochs.push(published[0]!.epoch);
+    }
+    const history = reader(5000);
+    await history.read('warm-up', firstConnect);
+    const calls = async () => {
+      const stats = String(await admin.info('commandstats'));
+      // ioredis sends a script's first call on a connection as EVAL, the later ones as EVALSHA.
+      const calls = (name: string) =>
+        Number(new RegExp(`cmdstat_${name}:calls=(\\d+)`).exec(stats)?.[1] ?? 0);
+      return calls('evalsha') + calls('eval');
+    };
+    const before = await calls();
+    // Each user asks for something else: recent 1, a mark at position 1, or nothing.
+    const snapshots = await Promise.all(
+      users.map((user, i) =>
+        history.read(user, {
+          limit: 100,
+          recent: i % 3 === 0 ? 1 : 0,
+          marks: i % 3 === 1 ? [1, epochs[i]!] : [],
+        }),
+      ),
+    );
+    // Two calls: one full batch, and the rest.
+    expect((await calls()) - before).toBe(2);
+    for (const [i, snapshot] of snapshots.entries()) {
+      const top = (i % 4) + 1;
+      const expected =
+        i % 3 === 0 ? [top] : i % 3 === 1 ? Array.from({ length: top - 1 }, (_, n) => n + 2) : [];
+      expect(snapshot.epoch).toBe(epochs[i]);
+      expect(snapshot.top).toBe(top);
+      expect(snapshot.entries.map((entry) => entry.position)).toEqual(expected);
+    }
   });
 
   it('times out every read Redis does not answer in time, once each, and reads again after', async () => {

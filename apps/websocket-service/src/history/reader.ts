@@ -4,32 +4,46 @@ import type { Logger } from '../logger.js';
 import { connectTo, OutageLog, type RedisSettings } from '../redis/connection.js';
 
 /**
- * Reads a user's history in one atomic step (a Lua script: the meta hash and the stream entries
- * after the earliest position any socket needs), so the entries always belong to the epoch and
- * top it reports.
+ * Reads the histories of one or more users, each in one atomic step (the script runs whole: the
+ * meta hash and the stream entries after the earliest position any socket needs), so a user's
+ * entries always belong to the epoch and top reported with them.
  *
- * KEYS[1] stream, KEYS[2] meta. ARGV[1] limit: a position further behind the top than this is not
- * read (that socket gets `replay_limit`); ARGV[2] recent: the last N entries too (0: none);
- * ARGV[3..] pairs of position and epoch (`''`: none, position 0), one per socket to catch up.
- * Returns {epoch, top, entries} ({'', 0, {}} without meta); entries as XRANGE gives them, at most
- * max(limit, recent).
+ * KEYS: stream and meta of each user, in pairs. ARGV, per user in the same order: limit (a
+ * position further behind the top than this is not read: that socket gets `replay_limit`),
+ * recent (the last N entries too, 0: none), the number of marks, and the marks: pairs of
+ * position and epoch (`''`: none, position 0), one per socket to catch up. Returns one {epoch, top, entries} per user, in
+ * order ({'', 0, {}} without meta); entries as XRANGE gives them, at most max(limit, recent).
  */
 export const READ_SCRIPT = `
-local meta = redis.call('HMGET', KEYS[2], 'epoch', 'top')
-local epoch = meta[1]
-if not epoch then return {'', 0, {}} end
-local top = tonumber(meta[2]) or 0
-local limit, recent = tonumber(ARGV[1]), tonumber(ARGV[2])
-local start = top
-if recent > 0 then start = math.max(top - recent, 0) end
-for i = 3, #ARGV - 1, 2 do
-  local position, known = tonumber(ARGV[i]), ARGV[i + 1]
-  if (known == epoch or known == '') and position < start and top - position <= limit then
-    start = position
+local replies = {}
+local a = 1
+for k = 1, #KEYS, 2 do
+  local limit, recent, marks = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
+  local first = a + 3
+  a = first + 2 * marks
+  local meta = redis.call('HMGET', KEYS[k + 1], 'epoch', 'top')
+  local epoch = meta[1]
+  if not epoch then
+    replies[#replies + 1] = {'', 0, {}}
+  else
+    local top = tonumber(meta[2]) or 0
+    local start = top
+    if recent > 0 then start = math.max(top - recent, 0) end
+    for i = first, a - 1, 2 do
+      local position, known = tonumber(ARGV[i]), ARGV[i + 1]
+      if (known == epoch or known == '') and position < start and top - position <= limit then
+        start = position
+      end
+    end
+    if start >= top then
+      replies[#replies + 1] = {epoch, top, {}}
+    else
+      replies[#replies + 1] = {epoch, top, redis.call('XRANGE', KEYS[k],
+        string.format('%d-0', start + 1), '+', 'COUNT', top - start)}
+    end
   end
 end
-if start >= top then return {epoch, top, {}} end
-return {epoch, top, redis.call('XRANGE', KEYS[1], string.format('%d-0', start + 1), '+', 'COUNT', top - start)}
+return replies
 `;
 
 /** One stored message: its position and the exact bytes that were published. */
@@ -88,22 +102,38 @@ const QUIT_TIMEOUT_MS = 2000;
 
 type ReadReply = [Buffer, number, [Buffer, Buffer[]][]];
 
-/** A read waiting for its answer, and when it times out (`performance.now()` ms). */
+/**
+ * A read waiting for its answer, and when it times out (`performance.now()` ms); `resolve` is
+ * cleared once it is answered or timed out.
+ */
 interface ReadInFlight {
+  readonly userId: string;
+  readonly request: HistoryReadRequest;
   readonly deadline: number;
   resolve: ((snapshot: HistorySnapshot) => void) | undefined;
   reject: (error: HistoryReadError) => void;
 }
-interface ReadCommand {
-  huleeduHistoryReadBuffer(...args: (string | number)[]): Promise<ReadReply>;
+
+/**
+ * Most users one script call reads: the reads of one turn share a call, and Redis runs a script
+ * whole, so this bounds how long one call holds it.
+ */
+export const READ_BATCH_MAX_USERS = 64;
+interface ReadCommands {
+  /** One user: its two keys first (a Cluster client routes, and auto-pipelines, by the first). */
+  huleeduHistoryReadBuffer(...args: (string | number)[]): Promise<ReadReply[]>;
+  /** Several users: the number of keys first. */
+  huleeduHistoryReadManyBuffer(...args: (string | number)[]): Promise<ReadReply[]>;
 }
 
 /**
  * The service's one connection for history reads: a plain (non-subscriber) connection, or a
  * Cluster client that sends each read to the master owning the user's slot (every key of a user
- * shares the slot of the user's channel). Reads issued in the same event-loop turn go out as one
- * pipeline (ioredis auto-pipelining), so a storm of thousands of reads costs a few round trips.
- * While the connection is down, reads wait for it (bounded by the timeout).
+ * shares the slot of the user's channel). The reads issued in one event-loop turn share one
+ * script call on a single Redis (up to {@link READ_BATCH_MAX_USERS} users each; in a Cluster one
+ * call per user, since users' keys live in different slots), and calls of the same turn share
+ * one pipeline (ioredis auto-pipelining), so a storm of thousands of reads costs a few commands
+ * and round trips. While the connection is down, reads wait for it (bounded by the timeout).
  */
 export class HistoryReader {
   readonly #options: HistoryReaderOptions;
@@ -117,6 +147,10 @@ export class HistoryReader {
   #inFlightHead = 0;
   #timer: NodeJS.Timeout | undefined;
   readonly #expire = (): void => this.#timeOut();
+  /** Reads of this turn not sent yet, and how many users one call may read. */
+  #batch: ReadInFlight[] = [];
+  readonly #batchMax: number;
+  readonly #flush = (): void => this.#send();
 
   constructor(options: HistoryReaderOptions) {
     this.#options = options;
@@ -132,6 +166,8 @@ export class HistoryReader {
       { enableAutoPipelining: true },
     );
     this.#redis.defineCommand('huleeduHistoryRead', { numberOfKeys: 2, lua: READ_SCRIPT });
+    this.#redis.defineCommand('huleeduHistoryReadMany', { lua: READ_SCRIPT });
+    this.#batchMax = options.redis.mode === 'cluster' ? 1 : READ_BATCH_MAX_USERS;
     // The subscriber reports the same outage too.
     new OutageLog(options.logger, 'redis history reader error').watch(
       this.#redis,
@@ -151,42 +187,72 @@ export class HistoryReader {
    * refuses, the connection fails, or no answer came within the timeout.
    */
   read(userId: string, request: HistoryReadRequest): Promise<HistorySnapshot> {
-    const { stream, meta } = historyKeys(userId, this.#options.channelPrefix);
-    const command = (this.#redis as unknown as ReadCommand).huleeduHistoryReadBuffer(
-      stream,
-      meta,
-      request.limit,
-      request.recent,
-      ...request.marks,
-    );
     return new Promise<HistorySnapshot>((resolve, reject) => {
       const read: ReadInFlight = {
+        userId,
+        request,
         deadline: performance.now() + this.#options.timeoutMs,
         resolve,
         reject,
       };
       this.#inFlight.push(read);
       this.#timer ??= setTimeout(this.#expire, this.#options.timeoutMs);
-      command.then(
-        (reply) => {
-          if (read.resolve === undefined) return;
-          this.#answered(read);
-          let snapshot: HistorySnapshot;
-          try {
-            snapshot = snapshotOf(reply);
-          } catch (error) {
-            reject(new HistoryReadError('error', (error as Error).message));
-            return;
-          }
-          resolve(snapshot);
-        },
-        (error: Error) => {
-          if (read.resolve === undefined) return;
-          this.#answered(read);
-          reject(new HistoryReadError('error', error.message));
-        },
-      );
+      const batch = this.#batch;
+      batch.push(read);
+      if (batch.length >= this.#batchMax) this.#send();
+      else if (batch.length === 1) process.nextTick(this.#flush);
     });
+  }
+
+  /** Sends the reads of this turn not sent yet as one script call. */
+  #send(): void {
+    const reads = this.#batch;
+    if (reads.length === 0) return;
+    this.#batch = [];
+    const { channelPrefix } = this.#options;
+    const keys: string[] = [];
+    const args: (string | number)[] = [];
+    for (const { userId, request } of reads) {
+      const { stream, meta } = historyKeys(userId, channelPrefix);
+      keys.push(stream, meta);
+      args.push(request.limit, request.recent, request.marks.length / 2, ...request.marks);
+    }
+    const commands = this.#redis as unknown as ReadCommands;
+    const call =
+      reads.length === 1
+        ? commands.huleeduHistoryReadBuffer(...keys, ...args)
+        : commands.huleeduHistoryReadManyBuffer(keys.length, ...keys, ...args);
+    call.then(
+      (replies) => this.#answer(reads, replies),
+      (error: Error) => {
+        for (const read of reads) this.#settle(read, undefined, error.message);
+      },
+    );
+  }
+
+  /** Hands each read of a call its snapshot (or the reason its reply cannot be read). */
+  #answer(reads: readonly ReadInFlight[], replies: unknown): void {
+    const whole = Array.isArray(replies) && replies.length === reads.length;
+    for (let i = 0; i < reads.length; i++) {
+      let snapshot: HistorySnapshot | undefined;
+      let problem: string | undefined;
+      try {
+        if (!whole) throw new Error('unexpected reply to the history read');
+        snapshot = snapshotOf((replies as ReadReply[])[i]!);
+      } catch (error) {
+        problem = (error as Error).message;
+      }
+      this.#settle(reads[i]!, snapshot, problem);
+    }
+  }
+
+  /** Settles one read that is still waiting: with `snapshot`, or failed for `problem`. */
+  #settle(read: ReadInFlight, snapshot: HistorySnapshot | undefined, problem?: string): void {
+    const { resolve, reject } = read;
+    if (resolve === undefined) return;
+    this.#answered(read);
+    if (snapshot !== undefined) resolve(snapshot);
+    else reject(new HistoryReadError('error', problem ?? 'no reply'));
   }
 
   /**
