@@ -38,9 +38,15 @@ export type Priority = z.infer<typeof prioritySchema>;
  */
 export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
+/**
+ * At least one character, line breaks included: what `minLength: 1` says, as a pattern. Every
+ * string check of the protocol is a pattern, so a browser bundle carries one kind of string check.
+ */
+export const NON_EMPTY = /[\s\S]/;
+
 /** A non-empty string: an id. `expected` words the error (nullable fields add "or null"). */
 export const id = (expected = 'a non-empty string') =>
-  z.string(expected).check(z.minLength(1, expected));
+  z.string(expected).check(z.regex(NON_EMPTY, expected));
 
 /** Any string: a human sentence, a file name, a URL. */
 export const text = (expected = 'a string') => z.string(expected);

@@ -38,6 +38,7 @@ export {
   isoTime,
   LINK_PATTERN,
   link,
+  NON_EMPTY,
   type Priority,
   priorities,
   prioritySchema,

@@ -6,13 +6,26 @@
  */
 import * as z from 'zod/mini';
 import { envelopeSchema } from './envelope.js';
+import { NON_EMPTY } from './fields.js';
 import { notificationCatalog, notificationTypes, publishedDataSchemas } from './notifications.js';
 
 /** A JSON Schema document, as plain JSON. */
 export type JsonSchema = { [key: string]: unknown };
 
+/**
+ * Writes the protocol's {@link NON_EMPTY} pattern the way other languages' tools read it:
+ * `minLength: 1`, which means the same.
+ */
+function nonEmptyAsMinLength({ jsonSchema }: { jsonSchema: JsonSchema }): void {
+  if (jsonSchema.pattern !== NON_EMPTY.source) return;
+  delete jsonSchema.pattern;
+  jsonSchema.minLength = 1;
+}
+
 function definition(schema: z.ZodMiniType, description: string): JsonSchema {
-  const { $schema: _draft, ...rest } = z.toJSONSchema(schema) as JsonSchema;
+  const { $schema: _draft, ...rest } = z.toJSONSchema(schema, {
+    override: nonEmptyAsMinLength,
+  }) as JsonSchema;
   return { description, ...rest };
 }
 

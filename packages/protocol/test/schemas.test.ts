@@ -26,7 +26,13 @@ function problems(schema: z.ZodMiniType, value: unknown): string[] {
 
 describe('field schemas', () => {
   it.each([
-    ['id', id(), ['x-1'], ['', 3, null, []], 'd: expected a non-empty string, got ""'],
+    [
+      'id',
+      id(),
+      ['x-1', ' ', '\n', '\u{1F600}'],
+      ['', 3, null, []],
+      'd: expected a non-empty string, got ""',
+    ],
     ['text', text(), ['', 'a'], [3, null, ['a']], 'd: expected a string, got number 3'],
     [
       'count',
