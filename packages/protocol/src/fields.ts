@@ -51,9 +51,21 @@ export const id = (expected = 'a non-empty string') =>
 /** Any string: a human sentence, a file name, a URL. */
 export const text = (expected = 'a string') => z.string(expected);
 
-/** A whole number >= 0. */
-export const count = (expected = 'a whole number >= 0') =>
-  z.int(expected).check(z.gte(0, expected));
+/**
+ * The schemas {@link count} made. A safe integer is checked with `Number.isSafeInteger`, which
+ * accepts exactly what `z.int()` does with less code in a browser bundle; the JSON Schema says
+ * `integer` in the safe range for these (see `json-schema.ts`), as other languages' tools read it.
+ */
+export const wholeNumbers = new WeakSet<z.ZodMiniType>();
+
+/** A whole number >= 0, within the safe integer range (exact in every language). */
+export const count = (expected = 'a whole number >= 0') => {
+  const schema = z
+    .number(expected)
+    .check(z.refine(Number.isSafeInteger, expected), z.gte(0, expected));
+  wholeNumbers.add(schema);
+  return schema;
+};
 
 /** A finite number >= 0, e.g. a duration in seconds. */
 export const seconds = (expected = 'a number >= 0') => z.number(expected).check(z.gte(0, expected));

@@ -6,25 +6,32 @@
  */
 import * as z from 'zod/mini';
 import { envelopeSchema } from './envelope.js';
-import { NON_EMPTY } from './fields.js';
+import { NON_EMPTY, wholeNumbers } from './fields.js';
 import { notificationCatalog, notificationTypes, publishedDataSchemas } from './notifications.js';
 
 /** A JSON Schema document, as plain JSON. */
 export type JsonSchema = { [key: string]: unknown };
 
 /**
- * Writes the protocol's {@link NON_EMPTY} pattern the way other languages' tools read it:
- * `minLength: 1`, which means the same.
+ * Says two of the protocol's checks the way other languages' tools read them, meaning the same:
+ * a {@link wholeNumbers} schema as an `integer` up to `Number.MAX_SAFE_INTEGER`, and the
+ * {@link NON_EMPTY} pattern as `minLength: 1`.
  */
-function nonEmptyAsMinLength({ jsonSchema }: { jsonSchema: JsonSchema }): void {
-  if (jsonSchema.pattern !== NON_EMPTY.source) return;
-  delete jsonSchema.pattern;
-  jsonSchema.minLength = 1;
+function plainKeywords(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
+  const { zodSchema, jsonSchema } = ctx;
+  if (wholeNumbers.has(zodSchema as z.ZodMiniType)) {
+    jsonSchema.type = 'integer';
+    jsonSchema.maximum = Number.MAX_SAFE_INTEGER;
+  }
+  if (jsonSchema.pattern === NON_EMPTY.source) {
+    delete jsonSchema.pattern;
+    jsonSchema.minLength = 1;
+  }
 }
 
 function definition(schema: z.ZodMiniType, description: string): JsonSchema {
   const { $schema: _draft, ...rest } = z.toJSONSchema(schema, {
-    override: nonEmptyAsMinLength,
+    override: plainKeywords,
   }) as JsonSchema;
   return { description, ...rest };
 }

@@ -37,8 +37,8 @@ describe('field schemas', () => {
     [
       'count',
       count(),
-      [0, 7],
-      [-1, 1.5, '7', Number.NaN, null],
+      [0, 7, Number.MAX_SAFE_INTEGER],
+      [-1, 1.5, -1.5, 2 ** 53, 1e300, '7', Number.NaN, Number.POSITIVE_INFINITY, null],
       'd: expected a whole number >= 0, got number -1',
     ],
     [
