@@ -84,6 +84,8 @@ export {
   type NotificationSpec,
   type NotificationType,
   notificationCatalog,
+  notificationDefaults,
+  notificationFields,
   notificationMetaSchema,
   notificationTypes,
   type PublishedDataSchema,
