@@ -52,23 +52,35 @@ export const id = (expected = 'a non-empty string') =>
 export const text = (expected = 'a string') => z.string(expected);
 
 /**
- * The schemas {@link count} made. A safe integer is checked with `Number.isSafeInteger`, which
- * accepts exactly what `z.int()` does with less code in a browser bundle; the JSON Schema says
- * `integer` in the safe range for these (see `json-schema.ts`), as other languages' tools read it.
+ * What each number schema of the protocol means in JSON Schema. The protocol checks numbers with
+ * a plain predicate (`z.refine`), which accepts exactly what zod's integer and bound checks would,
+ * with less code in a browser bundle; JSON Schema cannot read a predicate, so the keywords that
+ * say the same stand next to it, and `json-schema.ts` writes them.
  */
-export const wholeNumbers = new WeakSet<z.ZodMiniType>();
+export const numberKeywords = new WeakMap<z.ZodMiniType, Readonly<Record<string, unknown>>>();
+
+/** A finite number that `accepts` takes; `keywords` say the same in JSON Schema. */
+function checkedNumber(
+  expected: string,
+  accepts: (value: number) => boolean,
+  keywords: Readonly<Record<string, unknown>>,
+) {
+  const schema = z.number(expected).check(z.refine(accepts, expected));
+  numberKeywords.set(schema, keywords);
+  return schema;
+}
 
 /** A whole number >= 0, within the safe integer range (exact in every language). */
-export const count = (expected = 'a whole number >= 0') => {
-  const schema = z
-    .number(expected)
-    .check(z.refine(Number.isSafeInteger, expected), z.gte(0, expected));
-  wholeNumbers.add(schema);
-  return schema;
-};
+export const count = (expected = 'a whole number >= 0') =>
+  checkedNumber(expected, (value) => Number.isSafeInteger(value) && value >= 0, {
+    type: 'integer',
+    minimum: 0,
+    maximum: Number.MAX_SAFE_INTEGER,
+  });
 
 /** A finite number >= 0, e.g. a duration in seconds. */
-export const seconds = (expected = 'a number >= 0') => z.number(expected).check(z.gte(0, expected));
+export const seconds = (expected = 'a number >= 0') =>
+  checkedNumber(expected, (value) => value >= 0, { minimum: 0 });
 
 /** `true` or `false`. */
 export const flag = (expected = 'true or false') => z.boolean(expected);

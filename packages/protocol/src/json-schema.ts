@@ -6,23 +6,20 @@
  */
 import * as z from 'zod/mini';
 import { envelopeSchema } from './envelope.js';
-import { NON_EMPTY, wholeNumbers } from './fields.js';
+import { NON_EMPTY, numberKeywords } from './fields.js';
 import { notificationCatalog, notificationTypes, publishedDataSchemas } from './notifications.js';
 
 /** A JSON Schema document, as plain JSON. */
 export type JsonSchema = { [key: string]: unknown };
 
 /**
- * Says two of the protocol's checks the way other languages' tools read them, meaning the same:
- * a {@link wholeNumbers} schema as an `integer` up to `Number.MAX_SAFE_INTEGER`, and the
- * {@link NON_EMPTY} pattern as `minLength: 1`.
+ * Says what zod cannot read off the protocol's checks, the way other languages' tools read it:
+ * a number schema's {@link numberKeywords} (`integer`, `minimum`, ...), and the
+ * {@link NON_EMPTY} pattern as `minLength: 1`, which means the same.
  */
 function plainKeywords(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
   const { zodSchema, jsonSchema } = ctx;
-  if (wholeNumbers.has(zodSchema as z.ZodMiniType)) {
-    jsonSchema.type = 'integer';
-    jsonSchema.maximum = Number.MAX_SAFE_INTEGER;
-  }
+  Object.assign(jsonSchema, numberKeywords.get(zodSchema as z.ZodMiniType));
   if (jsonSchema.pattern === NON_EMPTY.source) {
     delete jsonSchema.pattern;
     jsonSchema.minLength = 1;

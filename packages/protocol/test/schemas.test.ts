@@ -44,8 +44,8 @@ describe('field schemas', () => {
     [
       'seconds',
       seconds(),
-      [0, 2.5],
-      [-0.1, '2', Number.POSITIVE_INFINITY],
+      [0, -0, 2.5, 1e300],
+      [-0.1, '2', Number.POSITIVE_INFINITY, Number.NaN, null],
       'd: expected a number >= 0, got number -0.1',
     ],
     ['flag', flag(), [true, false], ['false', 0, null], 'd: expected true or false, got "false"'],
