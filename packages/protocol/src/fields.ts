@@ -38,41 +38,49 @@ export type Priority = z.infer<typeof prioritySchema>;
  */
 export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
 
+/** JSON Schema keywords, as plain JSON. */
+export type JsonKeywords = Readonly<Record<string, unknown>>;
+
 /**
- * At least one character, line breaks included: what `minLength: 1` says, as a pattern. Every
- * string check of the protocol is a pattern, so a browser bundle carries one kind of string check.
+ * The JSON Schema keywords of every schema {@link refined} made. The protocol's field checks are
+ * plain predicates that zod runs (`z.refine`): they accept exactly what zod's own pattern, length,
+ * integer and bound checks would, with less code in a browser bundle. JSON Schema cannot read a
+ * predicate, so the keywords that say the same stand next to it, and `json-schema.ts` writes them.
  */
-export const NON_EMPTY = /[\s\S]/;
+export const refinedKeywords = new WeakMap<z.ZodMiniType, JsonKeywords>();
+
+/**
+ * `schema` refined by `accepts`: a value it refuses fails with `expected` as the message.
+ * `keywords` say in JSON Schema what `accepts` does.
+ */
+export function refined<S extends z.ZodMiniType>(
+  schema: S,
+  expected: string,
+  accepts: (value: z.output<S>) => boolean,
+  keywords: JsonKeywords,
+): S {
+  const checked = schema.check(z.refine(accepts, expected));
+  refinedKeywords.set(checked, keywords);
+  return checked;
+}
+
+/**
+ * A string that matches `pattern`, whose source is the JSON Schema `pattern` (so it is written
+ * without flags). `expected` words the error; `type` the error for a value that is not a string.
+ */
+export const matching = (pattern: RegExp, expected: string, type = expected) =>
+  refined(z.string(type), expected, (value) => pattern.test(value), { pattern: pattern.source });
 
 /** A non-empty string: an id. `expected` words the error (nullable fields add "or null"). */
 export const id = (expected = 'a non-empty string') =>
-  z.string(expected).check(z.regex(NON_EMPTY, expected));
+  refined(z.string(expected), expected, (value) => value.length > 0, { minLength: 1 });
 
 /** Any string: a human sentence, a file name, a URL. */
 export const text = (expected = 'a string') => z.string(expected);
 
-/**
- * What each number schema of the protocol means in JSON Schema. The protocol checks numbers with
- * a plain predicate (`z.refine`), which accepts exactly what zod's integer and bound checks would,
- * with less code in a browser bundle; JSON Schema cannot read a predicate, so the keywords that
- * say the same stand next to it, and `json-schema.ts` writes them.
- */
-export const numberKeywords = new WeakMap<z.ZodMiniType, Readonly<Record<string, unknown>>>();
-
-/** A finite number that `accepts` takes; `keywords` say the same in JSON Schema. */
-function checkedNumber(
-  expected: string,
-  accepts: (value: number) => boolean,
-  keywords: Readonly<Record<string, unknown>>,
-) {
-  const schema = z.number(expected).check(z.refine(accepts, expected));
-  numberKeywords.set(schema, keywords);
-  return schema;
-}
-
 /** A whole number >= 0, within the safe integer range (exact in every language). */
 export const count = (expected = 'a whole number >= 0') =>
-  checkedNumber(expected, (value) => Number.isSafeInteger(value) && value >= 0, {
+  refined(z.number(expected), expected, (value) => Number.isSafeInteger(value) && value >= 0, {
     type: 'integer',
     minimum: 0,
     maximum: Number.MAX_SAFE_INTEGER,
@@ -80,7 +88,7 @@ export const count = (expected = 'a whole number >= 0') =>
 
 /** A finite number >= 0, e.g. a duration in seconds. */
 export const seconds = (expected = 'a number >= 0') =>
-  checkedNumber(expected, (value) => value >= 0, { minimum: 0 });
+  refined(z.number(expected), expected, (value) => value >= 0, { minimum: 0 });
 
 /** `true` or `false`. */
 export const flag = (expected = 'true or false') => z.boolean(expected);
@@ -90,7 +98,7 @@ export const texts = (expected = 'a list of strings') => z.array(text(), expecte
 
 /** An ISO 8601 time such as `2026-11-22T10:00:00Z` (see {@link ISO_TIME}). */
 export const isoTime = (expected = 'an ISO 8601 time like 2026-11-22T10:00:00Z') =>
-  z.string(expected).check(z.regex(ISO_TIME, expected));
+  matching(ISO_TIME, expected);
 
 /**
  * What a link in a notification may be: an absolute `http://` or `https://` URL with a host, or
@@ -104,4 +112,4 @@ export const LINK_PATTERN =
 
 /** A link a browser may follow: see {@link LINK_PATTERN}. */
 export const link = (expected = 'an http(s) URL or a path starting with /') =>
-  z.string(expected).check(z.regex(LINK_PATTERN, expected));
+  matching(LINK_PATTERN, expected);

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import { DEFAULT_CHANNEL_PREFIX, userChannel } from './channel.js';
-import { count, oneOf } from './fields.js';
+import { count, matching, oneOf } from './fields.js';
 
 /**
  * The delivery guarantee's shared contract: where a user's history lives in Redis, which fields
@@ -125,9 +125,7 @@ export type ResyncReason = (typeof resyncReasons)[number];
 
 /** A position: 0 (nothing yet) or the position of a published message. */
 const positionSchema = count();
-const epochSchema = z
-  .string('an epoch')
-  .check(z.regex(EPOCH_PATTERN, 'an epoch ([A-Za-z0-9_-], 1-64)'));
+const epochSchema = matching(EPOCH_PATTERN, 'an epoch ([A-Za-z0-9_-], 1-64)', 'an epoch');
 
 /** `data` of {@link controlEvents.SYNCED}. Loose: later fields may be added. */
 export const syncedDataSchema = z.looseObject(

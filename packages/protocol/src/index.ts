@@ -38,7 +38,6 @@ export {
   isoTime,
   LINK_PATTERN,
   link,
-  NON_EMPTY,
   type Priority,
   priorities,
   prioritySchema,

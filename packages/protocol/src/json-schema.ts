@@ -6,29 +6,20 @@
  */
 import * as z from 'zod/mini';
 import { envelopeSchema } from './envelope.js';
-import { NON_EMPTY, numberKeywords } from './fields.js';
+import { type refined, refinedKeywords } from './fields.js';
 import { notificationCatalog, notificationTypes, publishedDataSchemas } from './notifications.js';
 
 /** A JSON Schema document, as plain JSON. */
 export type JsonSchema = { [key: string]: unknown };
 
-/**
- * Says what zod cannot read off the protocol's checks, the way other languages' tools read it:
- * a number schema's {@link numberKeywords} (`integer`, `minimum`, ...), and the
- * {@link NON_EMPTY} pattern as `minLength: 1`, which means the same.
- */
-function plainKeywords(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
-  const { zodSchema, jsonSchema } = ctx;
-  Object.assign(jsonSchema, numberKeywords.get(zodSchema as z.ZodMiniType));
-  if (jsonSchema.pattern === NON_EMPTY.source) {
-    delete jsonSchema.pattern;
-    jsonSchema.minLength = 1;
-  }
+/** Adds what zod cannot read off a {@link refined} schema: its JSON Schema keywords. */
+function refinedAsKeywords(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
+  Object.assign(ctx.jsonSchema, refinedKeywords.get(ctx.zodSchema as z.ZodMiniType));
 }
 
 function definition(schema: z.ZodMiniType, description: string): JsonSchema {
   const { $schema: _draft, ...rest } = z.toJSONSchema(schema, {
-    override: plainKeywords,
+    override: refinedAsKeywords,
   }) as JsonSchema;
   return { description, ...rest };
 }
