@@ -48,7 +48,13 @@ describe('field schemas', () => {
       [-0.1, '2', Number.POSITIVE_INFINITY, Number.NaN, null],
       'd: expected a number >= 0, got number -0.1',
     ],
-    ['flag', flag(), [true, false], ['false', 0, null], 'd: expected true or false, got "false"'],
+    [
+      'flag',
+      flag(),
+      [true, false],
+      ['false', 0, null, undefined],
+      'd: expected true or false, got "false"',
+    ],
     ['texts', texts(), [[], ['a']], ['a', null, {}], 'd: expected a list of strings, got "a"'],
     [
       'isoTime',
