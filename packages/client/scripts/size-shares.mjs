@@ -8,6 +8,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
+import { bundleOptions, everything } from './size.mjs';
 
 const packageRoot = fileURLToPath(new URL('..', import.meta.url));
 const client = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -64,16 +65,9 @@ function decodeMappings(mappings) {
 }
 
 const result = await build({
-  stdin: { contents: `export * from ${JSON.stringify(client)};`, resolveDir: packageRoot },
-  bundle: true,
-  minify: true,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  write: false,
+  ...bundleOptions(everything(client)),
   sourcemap: 'external',
   outfile: resolve(packageRoot, 'bundle.js'),
-  logLevel: 'silent',
 });
 const code = result.outputFiles.find((file) => file.path.endsWith('.js')).text;
 const map = JSON.parse(result.outputFiles.find((file) => file.path.endsWith('.map')).text);

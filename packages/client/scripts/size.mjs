@@ -22,11 +22,11 @@ const client = fileURLToPath(new URL('../dist/index.js', import.meta.url));
 const react = fileURLToPath(new URL('../dist/react/index.js', import.meta.url));
 
 /**
- * Bundles `contents` (an ES module, resolved from this package) for the browser and returns its
- * minified and gzipped sizes and esbuild's metafile. `external` lists packages left out.
+ * esbuild's options for bundling `contents` (an ES module, resolved from this package) for the
+ * browser the way a frontend build would. `external` lists packages left out.
  */
-export async function bundle(contents, external = []) {
-  const result = await build({
+export function bundleOptions(contents, external = []) {
+  return {
     stdin: { contents, resolveDir: packageRoot, loader: 'js' },
     bundle: true,
     minify: true,
@@ -37,7 +37,15 @@ export async function bundle(contents, external = []) {
     metafile: true,
     logLevel: 'silent',
     external,
-  });
+  };
+}
+
+/**
+ * Bundles `contents` (see {@link bundleOptions}) and returns its minified and gzipped sizes and
+ * esbuild's metafile.
+ */
+export async function bundle(contents, external = []) {
+  const result = await build(bundleOptions(contents, external));
   const code = result.outputFiles[0].contents;
   return {
     minified: code.length,
@@ -46,8 +54,8 @@ export async function bundle(contents, external = []) {
   };
 }
 
-// Each measured module re-exports everything its package offers, so tree-shaking hides nothing.
-const everything = (specifier) => `export * from ${JSON.stringify(specifier)};`;
+/** A module that re-exports everything `specifier` offers, so tree-shaking hides nothing. */
+export const everything = (specifier) => `export * from ${JSON.stringify(specifier)};`;
 
 /** What the React entry adds, min+gzip, to an app that imports the client; React is external. */
 export async function reactEntryBytes() {
