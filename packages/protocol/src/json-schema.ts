@@ -6,13 +6,13 @@
  */
 import * as z from 'zod/mini';
 import { envelopeSchema } from './envelope.js';
-import { type refined, refinedKeywords } from './fields.js';
+import { refinedKeywords } from './fields.js';
 import { notificationCatalog, notificationTypes, publishedDataSchemas } from './notifications.js';
 
 /** A JSON Schema document, as plain JSON. */
 export type JsonSchema = { [key: string]: unknown };
 
-/** Adds what zod cannot read off a {@link refined} schema: its JSON Schema keywords. */
+/** Adds what zod cannot read off a schema made by `refined()`: its {@link refinedKeywords}. */
 function refinedAsKeywords(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
   Object.assign(ctx.jsonSchema, refinedKeywords.get(ctx.zodSchema as z.ZodMiniType));
 }
