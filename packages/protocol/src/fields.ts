@@ -3,13 +3,51 @@ import * as z from 'zod/mini';
 // Every field schema carries, as its error, what it expects in words, so a failed check reads
 // `data.results_count: expected a whole number >= 0, got "three"` without zod's locale bundle.
 
+/** JSON Schema keywords, as plain JSON. */
+export type JsonKeywords = Readonly<Record<string, unknown>>;
+
 /**
- * A zod schema for exactly one of `values`, whose error lists them: `one of a|b|c`. A literal of
- * several values: it checks and converts to JSON Schema (`{"type": "string", "enum": [...]}`)
- * as `z.enum` does, with less code in a browser bundle.
+ * The JSON Schema keywords of every schema {@link refined} made. The protocol's field checks are
+ * plain predicates that zod runs (`z.refine`): they accept exactly what zod's own enums, booleans,
+ * patterns, lengths, integers and bounds would, with less code in a browser bundle. JSON Schema
+ * cannot read a predicate, so the keywords that say the same stand next to it, and
+ * `json-schema.ts` writes them.
  */
-export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z.literal(values, `one of ${values.join('|')}`);
+export const refinedKeywords = new WeakMap<z.ZodMiniType, JsonKeywords>();
+
+/**
+ * `schema` refined by `accepts`: a value it refuses fails with `expected` as the message.
+ * `keywords` say in JSON Schema what `accepts` does.
+ */
+export function refined<S extends z.ZodMiniType>(
+  schema: S,
+  expected: string,
+  accepts: (value: z.output<S>) => boolean,
+  keywords: JsonKeywords,
+): S {
+  const checked = schema.check(z.refine(accepts, expected));
+  refinedKeywords.set(checked, keywords);
+  return checked;
+}
+
+/**
+ * A string that matches `pattern`, whose source is the JSON Schema `pattern` (so it is written
+ * without flags). `expected` words the error; `type` the error for a value that is not a string.
+ */
+export const matching = (pattern: RegExp, expected: string, type = expected) =>
+  refined(z.string(type), expected, (value) => pattern.test(value), { pattern: pattern.source });
+
+/**
+ * Exactly one of the strings `values` (its error lists them: `one of a|b|c`): accepts what
+ * `z.enum(values)` does, and says so in JSON Schema (`enum`) and in its type.
+ */
+export const oneOf = <const T extends readonly [string, ...string[]]>(values: T) => {
+  const expected = `one of ${values.join('|')}`;
+  const known: readonly string[] = values;
+  return refined(z.string(expected), expected, (value) => known.includes(value), {
+    enum: values,
+  }) as z.ZodMiniType<T[number]>;
+};
 
 /** Every category, in the order of {@link categorySchema}. */
 export const categories = [
@@ -37,39 +75,6 @@ export type Priority = z.infer<typeof prioritySchema>;
  * `±hh:mm` offset (Python's naive `isoformat()` has none).
  */
 export const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/;
-
-/** JSON Schema keywords, as plain JSON. */
-export type JsonKeywords = Readonly<Record<string, unknown>>;
-
-/**
- * The JSON Schema keywords of every schema {@link refined} made. The protocol's field checks are
- * plain predicates that zod runs (`z.refine`): they accept exactly what zod's own pattern, length,
- * integer and bound checks would, with less code in a browser bundle. JSON Schema cannot read a
- * predicate, so the keywords that say the same stand next to it, and `json-schema.ts` writes them.
- */
-export const refinedKeywords = new WeakMap<z.ZodMiniType, JsonKeywords>();
-
-/**
- * `schema` refined by `accepts`: a value it refuses fails with `expected` as the message.
- * `keywords` say in JSON Schema what `accepts` does.
- */
-export function refined<S extends z.ZodMiniType>(
-  schema: S,
-  expected: string,
-  accepts: (value: z.output<S>) => boolean,
-  keywords: JsonKeywords,
-): S {
-  const checked = schema.check(z.refine(accepts, expected));
-  refinedKeywords.set(checked, keywords);
-  return checked;
-}
-
-/**
- * A string that matches `pattern`, whose source is the JSON Schema `pattern` (so it is written
- * without flags). `expected` words the error; `type` the error for a value that is not a string.
- */
-export const matching = (pattern: RegExp, expected: string, type = expected) =>
-  refined(z.string(type), expected, (value) => pattern.test(value), { pattern: pattern.source });
 
 /** A non-empty string: an id. `expected` words the error (nullable fields add "or null"). */
 export const id = (expected = 'a non-empty string') =>

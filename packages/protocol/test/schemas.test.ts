@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod/mini';
 import {
+  categories,
+  categorySchema,
   checkPayload,
   count,
   dataSchemas,
@@ -11,6 +13,8 @@ import {
   notificationCatalog,
   notificationMetaSchema,
   notificationTypes,
+  priorities,
+  prioritySchema,
   reportInput,
   seconds,
   text,
@@ -47,6 +51,20 @@ describe('field schemas', () => {
       [0, -0, 2.5, 1e300],
       [-0.1, '2', Number.POSITIVE_INFINITY, Number.NaN, null],
       'd: expected a number >= 0, got number -0.1',
+    ],
+    [
+      'categorySchema',
+      categorySchema,
+      [...categories],
+      ['batch', 'Batch_progress', 3, null, undefined, ['batch_progress']],
+      'd: expected one of batch_progress|processing_results|file_operations|class_management|student_workflow|system_alerts, got "batch"',
+    ],
+    [
+      'prioritySchema',
+      prioritySchema,
+      [...priorities],
+      ['urgent', 1],
+      'd: expected one of critical|immediate|high|standard|low, got "urgent"',
     ],
     [
       'flag',
