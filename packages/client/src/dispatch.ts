@@ -58,9 +58,13 @@ export const tokenUnavailable = (thrown: unknown): ClientError =>
 export function createDispatch(): { sink: Sink; subscriptions: Subscriptions } {
   const failed = (thrown: unknown, name: PropertyKey) => {
     // An onError handler that throws cannot report through onError; surface it like a DOM listener.
-    if (name === 'error') queueMicrotask(() => reThrow(thrown));
-    else
+    if (name !== 'error') {
       report(clientError('handler_failed', `the ${String(name)} handler threw: ${thrown}`, thrown));
+      return;
+    }
+    queueMicrotask(() => {
+      throw thrown;
+    });
   };
   const notifications = createEmitter<NotificationEvents>(failed);
   const lifecycle = createEmitter<LifecycleEvents>(failed);
@@ -89,8 +93,4 @@ export function createDispatch(): { sink: Sink; subscriptions: Subscriptions } {
       onTabsChange: (handler) => lifecycle.on('tabs', handler),
     },
   };
-}
-
-function reThrow(thrown: unknown): never {
-  throw thrown;
 }

@@ -1,8 +1,8 @@
 /** The claims of a JWT, read without verifying it (only the service can verify). */
-function claimsOf(token: string): { sub?: unknown; exp?: unknown } | undefined {
+function claimsOf(token: string): { sub?: unknown; exp?: unknown } | null | undefined {
   try {
     const payload = token.split('.')[1] ?? '';
-    return JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/'))) ?? undefined;
+    return JSON.parse(atob(payload.replace(/-/g, '+').replace(/_/g, '/')));
   } catch {
     return undefined;
   }

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { id } from './fields.js';
 import { problemsWith } from './issues.js';
 
 /**
@@ -9,7 +10,7 @@ import { problemsWith } from './issues.js';
  */
 export const envelopeSchema = z.looseObject(
   {
-    event: z.string('a non-empty string').check(z.minLength(1, 'a non-empty string')),
+    event: id(),
     data: z.looseObject({}, 'an object'),
     id: z.optional(z.string('a string')),
   },

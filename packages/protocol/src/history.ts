@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { DEFAULT_CHANNEL_PREFIX, userChannel } from './channel.js';
+import { count, matching, oneOf } from './fields.js';
 
 /**
  * The delivery guarantee's shared contract: where a user's history lives in Redis, which fields
@@ -123,17 +124,15 @@ export const resyncReasons = [
 export type ResyncReason = (typeof resyncReasons)[number];
 
 /** A position: 0 (nothing yet) or the position of a published message. */
-const positionSchema = z.int('a whole number >= 0').check(z.gte(0, 'a whole number >= 0'));
-const epochSchema = z
-  .string('an epoch')
-  .check(z.regex(EPOCH_PATTERN, 'an epoch ([A-Za-z0-9_-], 1-64)'));
+const positionSchema = count();
+const epochSchema = matching(EPOCH_PATTERN, 'an epoch ([A-Za-z0-9_-], 1-64)', 'an epoch');
 
 /** `data` of {@link controlEvents.SYNCED}. Loose: later fields may be added. */
 export const syncedDataSchema = z.looseObject(
   {
     position: positionSchema,
     epoch: z.nullable(epochSchema),
-    replayed: z.int('a whole number >= 0').check(z.gte(0, 'a whole number >= 0')),
+    replayed: count(),
   },
   'an object',
 );
@@ -143,7 +142,7 @@ export type SyncedData = z.infer<typeof syncedDataSchema>;
 /** `data` of {@link controlEvents.RESYNC}. Loose: later fields may be added. */
 export const resyncDataSchema = z.looseObject(
   {
-    reason: z.enum(resyncReasons, `one of ${resyncReasons.join('|')}`),
+    reason: oneOf(resyncReasons),
     position: positionSchema,
     epoch: z.nullable(epochSchema),
   },

@@ -83,6 +83,8 @@ export {
   type NotificationSpec,
   type NotificationType,
   notificationCatalog,
+  notificationDefaults,
+  notificationFields,
   notificationMetaSchema,
   notificationTypes,
   type PublishedDataSchema,

@@ -42,24 +42,20 @@ export function findIssues(schema: z.ZodMiniType, value: unknown): readonly Sche
  * {@link reportInput} to get the values.
  */
 export function describeIssues(issues: readonly SchemaIssue[], root = ''): string[] {
-  const lines: string[] = [];
-  const seen = new Set<string>();
+  // One line per field: zod may report a field twice (a length check after a failed type check).
+  const lines = new Map<string, string>();
+  const add = (path: string, problem: string) => {
+    if (!lines.has(path)) lines.set(path, path ? `${path}: ${problem}` : problem);
+  };
   for (const issue of issues) {
     const path = [root, ...issue.path.map(String)].filter((part) => part !== '').join('.');
-    // zod runs length checks even after a type check failed (`[]` for a non-empty string): one
-    // line per field is enough.
     if (issue.code !== 'unrecognized_keys') {
-      if (seen.has(path)) continue;
-      seen.add(path);
+      add(path, `expected ${issue.message}, got ${describeValue(issue.input)}`);
+    } else {
+      for (const key of issue.keys) add(path ? `${path}.${key}` : key, 'unknown field');
     }
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) lines.push(`${path ? `${path}.` : ''}${key}: unknown field`);
-      continue;
-    }
-    const problem = `expected ${issue.message}, got ${describeValue(issue.input)}`;
-    lines.push(path ? `${path}: ${problem}` : problem);
   }
-  return lines;
+  return [...lines.values()];
 }
 
 /**

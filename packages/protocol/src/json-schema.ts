@@ -6,13 +6,21 @@
  */
 import * as z from 'zod/mini';
 import { envelopeSchema } from './envelope.js';
+import { refinedKeywords } from './fields.js';
 import { notificationCatalog, notificationTypes, publishedDataSchemas } from './notifications.js';
 
 /** A JSON Schema document, as plain JSON. */
 export type JsonSchema = { [key: string]: unknown };
 
+/** Adds what zod cannot read off a schema made by `refined()`: its {@link refinedKeywords}. */
+function refinedAsKeywords(ctx: { zodSchema: unknown; jsonSchema: JsonSchema }): void {
+  Object.assign(ctx.jsonSchema, refinedKeywords.get(ctx.zodSchema as z.ZodMiniType));
+}
+
 function definition(schema: z.ZodMiniType, description: string): JsonSchema {
-  const { $schema: _draft, ...rest } = z.toJSONSchema(schema) as JsonSchema;
+  const { $schema: _draft, ...rest } = z.toJSONSchema(schema, {
+    override: refinedAsKeywords,
+  }) as JsonSchema;
   return { description, ...rest };
 }
 

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import { count } from './fields.js';
 import { MAX_TOKEN_LENGTH } from './token-transport.js';
 
 /**
@@ -51,9 +52,7 @@ export const refreshTokenMessageSchema = /* @__PURE__ */ (() =>
  */
 export const tokenRefreshedDataSchema = z.looseObject(
   {
-    expires_at: z
-      .int('a whole number of epoch milliseconds')
-      .check(z.gte(0, 'a whole number of epoch milliseconds')),
+    expires_at: count('a whole number of epoch milliseconds'),
   },
   'an object',
 );

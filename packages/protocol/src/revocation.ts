@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { DEFAULT_CHANNEL_PREFIX, userChannel } from './channel.js';
+import { count, matching } from './fields.js';
 
 /**
  * Cutting a user off: the shared contract of `disconnectUser` (`@huleedu/notify`, or any language
@@ -39,12 +40,8 @@ export const DISCONNECT_REASON_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
  */
 export const disconnectDataSchema = z.looseObject(
   {
-    reason: z
-      .string('a string')
-      .check(z.regex(DISCONNECT_REASON_PATTERN, 'a reason ([A-Za-z0-9_.:-], 1-64)')),
-    issued_before: z.optional(
-      z.int('a whole number of epoch seconds').check(z.gte(0, 'a whole number of epoch seconds')),
-    ),
+    reason: matching(DISCONNECT_REASON_PATTERN, 'a reason ([A-Za-z0-9_.:-], 1-64)', 'a string'),
+    issued_before: z.optional(count('a whole number of epoch seconds')),
   },
   'an object',
 );

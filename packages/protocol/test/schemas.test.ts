@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import type * as z from 'zod/mini';
 import {
+  categories,
+  categorySchema,
   checkPayload,
   count,
   dataSchemas,
@@ -11,6 +13,8 @@ import {
   notificationCatalog,
   notificationMetaSchema,
   notificationTypes,
+  priorities,
+  prioritySchema,
   reportInput,
   seconds,
   text,
@@ -26,23 +30,49 @@ function problems(schema: z.ZodMiniType, value: unknown): string[] {
 
 describe('field schemas', () => {
   it.each([
-    ['id', id(), ['x-1'], ['', 3, null, []], 'd: expected a non-empty string, got ""'],
+    [
+      'id',
+      id(),
+      ['x-1', ' ', '\n', '\u{1F600}'],
+      ['', 3, null, []],
+      'd: expected a non-empty string, got ""',
+    ],
     ['text', text(), ['', 'a'], [3, null, ['a']], 'd: expected a string, got number 3'],
     [
       'count',
       count(),
-      [0, 7],
-      [-1, 1.5, '7', Number.NaN, null],
+      [0, 7, Number.MAX_SAFE_INTEGER],
+      [-1, 1.5, -1.5, 2 ** 53, 1e300, '7', Number.NaN, Number.POSITIVE_INFINITY, null],
       'd: expected a whole number >= 0, got number -1',
     ],
     [
       'seconds',
       seconds(),
-      [0, 2.5],
-      [-0.1, '2', Number.POSITIVE_INFINITY],
+      [0, -0, 2.5, 1e300],
+      [-0.1, '2', Number.POSITIVE_INFINITY, Number.NaN, null],
       'd: expected a number >= 0, got number -0.1',
     ],
-    ['flag', flag(), [true, false], ['false', 0, null], 'd: expected true or false, got "false"'],
+    [
+      'categorySchema',
+      categorySchema,
+      [...categories],
+      ['batch', 'Batch_progress', 3, null, undefined, ['batch_progress']],
+      'd: expected one of batch_progress|processing_results|file_operations|class_management|student_workflow|system_alerts, got "batch"',
+    ],
+    [
+      'prioritySchema',
+      prioritySchema,
+      [...priorities],
+      ['urgent', 1],
+      'd: expected one of critical|immediate|high|standard|low, got "urgent"',
+    ],
+    [
+      'flag',
+      flag(),
+      [true, false],
+      ['false', 0, null, undefined],
+      'd: expected true or false, got "false"',
+    ],
     ['texts', texts(), [[], ['a']], ['a', null, {}], 'd: expected a list of strings, got "a"'],
     [
       'isoTime',
