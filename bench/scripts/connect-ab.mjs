@@ -5,7 +5,8 @@
 // not the minutes they ran in. `pnpm bench`'s connect rounds measure one target after the other.
 //   node bench/scripts/connect-ab.mjs --a <main.js> [--b <main.js>] [--targets a,b,relay-durable]
 //     [--sockets 4000] [--rounds 8] [--history on[,off]] [--publish 1]            (after pnpm build)
-// --a/--b: the service entry points to compare (default: the built one); --history: a's
+// --join: each round first opens one tab per user (not measured), then measures a second tab per
+// user joining it (--sockets users, each with two tabs). --a/--b: the service entry points to compare (default: the built one); --history: a's
 // WEBSOCKET_HISTORY, then b's (one value: both); --profile DIR: a .cpuprofile of the first target
 // into DIR; --publish N: durable
 // publishes per user before the rounds, so every history read finds a history, as in the bench.
@@ -30,6 +31,7 @@ const { values } = parseArgs({
     history: { type: 'string', default: 'on' },
     publish: { type: 'string', default: '1' },
     profile: { type: 'string', default: '' },
+    join: { type: 'boolean', default: false },
   },
 });
 const sockets = Number(values.sockets);
@@ -73,29 +75,35 @@ try {
       ...(service ? { history: historyOf[name] } : {}),
       ...(values.profile && index === 0 ? { profileDir: values.profile } : {}),
     });
-    const loadgen = await startLoadgen({
-      protocol: 'ws',
-      url: target.url,
-      secret,
-      users,
-      tabs: 2,
-      processes: 2,
-      sourceAddresses: [addresses[index * rounds]],
-      concurrency: 32,
-      connectTimeoutMs: 30_000,
-    });
-    running.push({ name, target, loadgen, perConnectUs: [] });
+    const loadgenFor = (tabs, count) =>
+      startLoadgen({
+        protocol: 'ws',
+        url: target.url,
+        secret,
+        users: count,
+        tabs,
+        processes: 2,
+        sourceAddresses: [addresses[index * rounds]],
+        concurrency: 32,
+        connectTimeoutMs: 30_000,
+      });
+    // --join: every user's first tab opens unmeasured, then the measured second tabs join them.
+    const first = values.join ? await loadgenFor(1, sockets) : undefined;
+    const loadgen = await loadgenFor(values.join ? 1 : 2, values.join ? sockets : users);
+    running.push({ name, target, first, loadgen, perConnectUs: [] });
   }
   for (let round = 0; round < rounds; round++) {
     const order = running.map((_, i) => running[(i + round) % running.length]);
     for (const entry of order) {
       const index = running.indexOf(entry);
+      await entry.first?.connect(1, [addresses[index * rounds + round]]);
       await waitForQuietCpu(() => entry.target.cpuSeconds(), 1000);
       const before = entry.target.cpuSeconds();
       const summary = await entry.loadgen.connect(1, [addresses[index * rounds + round]]);
       const cpu = entry.target.cpuSeconds() - before;
       entry.perConnectUs.push((cpu / summary.openedNow) * 1e6);
       await entry.loadgen.disconnect(30_000);
+      await entry.first?.disconnect(30_000);
     }
     console.log(
       `round ${round + 1}/${rounds}: ` +
@@ -107,7 +115,9 @@ try {
     const m = median(entry.perConnectUs);
     const ratios = running
       .filter((other) => other !== entry)
-      .map((other) => `${(median(other.perConnectUs) / m).toFixed(2)}x ${other.name}/${entry.name}`);
+      .map(
+        (other) => `${(median(other.perConnectUs) / m).toFixed(2)}x ${other.name}/${entry.name}`,
+      );
     console.log(
       `  ${entry.name.padEnd(16)} ${m.toFixed(1).padStart(7)} µs  (${(1e6 / m).toFixed(0)} connects per CPU-second; ${ratios.join(', ')})`,
     );
@@ -115,6 +125,7 @@ try {
 } finally {
   for (const entry of running) {
     await entry.loadgen.close().catch(() => undefined);
+    await entry.first?.close().catch(() => undefined);
     await entry.target.stop().catch(() => undefined);
   }
   await redis.stop();

@@ -310,3 +310,24 @@ describe('HistorySync with the live path', () => {
     expect(metrics.malformedPayloads).toBe(1);
   });
 });
+
+describe('HistorySync: the held 101 response', () => {
+  it('holds a response while reads get slots at once, and not while reads wait in the queue', async () => {
+    const { source, history, admit } = await setup({ readConcurrency: 1 });
+    const probe = await admit('holds-probe');
+    await waitFor(() => probe.frames.length === 1, { message: 'the probe synced' });
+    const transport = probe.server.transport!;
+    history.holdResponse(transport);
+    expect(transport.writableCorked).toBe(1);
+    transport.uncork();
+    // One read in flight (its answer held back) and one waiting for the only slot.
+    source.hold();
+    const first = await admit('holds-first');
+    await admit('holds-second');
+    await waitFor(() => source.held === 1, { message: 'the first read answered, held back' });
+    history.holdResponse(transport);
+    expect(transport.writableCorked).toBe(0);
+    source.open();
+    await waitFor(() => first.frames.length === 1, { message: 'the first socket synced' });
+  });
+});

@@ -46,7 +46,7 @@ export interface HistoryAdmission {
   parse(requestUrl: string): ParsedResumeRequest;
   /**
    * An accepted handshake is about to be upgraded: its 101 response is held back (briefly) so
-   * that it leaves with the socket's first sync in one write.
+   * that it leaves with the socket's first sync in one write; not while reads wait in a queue.
    */
   holdResponse(transport: Socket): void;
   /** A socket was admitted and its user's channel retained: sync it once the channel is subscribed. */
@@ -134,6 +134,9 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   }
 
   holdResponse(transport: Socket): void {
+    // Reads waiting for a slot (a reconnect storm): the sync will not follow soon, so the
+    // response goes now and the handshake is over for the client.
+    if (this.#queueHead < this.#queue.length) return;
     this.#responses.hold(transport);
   }
 
