@@ -24,24 +24,25 @@ function joining(request: Parameters<typeof beginSync>[1]): SyncedSocket {
 }
 
 const live = (position: number, epoch = 'e1') => socket({ position, epoch });
+const open = () => true;
 
 describe('joinLive', () => {
   it("puts a first connect without recent at the live sockets' position, live", () => {
     const tab = joining({ kind: 'first', recent: 0 });
-    expect(joinLive(tab, [live(7), tab, live(7)])).toBe(true);
+    expect(joinLive(tab, [live(7), tab, live(7)], open)).toBe(true);
     expect(tab).toMatchObject({ syncState: syncStates.LIVE, position: 7, epoch: 'e1' });
   });
 
   it('takes a resume from exactly their position and epoch, and no other', () => {
     const exact = joining({ kind: 'resume', position: 7, epoch: 'e1' });
-    expect(joinLive(exact, [live(7), exact])).toBe(true);
+    expect(joinLive(exact, [live(7), exact], open)).toBe(true);
     for (const request of [
       { kind: 'resume', position: 6, epoch: 'e1' },
       { kind: 'resume', position: 7, epoch: 'e2' },
       { kind: 'resume', position: 0, epoch: '' },
     ] as const) {
       const tab = joining(request);
-      expect(joinLive(tab, [live(7), tab])).toBe(false);
+      expect(joinLive(tab, [live(7), tab], open)).toBe(false);
       expect(tab.syncState).toBe(syncStates.SYNCING);
     }
   });
@@ -61,20 +62,33 @@ describe('joinLive', () => {
     const epochs = joining({ kind: 'first', recent: 0 });
     cases.push([epochs, [live(7, 'e1'), live(7, 'e2')]]);
     for (const [tab, sockets] of cases) {
-      expect(joinLive(tab, sockets)).toBe(false);
+      expect(joinLive(tab, sockets, open)).toBe(false);
       expect(tab.syncState).toBe(syncStates.SYNCING);
     }
   });
 
+  it('leaves closing sockets out: the live path skips them, so they can be behind', () => {
+    const closing = live(1);
+    const isOpen = (other: SyncedSocket) => other !== closing;
+    // The only other socket is closing, at position 1 while the user is at 2: read instead.
+    const resume = joining({ kind: 'resume', position: 1, epoch: 'e1' });
+    expect(joinLive(resume, [closing, resume], isOpen)).toBe(false);
+    expect(resume.syncState).toBe(syncStates.SYNCING);
+    // Beside an open live socket, the closing one does not count.
+    const first = joining({ kind: 'first', recent: 0 });
+    expect(joinLive(first, [closing, live(2), first], isOpen)).toBe(true);
+    expect(first).toMatchObject({ position: 2, epoch: 'e1' });
+  });
+
   it('keeps an empty history empty: position 0 without an epoch', () => {
     const tab = joining({ kind: 'first', recent: 0 });
-    expect(joinLive(tab, [socket({ position: 0, epoch: '' })])).toBe(true);
+    expect(joinLive(tab, [socket({ position: 0, epoch: '' })], open)).toBe(true);
     expect(tab).toMatchObject({ syncState: syncStates.LIVE, position: 0, epoch: '' });
   });
 
   it('leaves a socket that is not syncing alone', () => {
     const tab = live(3);
-    expect(joinLive(tab, [live(7)])).toBe(false);
+    expect(joinLive(tab, [live(7)], open)).toBe(false);
     expect(tab.position).toBe(3);
   });
 });

@@ -157,17 +157,23 @@ export function needsEntriesNotAsked(socket: SyncedSocket, snapshot: HistorySnap
 }
 
 /**
- * Syncs `socket` without a read when the user's other sockets here (`sockets`, which may include
- * it) are all live at one position and epoch: the service has sent them every positioned message
- * up to there, and every later one reaches this socket as well, so it can stand where they
- * stand. Only for a first connect that asks for no `recent` entries, or a resume from exactly
- * that position and epoch; false (nothing changed) otherwise, and the caller reads the history.
+ * Syncs `socket` without a read when the user's other open sockets here (`sockets`, which may
+ * include it; `isOpen` tells which are open) are all live at one position and epoch: the service
+ * has sent them every positioned message up to there, and every later one reaches this socket as
+ * well, so it can stand where they stand. A socket that is closing is left out: the live path
+ * skips it, so its position can be behind. Only for a first connect that asks for no `recent`
+ * entries, or a resume from exactly that position and epoch; false (nothing changed) otherwise,
+ * and the caller reads the history.
  */
-export function joinLive(socket: SyncedSocket, sockets: readonly SyncedSocket[]): boolean {
+export function joinLive<S extends SyncedSocket>(
+  socket: S,
+  sockets: readonly S[],
+  isOpen: (other: S) => boolean,
+): boolean {
   if (socket.syncState !== SYNCING || (!socket.resumed && socket.recent > 0)) return false;
   let live: SyncedSocket | undefined;
   for (const other of sockets) {
-    if (other === socket) continue;
+    if (other === socket || !isOpen(other)) continue;
     if (other.syncState !== LIVE) return false;
     if (live === undefined) live = other;
     else if (other.position !== live.position || other.epoch !== live.epoch) return false;

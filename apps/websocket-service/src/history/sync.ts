@@ -147,7 +147,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     // Not subscribed yet: `onSubscribed` sends the read once Redis confirms the channel.
     if (!isSubscribed(userId)) return;
     // Another tab of the user is live here and nothing is being read: no read needed.
-    if (!this.#pending.has(userId) && joinLive(socket, registry.socketsOf(userId) ?? [])) {
+    if (!this.#pending.has(userId) && joinLive(socket, registry.socketsOf(userId) ?? [], isOpen)) {
       this.#options.metrics.historyJoinedLive++;
       this.#synced(socket, 0);
       release(socket.transport);
@@ -460,6 +460,11 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     else transport.write(textFrame(payload));
     return true;
   }
+}
+
+/** Whether a socket is open: a closing one still in the registry no longer gets live messages. */
+function isOpen(socket: ClientSocket): boolean {
+  return socket.readyState === OPEN;
 }
 
 /** A control message (`ws.synced`, `ws.resync`) as the text frame it is sent as. */
