@@ -2,6 +2,7 @@ import { HISTORY_ENTRY_FIELD, historyKeys } from '@huleedu/ws-protocol';
 import type { Cluster, Redis } from 'ioredis';
 import type { Logger } from '../logger.js';
 import { connectTo, OutageLog, type RedisSettings } from '../redis/connection.js';
+import { Fifo } from './fifo.js';
 
 /**
  * Reads the histories of one or more users, each in one atomic step (the script runs whole: the
@@ -92,26 +93,27 @@ export class HistoryReadError extends Error {
   }
 }
 
-/** The in-flight list's consumed head is cut off once it is this long (amortised O(1)). */
-const IN_FLIGHT_COMPACT_AT = 1024;
-
-const ignore = (): void => {};
-
 /** How long a clean QUIT may take at shutdown before the connection is dropped. */
 const QUIT_TIMEOUT_MS = 2000;
 
 type ReadReply = [Buffer, number, [Buffer, Buffer[]][]];
 
-/**
- * A read waiting for its answer, and when it times out (`performance.now()` ms); `resolve` is
- * cleared once it is answered or timed out.
- */
+/** A read waiting for its answer, and when it times out (`performance.now()` ms). */
 interface ReadInFlight {
   readonly userId: string;
   readonly request: HistoryReadRequest;
   readonly deadline: number;
-  resolve: ((snapshot: HistorySnapshot) => void) | undefined;
-  reject: (error: HistoryReadError) => void;
+  readonly resolve: (snapshot: HistorySnapshot) => void;
+  readonly reject: (error: HistoryReadError) => void;
+  /** Answered, failed or timed out: whatever comes later for it is ignored. */
+  settled: boolean;
+}
+
+/** `read`'s promise callbacks the first time it settles; undefined once it has. */
+function settle(read: ReadInFlight): ReadInFlight | undefined {
+  if (read.settled) return undefined;
+  read.settled = true;
+  return read;
 }
 
 /**
@@ -143,8 +145,7 @@ export class HistoryReader {
    * Reads in the order sent, so deadlines ascend: one timer, set for the oldest unanswered
    * read, times them all out (no timer per read). Answered reads are skipped when it fires.
    */
-  #inFlight: ReadInFlight[] = [];
-  #inFlightHead = 0;
+  readonly #inFlight = new Fifo<ReadInFlight>();
   #timer: NodeJS.Timeout | undefined;
   readonly #expire = (): void => this.#timeOut();
   /** Reads of this turn not sent yet, and how many users one call may read. */
@@ -194,6 +195,7 @@ export class HistoryReader {
         deadline: performance.now() + this.#options.timeoutMs,
         resolve,
         reject,
+        settled: false,
       };
       this.#inFlight.push(read);
       this.#timer ??= setTimeout(this.#expire, this.#options.timeoutMs);
@@ -225,7 +227,7 @@ export class HistoryReader {
     call.then(
       (replies) => this.#answer(reads, replies),
       (error: Error) => {
-        for (const read of reads) this.#settle(read, undefined, error.message);
+        for (const read of reads) this.#fail(read, 'error', error.message);
       },
     );
   }
@@ -234,73 +236,43 @@ export class HistoryReader {
   #answer(reads: readonly ReadInFlight[], replies: unknown): void {
     const whole = Array.isArray(replies) && replies.length === reads.length;
     for (let i = 0; i < reads.length; i++) {
-      let snapshot: HistorySnapshot | undefined;
-      let problem: string | undefined;
+      const read = reads[i]!;
+      let snapshot: HistorySnapshot;
       try {
         if (!whole) throw new Error('unexpected reply to the history read');
         snapshot = snapshotOf((replies as ReadReply[])[i]!);
       } catch (error) {
-        problem = (error as Error).message;
+        this.#fail(read, 'error', (error as Error).message);
+        continue;
       }
-      this.#settle(reads[i]!, snapshot, problem);
+      settle(read)?.resolve(snapshot);
+      this.#dropAnswered();
     }
   }
 
-  /** Settles one read that is still waiting: with `snapshot`, or failed for `problem`. */
-  #settle(read: ReadInFlight, snapshot: HistorySnapshot | undefined, problem?: string): void {
-    const { resolve, reject } = read;
-    if (resolve === undefined) return;
-    this.#answered(read);
-    if (snapshot !== undefined) resolve(snapshot);
-    else reject(new HistoryReadError('error', problem ?? 'no reply'));
+  /** Fails `read` if it is still waiting (an answer, a timeout or a close may come first). */
+  #fail(read: ReadInFlight, kind: 'timeout' | 'error', message: string): void {
+    settle(read)?.reject(new HistoryReadError(kind, message));
+    this.#dropAnswered();
   }
 
-  /**
-   * Marks `read` answered and drops the answered reads at the head (one connection answers in
-   * order, so the list stays as short as the reads in flight).
-   */
-  #answered(read: ReadInFlight): void {
-    read.resolve = undefined;
-    read.reject = ignore;
-    const reads = this.#inFlight;
-    let head = this.#inFlightHead;
-    while (head < reads.length && reads[head]!.resolve === undefined) head++;
-    this.#setHead(head);
+  /** Drops the settled reads at the front (one connection answers in order: the list stays short). */
+  #dropAnswered(): void {
+    while (this.#inFlight.peek()?.settled === true) this.#inFlight.shift();
   }
 
-  /** Rejects every read past its deadline, then waits for the oldest one still unanswered. */
+  /** Fails every read past its deadline, then waits for the oldest one still unanswered. */
   #timeOut(): void {
     this.#timer = undefined;
     const now = performance.now();
-    const reads = this.#inFlight;
-    let head = this.#inFlightHead;
-    for (; head < reads.length; head++) {
-      const read = reads[head]!;
-      if (read.resolve === undefined) continue;
-      if (read.deadline > now) break;
-      const { reject } = read;
-      read.resolve = undefined;
-      read.reject = ignore;
-      reject(new HistoryReadError('timeout', `no answer within ${this.#options.timeoutMs} ms`));
+    const message = `no answer within ${this.#options.timeoutMs} ms`;
+    for (let read = this.#inFlight.peek(); read !== undefined; read = this.#inFlight.peek()) {
+      if (!read.settled && read.deadline > now) {
+        this.#timer = setTimeout(this.#expire, Math.max(read.deadline - now, 1));
+        return;
+      }
+      this.#fail(read, 'timeout', message);
     }
-    this.#setHead(head);
-    const next = this.#inFlight[this.#inFlightHead];
-    if (next !== undefined) {
-      this.#timer = setTimeout(this.#expire, Math.max(next.deadline - now, 1));
-    }
-  }
-
-  /** Moves the head of the in-flight list, cutting off the consumed part now and then. */
-  #setHead(head: number): void {
-    const reads = this.#inFlight;
-    if (head === reads.length) {
-      this.#inFlight = [];
-      head = 0;
-    } else if (head >= IN_FLIGHT_COMPACT_AT) {
-      this.#inFlight = reads.slice(head);
-      head = 0;
-    }
-    this.#inFlightHead = head;
   }
 
   /** Leaves Redis (QUIT, or a drop when it does not answer in time). */
@@ -309,14 +281,9 @@ export class HistoryReader {
     this.#closed = true;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    for (const read of this.#inFlight.slice(this.#inFlightHead)) {
-      if (read.resolve === undefined) continue;
-      const { reject } = read;
-      read.resolve = undefined;
-      read.reject = ignore;
-      reject(new HistoryReadError('error', 'the history reader was closed'));
+    for (const read of this.#inFlight.drain()) {
+      settle(read)?.reject(new HistoryReadError('error', 'the history reader was closed'));
     }
-    this.#setHead(this.#inFlight.length);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.#redis.quit().catch(() => undefined),

@@ -9,6 +9,7 @@ import type { HistoryStats, ServiceMetrics } from '../metrics.js';
 import { dropReservedEvent, parsePayload } from '../payload.js';
 import type { RateLimitedLog } from '../rate-limited-log.js';
 import type { ConnectionRegistry } from '../registry.js';
+import { Fifo } from './fifo.js';
 import { syncOutcome } from './outcome.js';
 import type { HistoryReadRequest, HistorySnapshot } from './reader.js';
 import { ResponseHold, release } from './response-hold.js';
@@ -91,8 +92,6 @@ class PendingRead {
   failures = 0;
 }
 
-/** The queue's consumed head is cut off once it is this long (amortised O(1) dequeue). */
-const QUEUE_COMPACT_AT = 1024;
 /**
  * Reads tried before the sockets are told `history_unavailable`: a stall of Redis (or of this
  * process) that outlasts one read timeout is common enough during a storm or a failover that a
@@ -118,9 +117,8 @@ export const READ_ATTEMPTS = 3;
 export class HistorySync implements LiveHistory, HistoryAdmission {
   readonly #options: HistorySyncOptions;
   readonly #pending = new Map<string, PendingRead>();
-  /** Users whose read waits for a slot, in order; entries before #queueHead are consumed. */
-  #queue: string[] = [];
-  #queueHead = 0;
+  /** Users whose read waits for a slot, in order. */
+  readonly #queue = new Fifo<string>();
   #reading = 0;
   #closed = false;
   readonly #responses = new ResponseHold();
@@ -136,7 +134,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   holdResponse(transport: Socket): void {
     // Reads waiting for a slot (a reconnect storm): the sync will not follow soon, so the
     // response goes now and the handshake is over for the client.
-    if (this.#queueHead < this.#queue.length) return;
+    if (this.#queue.size > 0) return;
     this.#responses.hold(transport);
   }
 
@@ -201,7 +199,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     return {
       syncingSockets,
       readsInFlight: this.#reading,
-      readsQueued: this.#queue.length - this.#queueHead,
+      readsQueued: this.#queue.size,
     };
   }
 
@@ -215,8 +213,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
     this.#closed = true;
     this.#responses.releaseAll();
     this.#pending.clear();
-    this.#queue = [];
-    this.#queueHead = 0;
+    this.#queue.drain();
     await this.#options.source.close?.();
   }
 
@@ -237,14 +234,7 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   /** Sends queued reads while slots are free. */
   #pump(): void {
     const limit = this.#options.settings.readConcurrency;
-    while (this.#reading < limit && this.#queueHead < this.#queue.length) {
-      const userId = this.#queue[this.#queueHead++]!;
-      this.#send(userId);
-    }
-    if (this.#queueHead >= QUEUE_COMPACT_AT || this.#queueHead === this.#queue.length) {
-      this.#queue = this.#queue.slice(this.#queueHead);
-      this.#queueHead = 0;
-    }
+    while (this.#reading < limit && this.#queue.size > 0) this.#send(this.#queue.shift()!);
   }
 
   #send(userId: string): void {
