@@ -81,7 +81,9 @@ export function acceptLive(socket: SyncedSocket, position: number, epoch: string
     return HOLD;
   }
   socket.position = position;
-  socket.epoch = epoch;
+  // Each message's epoch is a new string from its parse: storing the equal one again would tie
+  // every live socket to a young string, which each scavenge then copies and promotes.
+  if (socket.epoch !== epoch) socket.epoch = epoch;
   socket.syncState = LIVE;
   return SEND;
 }
