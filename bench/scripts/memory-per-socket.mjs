@@ -30,7 +30,8 @@ const { values } = parseArgs({
 });
 const sockets = Number(values.sockets);
 const settleMs = Number(values.settle) * 1000;
-const secret = 'memory-per-socket';
+// At least 32 bytes: the service refuses a shorter HMAC secret.
+const secret = 'memory-per-socket-secret-0123456789';
 // memory-probe.cjs writes into this folder (named after this process, the servers' parent).
 const work = join(tmpdir(), `memory-probe-${process.pid}`);
 mkdirSync(work, { recursive: true });

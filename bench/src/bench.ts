@@ -6,12 +6,13 @@ import { Redis } from 'ioredis';
 import { renderChart } from './chart.js';
 import { nowMs, sleep } from './clock.js';
 import type { Bench100kConfig } from './config.js';
-import { addressesForTarget, type BenchConfig } from './config.js';
+import { addressesForTarget, alternatingPairs, type BenchConfig } from './config.js';
 import { renderLatestSection, updateMarkedFile } from './docs.js';
 import { BenchError } from './errors.js';
 import { historyDeliveryCost, measureHistoryCost } from './history-cost.js';
 import { type Loadgen, startLoadgen } from './loadgen.js';
 import { describeMachine, type MachineInfo, oneMinuteLoad } from './machine.js';
+import { type PairedRateResult, runPairedRate } from './paired-rate.js';
 import { processTree } from './proc.js';
 import { type ProfileSummary, summarizeProfiles } from './profile.js';
 import { createPublisher, type Publisher } from './publisher.js';
@@ -69,11 +70,12 @@ export async function runBench(
       results.push(result);
       if (profileDir) profiles.push(...summarizeProfiles(profileDir, result.windows, since));
     }
+    const paired = await measurePairedRates(config, log);
     // After the targets, not before: the publish-throughput rounds fill Redis with many stream
     // entries, and freeing them slows whatever Redis serves next, which would penalise the first
     // target. It flushes Redis before each of its measurements itself.
     const history = await measureHistoryCost(config, redis, redisServer.url, log);
-    const comparisons = compare(results);
+    const comparisons = compare(results, paired);
     return {
       schema: 1,
       generatedAt: new Date().toISOString(),
@@ -102,9 +104,52 @@ export async function runBench(
       comparisons,
       goals: evaluateGoals(results, comparisons),
       history: { ...history, delivery: historyDeliveryCost(results) },
+      paired,
       profiles,
     };
   });
+}
+
+/**
+ * Each service setting and its baseline, both among the targets, in alternating fixed-rate
+ * rounds side by side (`paired-rate.ts`); empty with `--paired-rounds 0`.
+ */
+async function measurePairedRates(
+  config: BenchConfig,
+  log: (line: string) => void,
+): Promise<PairedRateResult[]> {
+  if (config.pairedRounds === 0 || config.rate === 0) return [];
+  const results: PairedRateResult[] = [];
+  for (const [index, [subject, baseline]] of alternatingPairs(config.targets).entries()) {
+    // Address blocks after the targets' own: their closed sockets' ports are in TIME_WAIT.
+    const slot = config.targets.length + index * 2;
+    const result = await runPairedRate(
+      subject,
+      baseline,
+      {
+        secret: config.secret,
+        users: config.users,
+        tabs: config.tabs,
+        processes: config.processes,
+        sourceAddresses: [addressesForTarget(config, slot), addressesForTarget(config, slot + 1)],
+        concurrency: config.concurrency,
+        connectTimeoutMs: config.connectTimeoutMs,
+        maxConnectionsPerUser: Math.max(config.tabs, 5),
+        serviceEntry: config.serviceEntry,
+        serviceWorkers: config.serviceWorkers,
+        rounds: config.pairedRounds,
+        rate: config.rate,
+        durationMs: config.pairedDurationMs,
+        stallMs: config.drainTimeoutMs,
+      },
+      log,
+    );
+    log(
+      `alternating fixed rate: ${subject} against ${baseline}, p99 ${result.p99Ratio?.toFixed(2) ?? '-'}x (median of the rounds' ratios)`,
+    );
+    results.push(result);
+  }
+  return results;
 }
 
 /** The Redis every mode's run uses, and the machine it runs on. */

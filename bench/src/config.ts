@@ -50,6 +50,24 @@ export const settingBaselines: Readonly<Partial<Record<TargetKind, TargetKind>>>
   'service-default': 'relay',
 };
 
+/**
+ * The pairs measured in alternating fixed-rate rounds: each service setting of `targets` whose
+ * like-for-like baseline ({@link settingBaselines}) is in `targets` too.
+ */
+export function alternatingPairs(targets: readonly TargetKind[]): Array<[TargetKind, TargetKind]> {
+  const pairs: Array<[TargetKind, TargetKind]> = [];
+  for (const subject of targets) {
+    const baseline = settingBaselines[subject];
+    if (baseline && targets.includes(baseline)) pairs.push([subject, baseline]);
+  }
+  return pairs;
+}
+
+/** Servers the alternating rounds start (two per pair; none when `rounds` is 0). */
+function pairedSlots(targets: readonly TargetKind[], rounds: number): number {
+  return rounds > 0 ? alternatingPairs(targets).length * 2 : 0;
+}
+
 /** Whether a target is the service (started from its build), whatever its settings. */
 export function isService(kind: TargetKind): boolean {
   return kind === 'service' || kind === 'service-history' || kind === 'service-default';
@@ -84,6 +102,13 @@ export interface BenchConfig {
   durationMs: number;
   /** Fixed-rate rounds; latency is the median round's by p99. */
   rateRounds: number;
+  /**
+   * Alternating fixed-rate rounds per side of each pair (a service setting and its baseline, both
+   * in `targets`), run side by side after the targets (`paired-rate.ts`); 0 skips them.
+   */
+  pairedRounds: number;
+  /** Length of one alternating fixed-rate round, ms. */
+  pairedDurationMs: number;
   /**
    * Connect rounds: the first opens every socket at the start; each further one, after the
    * fixed-rate rounds, closes every socket from the client side and opens them all again.
@@ -296,6 +321,23 @@ export const benchOptions: readonly OptionSpec[] = [
     description: 'fixed-rate rounds per target, latency of the median round by p99',
   },
   {
+    name: 'paired-rounds',
+    kind: 'int',
+    default: 6,
+    min: 0,
+    max: 40,
+    description:
+      'alternating fixed-rate rounds of each service setting and its baseline, side by side (0: none)',
+  },
+  {
+    name: 'paired-duration',
+    kind: 'number',
+    default: 5,
+    min: 1,
+    max: 600,
+    description: 'seconds of one alternating fixed-rate round',
+  },
+  {
     name: 'connect-rounds',
     kind: 'int',
     default: 3,
@@ -487,11 +529,13 @@ export function parseBenchConfig(
   const targets = [...new Set(v.targets as TargetKind[])];
   if (targets.length === 0) throw new BenchError('bad_option', '--targets: name at least one');
   const connectRounds = v['connect-rounds'] as number;
-  const rotated = sourceAddresses.length * targets.length * connectRounds;
+  // The alternating rounds' servers take the address blocks after the targets' (addressesForTarget).
+  const slots = targets.length + pairedSlots(targets, v['paired-rounds'] as number);
+  const rotated = sourceAddresses.length * slots * connectRounds;
   if (listed.length === 0 && rotated > MAX_LOOPBACK_ADDRESSES) {
     throw new BenchError(
       'bad_option',
-      `${targets.length} targets x ${connectRounds} connect rounds x ${sourceAddresses.length} source address(es) need ${rotated} loopback addresses, more than ${MAX_LOOPBACK_ADDRESSES}: lower --connect-rounds, or list --source-addresses (shared by every round)`,
+      `${slots} servers x ${connectRounds} connect rounds x ${sourceAddresses.length} source address(es) need ${rotated} loopback addresses, more than ${MAX_LOOPBACK_ADDRESSES}: lower --connect-rounds, or list --source-addresses (shared by every round)`,
     );
   }
   const memoryEntries = (v['memory-entries'] as string[]).map((item) => {
@@ -518,6 +562,8 @@ export function parseBenchConfig(
     rate: v.rate as number,
     durationMs: Math.round((v.duration as number) * 1000),
     rateRounds: v['rate-rounds'] as number,
+    pairedRounds: v['paired-rounds'] as number,
+    pairedDurationMs: Math.round((v['paired-duration'] as number) * 1000),
     connectRounds,
     drainTimeoutMs: common.drainTimeoutMs,
     settleMs: common.settleMs,

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { BenchError } from './errors.js';
 import { historyMarkdown } from './history-cost.js';
+import type { PairedRateResult } from './paired-rate.js';
 import {
   type BenchReport,
   formatGoalValue,
@@ -119,9 +120,35 @@ export function renderLatestSection(report: BenchReport, chartPath: string): str
   }
   const rounds = roundsTable(report.results);
   if (rounds) lines.push('', rounds);
+  const paired = pairedTable(report.paired ?? []);
+  if (paired) lines.push('', paired);
   const history = historyMarkdown(report.history);
   if (history) lines.push('', history);
   lines.push('', `![benchmark chart](${chartPath})`);
+  return lines.join('\n');
+}
+
+/**
+ * The alternating fixed-rate rounds: each pair's p99 per round, side by side, and the median of
+ * the rounds' ratios; '' when there were none.
+ */
+function pairedTable(paired: readonly PairedRateResult[]): string {
+  if (paired.length === 0) return '';
+  const p99 = (v: number): string => v.toFixed(v < 10 ? 2 : 1);
+  const first = paired[0]!;
+  const lines = [
+    `Alternating fixed rate: each service setting and its baseline running at once, each on its own Redis, taking turns (the order rotating) at ${first.rate.toLocaleString('en-US')} msg/s for ${first.durationMs / 1000} s per round; a round's two p99s were measured seconds apart, under the same background load.`,
+    '',
+    "| setting / baseline | p99 per round, ms (setting / baseline) | median of the rounds' ratios |",
+    '| --- | --- | ---: |',
+  ];
+  for (const pair of paired) {
+    const rounds = pair.subjectP99Ms
+      .map((s, n) => `${p99(s)} / ${p99(pair.baselineP99Ms[n] ?? 0)}`)
+      .join(', ');
+    const ratio = pair.p99Ratio === null ? '-' : `${pair.p99Ratio.toFixed(2)}x`;
+    lines.push(`| ${pair.subject} / ${pair.baseline} | ${rounds} | ${ratio} |`);
+  }
   return lines.join('\n');
 }
 

@@ -108,6 +108,13 @@ export interface StartTargetOptions {
   port?: number;
   /** How long the server may take to be ready, ms (default 30 s). */
   startTimeoutMs?: number;
+  /** `NODE_OPTIONS` of this server (default: the bench's own `NODE_OPTIONS`). */
+  nodeOptions?: string;
+  /**
+   * Node and V8 flags on this server's command line (any V8 flag; `NODE_OPTIONS` allows only a
+   * few). A service's own flag of the same name gives way to one given here.
+   */
+  execArgv?: readonly string[];
 }
 
 /** A running server under test. */
@@ -172,6 +179,7 @@ export async function startTarget(
   const port = options.port ?? (await freePort());
   const startTimeoutMs = options.startTimeoutMs ?? 30_000;
   const history = isService(kind) ? (options.history ?? profile.history) : undefined;
+  const nodeOptions = options.nodeOptions ?? process.env.NODE_OPTIONS;
   let server: NodeProcess | undefined;
 
   const env: NodeJS.ProcessEnv = {
@@ -198,13 +206,12 @@ export async function startTarget(
     ...(history ? { WEBSOCKET_HISTORY: history } : {}),
     // The same V8 flags for every server (e.g. NODE_OPTIONS=--max-semi-space-size=4), so a
     // tuning run stays a like-for-like comparison.
-    ...(process.env.NODE_OPTIONS ? { NODE_OPTIONS: process.env.NODE_OPTIONS } : {}),
+    ...(nodeOptions ? { NODE_OPTIONS: nodeOptions } : {}),
   };
   // The service starts as it ships: with its own V8 flags (as in its image), unless NODE_OPTIONS
   // already sets one of them for every target.
-  const execArgv: string[] = isService(kind)
-    ? withServiceV8Flags([], process.env.NODE_OPTIONS)
-    : [];
+  const given = options.execArgv ?? [];
+  const execArgv: string[] = isService(kind) ? withServiceV8Flags(given, nodeOptions) : [...given];
   if (options.profileDir) {
     mkdirSync(options.profileDir, { recursive: true });
     // Cluster workers inherit the primary's execArgv, so each process writes its own profile.

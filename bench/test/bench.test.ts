@@ -32,6 +32,7 @@ describe('pnpm bench at tiny scale', () => {
         ...['--targets', targets.join(','), '--users', '25', '--tabs', '2', '--processes', '2'],
         ...['--burst', '500', '--burst-rounds', '3', '--settle', '0.2', '--connect-rounds', '2'],
         ...['--rate', '500', '--duration', '1', '--rate-rounds', '2'],
+        ...['--paired-rounds', '2', '--paired-duration', '1'],
         ...['--drain-timeout', '30', '--out', out, '--docs', ''],
         ...['--publish-messages', '500', '--publish-rounds', '3'],
         ...['--memory-entries', '10,100', '--memory-users', '5'],
@@ -96,7 +97,24 @@ describe('pnpm bench at tiny scale', () => {
       expect(comparison.burstDeliveredPerSecond, comparison.baseline).toBeGreaterThan(0);
       expect(comparison.fixedRateP99, comparison.baseline).toBeGreaterThan(0);
     }
-    expect(report.goals.length).toBe(13);
+    // Each service setting and its baseline again, side by side in alternating rounds, nothing lost.
+    expect(report.paired!.map((p) => `${p.subject}/${p.baseline}`)).toEqual([
+      'service-history/relay-durable',
+      'service-default/relay',
+    ]);
+    for (const pair of report.paired!) {
+      expect(pair.subjectP99Ms, pair.subject).toHaveLength(2);
+      expect(pair.baselineP99Ms, pair.baseline).toHaveLength(2);
+      expect(pair.lost, pair.subject).toBe(0);
+      expect(pair.p99Ratio, pair.subject).toBeGreaterThan(0);
+    }
+    expect(report.comparisons.map((c) => c.alternatingP99 !== undefined)).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
+    expect(report.goals.length).toBe(14);
     expect(liveChildren()).toBe(0);
   });
 
@@ -149,6 +167,7 @@ describe('pnpm bench at tiny scale', () => {
       '| delivery guarantee, same run | history off | history on | on / off |',
     );
     expect(text).toContain('Redis memory per user, bytes');
+    expect(text).toContain('| service-history / relay-durable |');
     expect(text).toContain('![benchmark chart](latest.svg)');
   });
 });

@@ -109,10 +109,11 @@ describe('pnpm bench options', () => {
   });
 
   it('refuses more connect rounds than there are loopback addresses to give them', () => {
-    // 100,000 sockets: 10 addresses a round, x 5 targets x 7 rounds = 350 of 250.
+    // 100,000 sockets: 10 addresses a round, x 7 servers (5 targets, and the 2 of the alternating
+    // rounds' pair) x 7 rounds = 490 of 250.
     const many = ['--users', '50000', '--processes', '8', '--connect-rounds', '7'];
     expect(errorOf(() => parseBenchConfig(many, {})).message).toMatch(
-      /5 targets x 7 connect rounds x 10 source address\(es\) need 350 loopback addresses.*lower --connect-rounds/,
+      /7 servers x 7 connect rounds x 10 source address\(es\) need 490 loopback addresses.*lower --connect-rounds/,
     );
     const listed = [...many, '--source-addresses', addressesFor(100_000).join(',')];
     expect(parseBenchConfig(listed, {}).connectRounds).toBe(7);

@@ -224,6 +224,28 @@ describe('service', () => {
       await service.stop();
     }
   });
+
+  it("takes one target's own flags: on its command line in place of its shipped one, and its NODE_OPTIONS", async () => {
+    const service = await startTarget('service', {
+      redisUrl: redis.url,
+      secret,
+      maxConnectionsPerUser: 5,
+      serviceEntry: '',
+      execArgv: ['--max-semi-space-size=16', '--single-threaded-gc'],
+      nodeOptions: '--max-old-space-size=512',
+    });
+    try {
+      const argv = argvOf(service);
+      expect(argv.filter((arg) => arg.startsWith('--max-semi-space-size'))).toEqual([
+        '--max-semi-space-size=16',
+      ]);
+      expect(argv).toContain('--single-threaded-gc');
+      const environment = readFileSync(`/proc/${service.pid()}/environ`, 'utf8').split('\0');
+      expect(environment).toContain('NODE_OPTIONS=--max-old-space-size=512');
+    } finally {
+      await service.stop();
+    }
+  });
 });
 
 describe('service, shipped defaults', () => {

@@ -1,0 +1,253 @@
+import { type RedisHandle, startRedis } from '@huleedu/test-support';
+import { Redis } from 'ioredis';
+import type { TargetKind } from './config.js';
+import { type Loadgen, startLoadgen } from './loadgen.js';
+import { createPublisher, type Publisher } from './publisher.js';
+import { medianOfKnown } from './rounds.js';
+import { type DeliverySummary, publishAndMeasure } from './scenario.js';
+import { waitForQuietCpu } from './settle.js';
+import { type RunningTarget, startTarget, targetProfiles } from './targets.js';
+
+/**
+ * Fixed-rate latency measured in alternating rounds. `pnpm bench` measures one target after the
+ * other, minutes apart; on a shared machine the background load drifts between them, and a p99
+ * (the few slowest frames of a round) moves with it by more than the difference between two
+ * servers. Here the two servers of a pair run at once, each with its own Redis, sockets and
+ * publisher, and take turns: each round publishes at the fixed rate to one of them while the
+ * other idles, in an order that rotates. A pair's figure is the median of the rounds' own ratios.
+ */
+
+/** One server of an alternating comparison, with everything that serves only it. */
+export interface RateSide {
+  readonly name: string;
+  readonly target: RunningTarget;
+  readonly loadgen: Loadgen;
+  readonly publisher: Publisher;
+  /** Users whose every socket opened (the rounds publish to them). */
+  readonly users: readonly number[];
+  /** p50 and p99 of each measured round, ms. */
+  readonly p50Ms: number[];
+  readonly p99Ms: number[];
+  /** Frames not delivered in each measured round. */
+  readonly lost: number[];
+  /** Stops the load generator, the publisher, the server and its Redis. */
+  close(): Promise<void>;
+}
+
+/** Options of {@link startRateSide}. */
+export interface RateSideOptions {
+  /** What the side is called in logs (default: the target kind). */
+  name?: string;
+  kind: TargetKind;
+  secret: string;
+  users: number;
+  tabs: number;
+  processes: number;
+  sourceAddresses: string[];
+  concurrency: number;
+  connectTimeoutMs: number;
+  maxConnectionsPerUser: number;
+  /** The service's entry point ('': the built one). */
+  serviceEntry: string;
+  /** `WEBSOCKET_WORKERS` of a service side ('' or absent: unset). */
+  serviceWorkers?: string;
+  /** `WEBSOCKET_HISTORY` of a service side (default: the kind's). */
+  history?: 'on' | 'off';
+  /** `NODE_OPTIONS` of the server (default: the bench's own). */
+  nodeOptions?: string;
+  /** Node and V8 flags on the server's command line (see `StartTargetOptions.execArgv`). */
+  execArgv?: readonly string[];
+}
+
+/**
+ * Starts a Redis, the server, a load generator holding every socket, and the publisher the kind
+ * is fed by (`targetProfiles`), and opens every socket.
+ */
+export async function startRateSide(options: RateSideOptions): Promise<RateSide> {
+  const stops: Array<() => Promise<unknown>> = [];
+  const close = async (): Promise<void> => {
+    for (const stop of stops.reverse()) await stop().catch(() => undefined);
+  };
+  try {
+    const redisServer: RedisHandle = await startRedis();
+    stops.push(() => redisServer.stop());
+    // As in the bench's own Redis: a server that falls behind is not cut off by Redis's limit.
+    const admin = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
+    await admin.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
+    admin.disconnect();
+    const target = await startTarget(options.kind, {
+      redisUrl: redisServer.url,
+      secret: options.secret,
+      maxConnectionsPerUser: options.maxConnectionsPerUser,
+      serviceEntry: options.serviceEntry,
+      ...(options.serviceWorkers ? { serviceWorkers: options.serviceWorkers } : {}),
+      ...(options.history ? { history: options.history } : {}),
+      ...(options.nodeOptions !== undefined ? { nodeOptions: options.nodeOptions } : {}),
+      ...(options.execArgv ? { execArgv: options.execArgv } : {}),
+    });
+    stops.push(() => target.stop());
+    const loadgen = await startLoadgen({
+      protocol: targetProfiles[options.kind].protocol,
+      url: target.url,
+      secret: options.secret,
+      users: options.users,
+      tabs: options.tabs,
+      processes: options.processes,
+      sourceAddresses: options.sourceAddresses,
+      concurrency: options.concurrency,
+      connectTimeoutMs: options.connectTimeoutMs,
+    });
+    stops.push(() => loadgen.close());
+    await loadgen.connect();
+    const incomplete = await loadgen.incompleteUsers();
+    const users = Array.from({ length: options.users }, (_, user) => user).filter(
+      (user) => !incomplete.has(user),
+    );
+    const mode = targetProfiles[options.kind].publish === 'durable' ? 'durable' : 'plain';
+    const publisher = createPublisher(mode, redisServer.url);
+    stops.push(() => publisher.close());
+    return {
+      name: options.name ?? options.kind,
+      target,
+      loadgen,
+      publisher,
+      users,
+      p50Ms: [],
+      p99Ms: [],
+      lost: [],
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
+
+/** What one round of {@link fixedRateRound} publishes. */
+export interface RateRoundOptions {
+  rate: number;
+  durationMs: number;
+  tabs: number;
+  /** How long deliveries may stall before the round ends with the rest counted lost, ms. */
+  stallMs: number;
+}
+
+/**
+ * One fixed-rate round on `side`, once its server is idle (the previous round's drain done).
+ * The summary is not recorded on the side: {@link alternateFixedRate} records its rounds.
+ */
+export async function fixedRateRound(
+  side: RateSide,
+  options: RateRoundOptions,
+): Promise<DeliverySummary> {
+  await waitForQuietCpu(() => side.target.cpuSeconds(), 1000);
+  const { publishMs: _publishMs, ...summary } = await publishAndMeasure(
+    side.target,
+    side.loadgen,
+    options.tabs,
+    options.stallMs,
+    () => side.publisher.fixedRate(options.rate, options.durationMs, side.users),
+    {},
+  );
+  return summary;
+}
+
+/**
+ * One unmeasured round on each side (the first publishes warm up the paths), then `rounds`
+ * measured rounds on each, the order rotating every round; each side's p50 and p99 are recorded.
+ */
+export async function alternateFixedRate(
+  sides: readonly RateSide[],
+  rounds: number,
+  options: RateRoundOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
+  for (const side of sides) await fixedRateRound(side, options);
+  for (let round = 0; round < rounds; round++) {
+    const line: string[] = [];
+    for (let i = 0; i < sides.length; i++) {
+      const side = sides[(i + round) % sides.length]!;
+      const summary = await fixedRateRound(side, options);
+      side.p50Ms.push(summary.p50Ms);
+      side.p99Ms.push(summary.p99Ms);
+      side.lost.push(summary.lost);
+      line.push(`${side.name} p99 ${summary.p99Ms.toFixed(2)} ms (lost ${summary.lost})`);
+    }
+    log(`alternating fixed rate, round ${round + 1}/${rounds}: ${line.join(', ')}`);
+  }
+}
+
+/**
+ * The median of the rounds' own ratios `subject[n] / baseline[n]`: each round's two figures were
+ * measured seconds apart, under the same background load (with an even count, the lower middle,
+ * as every median of the bench). Rounds where either side has no positive figure are left out;
+ * null when none is left.
+ */
+export function medianOfRatios(
+  subject: readonly number[],
+  baseline: readonly number[],
+): number | null {
+  const ratios: number[] = [];
+  for (let n = 0; n < Math.min(subject.length, baseline.length); n++) {
+    const s = subject[n]!;
+    const b = baseline[n]!;
+    if (s > 0 && b > 0) ratios.push(s / b);
+  }
+  return medianOfKnown(ratios);
+}
+
+/** A service setting's alternating fixed-rate rounds against its like-for-like baseline. */
+export interface PairedRateResult {
+  subject: TargetKind;
+  baseline: TargetKind;
+  rate: number;
+  durationMs: number;
+  /** Each measured round's p99 (ms) of the subject and of the baseline, in round order. */
+  subjectP99Ms: number[];
+  baselineP99Ms: number[];
+  /** {@link medianOfRatios} of the p99s. */
+  p99Ratio: number | null;
+  /** Frames not delivered, every measured round of both sides. */
+  lost: number;
+}
+
+/** Options of {@link runPairedRate}: the side options both servers share, and the rounds. */
+export interface PairedRateOptions
+  extends Omit<RateSideOptions, 'kind' | 'name' | 'sourceAddresses'>,
+    RateRoundOptions {
+  rounds: number;
+  /** Source addresses of the subject's sockets, and of the baseline's. */
+  sourceAddresses: [string[], string[]];
+}
+
+/** Runs {@link alternateFixedRate} on `subject` and `baseline`, then stops both. */
+export async function runPairedRate(
+  subject: TargetKind,
+  baseline: TargetKind,
+  options: PairedRateOptions,
+  log: (line: string) => void = () => undefined,
+): Promise<PairedRateResult> {
+  const sides: RateSide[] = [];
+  try {
+    for (const [index, kind] of [subject, baseline].entries()) {
+      log(`alternating fixed rate: starting ${kind}`);
+      sides.push(
+        await startRateSide({ ...options, kind, sourceAddresses: options.sourceAddresses[index]! }),
+      );
+    }
+    await alternateFixedRate(sides, options.rounds, options, log);
+    const [s, b] = sides as [RateSide, RateSide];
+    return {
+      subject,
+      baseline,
+      rate: options.rate,
+      durationMs: options.durationMs,
+      subjectP99Ms: s.p99Ms,
+      baselineP99Ms: b.p99Ms,
+      p99Ratio: medianOfRatios(s.p99Ms, b.p99Ms),
+      lost: [...s.lost, ...b.lost].reduce((sum, n) => sum + n, 0),
+    };
+  } finally {
+    for (const side of sides) await side.close();
+  }
+}
