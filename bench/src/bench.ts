@@ -6,7 +6,12 @@ import { Redis } from 'ioredis';
 import { renderChart } from './chart.js';
 import { nowMs, sleep } from './clock.js';
 import type { Bench100kConfig } from './config.js';
-import { addressesForTarget, alternatingPairs, type BenchConfig } from './config.js';
+import {
+  addressesForPairedSide,
+  addressesForTarget,
+  alternatingPairs,
+  type BenchConfig,
+} from './config.js';
 import { renderLatestSection, updateMarkedFile } from './docs.js';
 import { BenchError } from './errors.js';
 import { historyDeliveryCost, measureHistoryCost } from './history-cost.js';
@@ -111,8 +116,8 @@ export async function runBench(
 }
 
 /**
- * Each service setting and its baseline, both among the targets, in alternating fixed-rate
- * rounds side by side (`paired-rate.ts`); empty with `--paired-rounds 0`.
+ * Each service setting and its baseline, both among the targets, in alternating fixed-rate and
+ * connect rounds side by side (`paired-rate.ts`); empty with `--paired-rounds 0`.
  */
 async function measurePairedRates(
   config: BenchConfig,
@@ -121,8 +126,6 @@ async function measurePairedRates(
   if (config.pairedRounds === 0 || config.rate === 0) return [];
   const results: PairedRateResult[] = [];
   for (const [index, [subject, baseline]] of alternatingPairs(config.targets).entries()) {
-    // Address blocks after the targets' own: their closed sockets' ports are in TIME_WAIT.
-    const slot = config.targets.length + index * 2;
     const result = await runPairedRate(
       subject,
       baseline,
@@ -131,7 +134,7 @@ async function measurePairedRates(
         users: config.users,
         tabs: config.tabs,
         processes: config.processes,
-        sourceAddresses: [addressesForTarget(config, slot), addressesForTarget(config, slot + 1)],
+        sourceAddresses: (side, round) => addressesForPairedSide(config, index, side, round),
         concurrency: config.concurrency,
         connectTimeoutMs: config.connectTimeoutMs,
         maxConnectionsPerUser: Math.max(config.tabs, 5),
@@ -144,8 +147,9 @@ async function measurePairedRates(
       },
       log,
     );
+    const ratio = (value: number | null) => (value === null ? '-' : `${value.toFixed(2)}x`);
     log(
-      `alternating fixed rate: ${subject} against ${baseline}, p99 ${result.p99Ratio?.toFixed(2) ?? '-'}x (median of the rounds' ratios)`,
+      `alternating rounds, ${subject} against ${baseline} (medians of the rounds' ratios): p99 ${ratio(result.p99Ratio)}, connects per server CPU-second ${ratio(result.connectRatio)}`,
     );
     results.push(result);
   }

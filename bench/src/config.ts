@@ -63,11 +63,6 @@ export function alternatingPairs(targets: readonly TargetKind[]): Array<[TargetK
   return pairs;
 }
 
-/** Servers the alternating rounds start (two per pair; none when `rounds` is 0). */
-function pairedSlots(targets: readonly TargetKind[], rounds: number): number {
-  return rounds > 0 ? alternatingPairs(targets).length * 2 : 0;
-}
-
 /** Whether a target is the service (started from its build), whatever its settings. */
 export function isService(kind: TargetKind): boolean {
   return kind === 'service' || kind === 'service-history' || kind === 'service-default';
@@ -103,8 +98,9 @@ export interface BenchConfig {
   /** Fixed-rate rounds; latency is the median round's by p99. */
   rateRounds: number;
   /**
-   * Alternating fixed-rate rounds per side of each pair (a service setting and its baseline, both
-   * in `targets`), run side by side after the targets (`paired-rate.ts`); 0 skips them.
+   * Alternating rounds per side of each pair (a service setting and its baseline, both in
+   * `targets`), run side by side after the targets (`paired-rate.ts`): this many fixed-rate
+   * rounds, then as many connect rounds; 0 skips them.
    */
   pairedRounds: number;
   /** Length of one alternating fixed-rate round, ms. */
@@ -432,7 +428,28 @@ const SOCKETS_PER_PROCESS = 15_000; // under the 20,000 open-file limit, with ro
 export function addressesForTarget(config: BenchConfig, index: number, round = 1): string[] {
   const block = index * config.connectRounds + round - 1;
   if (!config.rotateAddresses || block === 0) return config.sourceAddresses;
-  const count = config.sourceAddresses.length;
+  return addressBlock(config.sourceAddresses.length, block);
+}
+
+/**
+ * The source addresses of side `side` (0: the setting, 1: its baseline) of alternating pair
+ * `pair` ({@link alternatingPairs}) for its first connect (`round` 0) and each of its connect
+ * rounds (1 to `pairedRounds`): with rotation, a block of its own after every target's.
+ */
+export function addressesForPairedSide(
+  config: BenchConfig,
+  pair: number,
+  side: number,
+  round: number,
+): string[] {
+  if (!config.rotateAddresses) return config.sourceAddresses;
+  const targetBlocks = config.targets.length * config.connectRounds;
+  const block = targetBlocks + (pair * 2 + side) * (config.pairedRounds + 1) + round;
+  return addressBlock(config.sourceAddresses.length, block);
+}
+
+/** Loopback address block `block` of `count` addresses. */
+function addressBlock(count: number, block: number): string[] {
   return loopbackAddresses(count * (block + 1)).slice(count * block);
 }
 
@@ -529,13 +546,15 @@ export function parseBenchConfig(
   const targets = [...new Set(v.targets as TargetKind[])];
   if (targets.length === 0) throw new BenchError('bad_option', '--targets: name at least one');
   const connectRounds = v['connect-rounds'] as number;
-  // The alternating rounds' servers take the address blocks after the targets' (addressesForTarget).
-  const slots = targets.length + pairedSlots(targets, v['paired-rounds'] as number);
-  const rotated = sourceAddresses.length * slots * connectRounds;
+  // The alternating rounds' servers take the address blocks after the targets' own.
+  const pairedRounds = v['paired-rounds'] as number;
+  const pairedBlocks =
+    pairedRounds > 0 ? alternatingPairs(targets).length * 2 * (pairedRounds + 1) : 0;
+  const rotated = sourceAddresses.length * (targets.length * connectRounds + pairedBlocks);
   if (listed.length === 0 && rotated > MAX_LOOPBACK_ADDRESSES) {
     throw new BenchError(
       'bad_option',
-      `${slots} servers x ${connectRounds} connect rounds x ${sourceAddresses.length} source address(es) need ${rotated} loopback addresses, more than ${MAX_LOOPBACK_ADDRESSES}: lower --connect-rounds, or list --source-addresses (shared by every round)`,
+      `(${targets.length} targets x ${connectRounds} connect rounds${pairedBlocks > 0 ? ` + ${pairedBlocks} alternating connects` : ''}) x ${sourceAddresses.length} source address(es) need ${rotated} loopback addresses, more than ${MAX_LOOPBACK_ADDRESSES}: lower --connect-rounds${pairedBlocks > 0 ? ' or --paired-rounds' : ''}, or list --source-addresses (shared by every round)`,
     );
   }
   const memoryEntries = (v['memory-entries'] as string[]).map((item) => {
@@ -562,7 +581,7 @@ export function parseBenchConfig(
     rate: v.rate as number,
     durationMs: Math.round((v.duration as number) * 1000),
     rateRounds: v['rate-rounds'] as number,
-    pairedRounds: v['paired-rounds'] as number,
+    pairedRounds,
     pairedDurationMs: Math.round((v['paired-duration'] as number) * 1000),
     connectRounds,
     drainTimeoutMs: common.drainTimeoutMs,

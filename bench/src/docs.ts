@@ -129,25 +129,33 @@ export function renderLatestSection(report: BenchReport, chartPath: string): str
 }
 
 /**
- * The alternating fixed-rate rounds: each pair's p99 per round, side by side, and the median of
- * the rounds' ratios; '' when there were none.
+ * The alternating rounds: each pair's p99 and connects per server CPU-second per round, side by
+ * side, and the medians of the rounds' ratios; '' when there were none.
  */
 function pairedTable(paired: readonly PairedRateResult[]): string {
   if (paired.length === 0) return '';
   const p99 = (v: number): string => v.toFixed(v < 10 ? 2 : 1);
+  const ratio = (v: number | null | undefined): string => (v == null ? '-' : `${v.toFixed(2)}x`);
+  const count = (v: number | null | undefined): string =>
+    v == null ? '-' : Math.round(v).toLocaleString('en-US');
   const first = paired[0]!;
   const lines = [
-    `Alternating fixed rate: each service setting and its baseline running at once, each on its own Redis, taking turns (the order rotating) at ${first.rate.toLocaleString('en-US')} msg/s for ${first.durationMs / 1000} s per round; a round's two p99s were measured seconds apart, under the same background load.`,
+    `Alternating rounds: each service setting and its baseline running at once, each on its own Redis, taking turns (the order rotating): fixed-rate rounds at ${first.rate.toLocaleString('en-US')} msg/s for ${first.durationMs / 1000} s, then as many connect rounds (every socket closed and opened again); a round's two figures were measured seconds apart, under the same background load.`,
     '',
-    "| setting / baseline | p99 per round, ms (setting / baseline) | median of the rounds' ratios |",
-    '| --- | --- | ---: |',
+    "| setting / baseline | p99 per round, ms (setting / baseline) | p99, median of the rounds' ratios | connects per server CPU-second per round (setting / baseline) | connects, median of the rounds' ratios |",
+    '| --- | --- | ---: | --- | ---: |',
   ];
   for (const pair of paired) {
     const rounds = pair.subjectP99Ms
       .map((s, n) => `${p99(s)} / ${p99(pair.baselineP99Ms[n] ?? 0)}`)
       .join(', ');
-    const ratio = pair.p99Ratio === null ? '-' : `${pair.p99Ratio.toFixed(2)}x`;
-    lines.push(`| ${pair.subject} / ${pair.baseline} | ${rounds} | ${ratio} |`);
+    // Reports from before the connect rounds have none.
+    const connects = (pair.subjectConnectsPerCpuSecond ?? [])
+      .map((s, n) => `${count(s)} / ${count(pair.baselineConnectsPerCpuSecond?.[n])}`)
+      .join(', ');
+    lines.push(
+      `| ${pair.subject} / ${pair.baseline} | ${rounds} | ${ratio(pair.p99Ratio)} | ${connects || '-'} | ${ratio(pair.connectRatio)} |`,
+    );
   }
   return lines.join('\n');
 }

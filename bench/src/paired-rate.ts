@@ -9,12 +9,14 @@ import { waitForQuietCpu } from './settle.js';
 import { type RunningTarget, startTarget, targetProfiles } from './targets.js';
 
 /**
- * Fixed-rate latency measured in alternating rounds. `pnpm bench` measures one target after the
- * other, minutes apart; on a shared machine the background load drifts between them, and a p99
- * (the few slowest frames of a round) moves with it by more than the difference between two
- * servers. Here the two servers of a pair run at once, each with its own Redis, sockets and
- * publisher, and take turns: each round publishes at the fixed rate to one of them while the
- * other idles, in an order that rotates. A pair's figure is the median of the rounds' own ratios.
+ * Fixed-rate latency and server CPU per connect measured in alternating rounds. `pnpm bench`
+ * measures one target after the other, minutes apart; on a shared machine the background load
+ * drifts between them, and a p99 (the few slowest frames of a round) or a connect round's CPU
+ * moves with it by more than the difference between two servers. Here the two servers of a pair
+ * run at once, each with its own Redis, sockets and publisher, and take turns: each round
+ * publishes at the fixed rate to one of them (or closes and reopens every socket of one of them)
+ * while the other idles, in an order that rotates. A pair's figure is the median of the rounds'
+ * own ratios.
  */
 
 /** One server of an alternating comparison, with everything that serves only it. */
@@ -28,6 +30,10 @@ export interface RateSide {
   /** p50 and p99 of each measured round, ms. */
   readonly p50Ms: number[];
   readonly p99Ms: number[];
+  /** Sockets opened per server CPU-second in each connect round (null: no CPU registered). */
+  readonly connectsPerCpuSecond: Array<number | null>;
+  /** Sockets that failed to open again, every connect round. */
+  connectFailures: number;
   /** Frames not delivered in each measured round. */
   readonly lost: number[];
   /** Stops the load generator, the publisher, the server and its Redis. */
@@ -114,6 +120,8 @@ export async function startRateSide(options: RateSideOptions): Promise<RateSide>
       users,
       p50Ms: [],
       p99Ms: [],
+      connectsPerCpuSecond: [],
+      connectFailures: 0,
       lost: [],
       close,
     };
@@ -178,25 +186,63 @@ export async function alternateFixedRate(
 }
 
 /**
+ * One connect round on `side`: every client closes its socket, the server settles, and every
+ * socket opens again (as a new client) from `sourceAddresses`, fresh ones: the closed sockets'
+ * ports sit in TIME_WAIT. Records the sockets opened per server CPU-second.
+ */
+export async function connectRound(side: RateSide, sourceAddresses: string[]): Promise<void> {
+  await side.loadgen.disconnect(30_000);
+  await waitForQuietCpu(() => side.target.cpuSeconds(), 1000);
+  const before = side.target.cpuSeconds();
+  const summary = await side.loadgen.connect(1, sourceAddresses);
+  const cpuSeconds = side.target.cpuSeconds() - before;
+  side.connectsPerCpuSecond.push(cpuSeconds > 0 ? summary.openedNow / cpuSeconds : null);
+  side.connectFailures += summary.sockets - summary.opened;
+}
+
+/**
+ * `rounds` connect rounds on each side, the order rotating every round; `addresses(side, round)`
+ * gives each its own source addresses.
+ */
+export async function alternateConnects(
+  sides: readonly RateSide[],
+  rounds: number,
+  addresses: (side: number, round: number) => string[],
+  log: (line: string) => void = () => undefined,
+): Promise<void> {
+  for (let round = 0; round < rounds; round++) {
+    const line: string[] = [];
+    for (let i = 0; i < sides.length; i++) {
+      const index = (i + round) % sides.length;
+      const side = sides[index]!;
+      await connectRound(side, addresses(index, round));
+      const perCpu = side.connectsPerCpuSecond.at(-1);
+      line.push(`${side.name} ${perCpu == null ? '-' : Math.round(perCpu)} per CPU-second`);
+    }
+    log(`alternating connects, round ${round + 1}/${rounds}: ${line.join(', ')}`);
+  }
+}
+
+/**
  * The median of the rounds' own ratios `subject[n] / baseline[n]`: each round's two figures were
  * measured seconds apart, under the same background load (with an even count, the lower middle,
  * as every median of the bench). Rounds where either side has no positive figure are left out;
  * null when none is left.
  */
 export function medianOfRatios(
-  subject: readonly number[],
-  baseline: readonly number[],
+  subject: ReadonlyArray<number | null>,
+  baseline: ReadonlyArray<number | null>,
 ): number | null {
   const ratios: number[] = [];
   for (let n = 0; n < Math.min(subject.length, baseline.length); n++) {
-    const s = subject[n]!;
-    const b = baseline[n]!;
-    if (s > 0 && b > 0) ratios.push(s / b);
+    const s = subject[n];
+    const b = baseline[n];
+    if (s != null && b != null && s > 0 && b > 0) ratios.push(s / b);
   }
   return medianOfKnown(ratios);
 }
 
-/** A service setting's alternating fixed-rate rounds against its like-for-like baseline. */
+/** A service setting's alternating rounds against its like-for-like baseline. */
 export interface PairedRateResult {
   subject: TargetKind;
   baseline: TargetKind;
@@ -207,6 +253,13 @@ export interface PairedRateResult {
   baselineP99Ms: number[];
   /** {@link medianOfRatios} of the p99s. */
   p99Ratio: number | null;
+  /** Each connect round's sockets opened per server CPU-second, subject and baseline. */
+  subjectConnectsPerCpuSecond: Array<number | null>;
+  baselineConnectsPerCpuSecond: Array<number | null>;
+  /** {@link medianOfRatios} of the connects per server CPU-second. */
+  connectRatio: number | null;
+  /** Sockets that failed to open again in the connect rounds, both sides. */
+  connectFailures: number;
   /** Frames not delivered, every measured round of both sides. */
   lost: number;
 }
@@ -216,11 +269,17 @@ export interface PairedRateOptions
   extends Omit<RateSideOptions, 'kind' | 'name' | 'sourceAddresses'>,
     RateRoundOptions {
   rounds: number;
-  /** Source addresses of the subject's sockets, and of the baseline's. */
-  sourceAddresses: [string[], string[]];
+  /**
+   * Source addresses of each side (0: the subject, 1: the baseline) for its first connect
+   * (`round` 0) and for each connect round after the fixed rate (1 to `rounds`): fresh ones each.
+   */
+  sourceAddresses: (side: number, round: number) => string[];
 }
 
-/** Runs {@link alternateFixedRate} on `subject` and `baseline`, then stops both. */
+/**
+ * Runs {@link alternateFixedRate}, then {@link alternateConnects}, on `subject` and `baseline`,
+ * then stops both.
+ */
 export async function runPairedRate(
   subject: TargetKind,
   baseline: TargetKind,
@@ -232,10 +291,20 @@ export async function runPairedRate(
     for (const [index, kind] of [subject, baseline].entries()) {
       log(`alternating fixed rate: starting ${kind}`);
       sides.push(
-        await startRateSide({ ...options, kind, sourceAddresses: options.sourceAddresses[index]! }),
+        await startRateSide({
+          ...options,
+          kind,
+          sourceAddresses: options.sourceAddresses(index, 0),
+        }),
       );
     }
     await alternateFixedRate(sides, options.rounds, options, log);
+    await alternateConnects(
+      sides,
+      options.rounds,
+      (side, round) => options.sourceAddresses(side, round + 1),
+      log,
+    );
     const [s, b] = sides as [RateSide, RateSide];
     return {
       subject,
@@ -245,6 +314,10 @@ export async function runPairedRate(
       subjectP99Ms: s.p99Ms,
       baselineP99Ms: b.p99Ms,
       p99Ratio: medianOfRatios(s.p99Ms, b.p99Ms),
+      subjectConnectsPerCpuSecond: s.connectsPerCpuSecond,
+      baselineConnectsPerCpuSecond: b.connectsPerCpuSecond,
+      connectRatio: medianOfRatios(s.connectsPerCpuSecond, b.connectsPerCpuSecond),
+      connectFailures: s.connectFailures + b.connectFailures,
       lost: [...s.lost, ...b.lost].reduce((sum, n) => sum + n, 0),
     };
   } finally {

@@ -107,7 +107,18 @@ describe('pnpm bench at tiny scale', () => {
       expect(pair.baselineP99Ms, pair.baseline).toHaveLength(2);
       expect(pair.lost, pair.subject).toBe(0);
       expect(pair.p99Ratio, pair.subject).toBeGreaterThan(0);
+      // As many connect rounds, every socket opening again each time.
+      expect(pair.subjectConnectsPerCpuSecond, pair.subject).toHaveLength(2);
+      expect(pair.baselineConnectsPerCpuSecond, pair.baseline).toHaveLength(2);
+      expect(pair.connectFailures, pair.subject).toBe(0);
+      expect(pair.connectRatio, pair.subject).toBeGreaterThan(0);
     }
+    expect(report.comparisons.map((c) => c.alternatingConnects !== undefined)).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
     expect(report.comparisons.map((c) => c.alternatingP99 !== undefined)).toEqual([
       false,
       false,

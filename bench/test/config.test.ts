@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   addressesFor,
+  addressesForPairedSide,
   addressesForTarget,
   benchModeOf,
   isService,
@@ -106,14 +107,35 @@ describe('pnpm bench options', () => {
     expect(addressesForTarget(auto, 1, 2)).toEqual(['127.0.0.8', '127.0.0.9']);
     const listed = parseBenchConfig(['--source-addresses', '127.0.0.9'], {});
     expect(addressesForTarget(listed, 2, 3)).toEqual(['127.0.0.9']);
+    expect(addressesForPairedSide(listed, 0, 1, 4)).toEqual(['127.0.0.9']);
+  });
+
+  it('gives the alternating rounds address blocks after every target round', () => {
+    const config = parseBenchConfig(
+      [
+        '--targets',
+        'service-history,relay-durable',
+        '--connect-rounds',
+        '2',
+        '--paired-rounds',
+        '3',
+      ],
+      {},
+    );
+    // The two targets' four rounds use 127.0.0.2-5; each side then gets 1 + 3 blocks.
+    expect(addressesForTarget(config, 1, 2)).toEqual(['127.0.0.5']);
+    expect(addressesForPairedSide(config, 0, 0, 0)).toEqual(['127.0.0.6']);
+    expect(addressesForPairedSide(config, 0, 0, 3)).toEqual(['127.0.0.9']);
+    expect(addressesForPairedSide(config, 0, 1, 0)).toEqual(['127.0.0.10']);
+    expect(addressesForPairedSide(config, 0, 1, 3)).toEqual(['127.0.0.13']);
   });
 
   it('refuses more connect rounds than there are loopback addresses to give them', () => {
-    // 100,000 sockets: 10 addresses a round, x 7 servers (5 targets, and the 2 of the alternating
-    // rounds' pair) x 7 rounds = 490 of 250.
+    // 100,000 sockets: 10 addresses a round, x (5 targets x 7 rounds + the alternating pair's 2
+    // sides x (1 + 6 connects)) = 490 of 250.
     const many = ['--users', '50000', '--processes', '8', '--connect-rounds', '7'];
     expect(errorOf(() => parseBenchConfig(many, {})).message).toMatch(
-      /7 servers x 7 connect rounds x 10 source address\(es\) need 490 loopback addresses.*lower --connect-rounds/,
+      /\(5 targets x 7 connect rounds \+ 14 alternating connects\) x 10 source address\(es\) need 490 loopback addresses.*lower --connect-rounds or --paired-rounds/,
     );
     const listed = [...many, '--source-addresses', addressesFor(100_000).join(',')];
     expect(parseBenchConfig(listed, {}).connectRounds).toBe(7);

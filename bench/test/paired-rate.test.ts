@@ -20,6 +20,8 @@ describe('medianOfRatios', () => {
     expect(medianOfRatios([12, 0, 9, 5], [6, 3, 3])).toBe(2);
     expect(medianOfRatios([12, 0, 9, 5, 8], [6, 3, 3, 1])).toBe(3);
     expect(medianOfRatios([0], [1])).toBeNull();
+    // A connect round whose CPU did not register (null) says nothing.
+    expect(medianOfRatios([null, 3000, 4400], [2000, 3000, 4000])).toBe(1);
     expect(medianOfRatios([], [])).toBeNull();
   });
 });

@@ -223,17 +223,44 @@ describe('the service with history on against the relay fed the same durable pub
         subjectP99Ms: [13, 40, 9],
         baselineP99Ms: [10, 41, 10],
         p99Ratio: 1.3,
+        subjectConnectsPerCpuSecond: [3000, null, 4400],
+        baselineConnectsPerCpuSecond: [3000, 4000, 4000],
+        connectRatio: 1.05,
+        connectFailures: 0,
         lost: 0,
       },
     ];
     const comparisons = compare(results, paired);
     expect(comparisons.map((c) => c.alternatingP99)).toEqual([undefined, undefined, 1.3]);
-    const p99 = evaluateGoals(results, comparisons)[8]!;
-    expect([p99.name, p99.value, p99.met]).toEqual([
-      'service, history on: fixed-rate p99, alternating rounds, <= 1.2x reference relay, durable publishes',
-      1.3,
-      false,
+    expect(comparisons.map((c) => c.alternatingConnects)).toEqual([undefined, undefined, 1.05]);
+    const goals = evaluateGoals(results, comparisons);
+    expect(goals.slice(7, 9).map((g) => [g.name, g.value, g.met])).toEqual([
+      [
+        'service, history on: connects per server CPU-second, alternating rounds, >= 1.0x reference relay, durable publishes',
+        1.05,
+        true,
+      ],
+      [
+        'service, history on: fixed-rate p99, alternating rounds, <= 1.2x reference relay, durable publishes',
+        1.3,
+        false,
+      ],
     ]);
+    const section = renderLatestSection(
+      {
+        ...JSON.parse(
+          readFileSync(join(repoRoot, 'bench/test/fixtures/report-before-issue-11.json'), 'utf8'),
+        ),
+        results,
+        comparisons,
+        goals,
+        paired,
+      },
+      'bench/latest.svg',
+    );
+    expect(section).toContain(
+      '| service-history / relay-durable | 13.0 / 10.0, 40.0 / 41.0, 9.00 / 10.0 | 1.30x | 3,000 / 3,000, - / 4,000, 4,400 / 4,000 | 1.05x |',
+    );
   });
 
   it('marks them unmeasured when the relay fed durable publishes did not run', () => {
