@@ -164,15 +164,17 @@ export function needsEntriesNotAsked(socket: SyncedSocket, snapshot: HistorySnap
  * has sent them every positioned message up to there, and every later one reaches this socket as
  * well, so it can stand where they stand. A socket that is closing is left out: the live path
  * skips it, so its position can be behind. Only for a first connect that asks for no `recent`
- * entries, or a resume from exactly that position and epoch; false (nothing changed) otherwise,
- * and the caller reads the history.
+ * entries; false (nothing changed) otherwise, and the caller reads the history. A resume is always
+ * read, even from exactly their position: only the read can tell that the history is gone (Redis
+ * lost it) and the client must be told (`ws.resync`, `history_lost`), and a resuming tab's own
+ * previous socket, whose close may not have arrived yet, would otherwise vouch for it.
  */
 export function joinLive<S extends SyncedSocket>(
   socket: S,
   sockets: readonly S[],
   isOpen: (other: S) => boolean,
 ): boolean {
-  if (socket.syncState !== SYNCING || (!socket.resumed && socket.recent > 0)) return false;
+  if (socket.syncState !== SYNCING || socket.resumed || socket.recent > 0) return false;
   let live: SyncedSocket | undefined;
   for (const other of sockets) {
     if (other === socket || !isOpen(other)) continue;
@@ -181,9 +183,6 @@ export function joinLive<S extends SyncedSocket>(
     else if (other.position !== live.position || other.epoch !== live.epoch) return false;
   }
   if (live === undefined) return false;
-  if (socket.resumed && (socket.position !== live.position || socket.epoch !== live.epoch)) {
-    return false;
-  }
   markSynced(socket, live.position, live.epoch);
   return true;
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { connect } from 'node:net';
 import { signToken } from '@huleedu/auth';
 import { type RedisHandle, startRedis, waitFor } from '@huleedu/test-support';
-import { resyncDataSchema, syncedDataSchema } from '@huleedu/ws-protocol';
+import { historyKeys, resyncDataSchema, syncedDataSchema } from '@huleedu/ws-protocol';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
@@ -170,7 +170,7 @@ describe("a tab joining the user's live tabs", () => {
     expect(positionsOf(second)).toEqual([4, 5]);
   });
 
-  it('is synced without a read on a resume from their exact position, and read for otherwise', async () => {
+  it('is read for on a resume, even from their exact position, and with recent', async () => {
     const first = await connectSynced(url('joining-resumer'));
     const published = await publishNumbered(publisher, 'joining-resumer', 4);
     const epoch = published[0]!.epoch;
@@ -178,13 +178,27 @@ describe("a tab joining the user's live tabs", () => {
     const readsBefore = await reads();
     const exact = await connectSynced(resumeUrl(url('joining-resumer'), { position: 4, epoch }));
     expect(timeline(exact)).toEqual(['synced:4']);
-    expect(await reads()).toBe(readsBefore);
-    // Behind the live tabs, or with recent: the history is read and the missed entries replayed.
+    // Behind the live tabs, or with recent: the missed entries replayed.
     const behind = await connectSynced(resumeUrl(url('joining-resumer'), { position: 2, epoch }));
     expect(timeline(behind)).toEqual(['3', '4', 'synced:4']);
     const recent = await connectSynced(resumeUrl(url('joining-resumer'), { recent: 1 }));
     expect(timeline(recent)).toEqual(['4', 'synced:4']);
-    expect(await reads()).toBe(readsBefore + 2);
+    expect(await reads()).toBe(readsBefore + 3);
+  });
+
+  it('tells an exact resume beside a live tab that the history is gone, once it is', async () => {
+    const user = 'joining-after-loss';
+    const first = await connectSynced(url(user));
+    const published = await publishNumbered(publisher, user, 2);
+    const epoch = published[0]!.epoch;
+    await waitFor(() => first.frames.length === 2, { message: 'live 1..2' });
+    // Redis lost the history (as a restart without persistence would); the live tab stands at 2.
+    const keys = historyKeys(user);
+    await publisher.del(keys.stream, keys.meta);
+    const back = await connectSynced(resumeUrl(url(user), { position: 2, epoch }));
+    expect(back.controls).toEqual([
+      { event: 'ws.resync', data: { reason: 'history_lost', position: 0, epoch: null } },
+    ]);
   });
 });
 
