@@ -22,6 +22,7 @@ import { processTree } from './proc.js';
 import { type ProfileSummary, summarizeProfiles } from './profile.js';
 import { createPublisher, type Publisher } from './publisher.js';
 import { waitForChannelSubscribers } from './readiness.js';
+import { allowSlowSubscribers } from './redis-limits.js';
 import { type BenchReport, compare, evaluateGoals } from './report.js';
 import { benchTarget, publishAndMeasure, type TargetResult } from './scenario.js';
 import { type Bench100kReport, stormAndRecover } from './storm.js';
@@ -140,6 +141,7 @@ async function measurePairedRates(
         maxConnectionsPerUser: Math.max(config.tabs, 5),
         serviceEntry: config.serviceEntry,
         serviceWorkers: config.serviceWorkers,
+        retention: config.retention,
         rounds: config.pairedRounds,
         rate: config.rate,
         durationMs: config.pairedDurationMs,
@@ -165,16 +167,14 @@ export interface BenchRedis {
 }
 
 /**
- * Runs `run` against one fresh `redis-server` (no persistence) set up for the bench, then stops
- * it, also when `run` throws. A server that falls behind in a burst must not be cut off by
- * Redis's default 32 MB pub/sub output-buffer limit (the bench measures servers, not that
- * setting), so the limit is raised.
+ * Runs `run` against one fresh `redis-server` (no persistence) set up for the bench
+ * ({@link allowSlowSubscribers}), then stops it, also when `run` throws.
  */
 export async function withBenchRedis<T>(run: (bench: BenchRedis) => Promise<T>): Promise<T> {
   const redisServer = await startRedis();
   const redis = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
   try {
-    await redis.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
+    await allowSlowSubscribers(redis);
     return await run({ redisServer, redis, machine: await describeMachine(redis) });
   } finally {
     redis.disconnect();

@@ -2,7 +2,9 @@ import { type RedisHandle, startRedis } from '@huleedu/test-support';
 import { Redis } from 'ioredis';
 import type { TargetKind } from './config.js';
 import { type Loadgen, startLoadgen } from './loadgen.js';
+import type { HistoryRetention } from './publish-script.js';
 import { createPublisher, type Publisher } from './publisher.js';
+import { allowSlowSubscribers } from './redis-limits.js';
 import { medianOfKnown } from './rounds.js';
 import { type DeliverySummary, publishAndMeasure } from './scenario.js';
 import { waitForQuietCpu } from './settle.js';
@@ -63,11 +65,14 @@ export interface RateSideOptions {
   nodeOptions?: string;
   /** Node and V8 flags on the server's command line (see `StartTargetOptions.execArgv`). */
   execArgv?: readonly string[];
+  /** History kept by durable publishes (default: notify's defaults). */
+  retention?: HistoryRetention;
 }
 
 /**
- * Starts a Redis, the server, a load generator holding every socket, and the publisher the kind
- * is fed by (`targetProfiles`), and opens every socket.
+ * Starts a Redis (set up as the bench's own: {@link allowSlowSubscribers}), the server, a load
+ * generator holding every socket, and the publisher the kind is fed by (`targetProfiles`), and
+ * opens every socket.
  */
 export async function startRateSide(options: RateSideOptions): Promise<RateSide> {
   const stops: Array<() => Promise<unknown>> = [];
@@ -77,10 +82,8 @@ export async function startRateSide(options: RateSideOptions): Promise<RateSide>
   try {
     const redisServer: RedisHandle = await startRedis();
     stops.push(() => redisServer.stop());
-    // As in the bench's own Redis: a server that falls behind is not cut off by Redis's limit.
     const admin = new Redis(redisServer.url, { maxRetriesPerRequest: 1 });
-    await admin.config('SET', 'client-output-buffer-limit', 'pubsub 512mb 256mb 120');
-    admin.disconnect();
+    await allowSlowSubscribers(admin).finally(() => admin.disconnect());
     const target = await startTarget(options.kind, {
       redisUrl: redisServer.url,
       secret: options.secret,
@@ -109,8 +112,9 @@ export async function startRateSide(options: RateSideOptions): Promise<RateSide>
     const users = Array.from({ length: options.users }, (_, user) => user).filter(
       (user) => !incomplete.has(user),
     );
-    const mode = targetProfiles[options.kind].publish === 'durable' ? 'durable' : 'plain';
-    const publisher = createPublisher(mode, redisServer.url);
+    const publisher = createPublisher(targetProfiles[options.kind].publish, redisServer.url, {
+      ...(options.retention ? { retention: options.retention } : {}),
+    });
     stops.push(() => publisher.close());
     return {
       name: options.name ?? options.kind,
