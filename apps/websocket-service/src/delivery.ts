@@ -3,7 +3,7 @@ import type { ClientSocket } from './client-socket.js';
 import { OPEN, textFrame } from './frames.js';
 import { acceptLive, liveVerdicts } from './history/socket-state.js';
 import type { LiveHistory } from './history/sync.js';
-import { withinOutboundLimit } from './limits/slow-consumer.js';
+import { writeFrameWithinLimit } from './limits/slow-consumer.js';
 import type { ServiceMetrics } from './metrics.js';
 import { dropReservedEvent, parsePayload } from './payload.js';
 import type { RateLimitedLog } from './rate-limited-log.js';
@@ -158,8 +158,6 @@ export function createDelivery({
 
   /** Writes one frame within the outbound-buffer limit; false (socket dropped) over it. */
   function write(socket: ClientSocket, frame: Buffer): boolean {
-    if (!withinOutboundLimit(socket, maxBufferedBytes, metrics, dropLog)) return false;
-    socket.transport!.write(frame);
-    return true;
+    return writeFrameWithinLimit(socket, frame, maxBufferedBytes, metrics, dropLog);
   }
 }

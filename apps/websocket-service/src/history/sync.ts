@@ -2,8 +2,8 @@ import type { Socket } from 'node:net';
 import { controlEvents, isReservedEvent, type ResyncReason } from '@huleedu/ws-protocol';
 import type { ClientSocket } from '../client-socket.js';
 import type { HistorySettings } from '../config.js';
-import { OPEN, TEXT_FRAME, textFrame } from '../frames.js';
-import { withinOutboundLimit } from '../limits/slow-consumer.js';
+import { OPEN, textFrame } from '../frames.js';
+import { writeFrameWithinLimit } from '../limits/slow-consumer.js';
 import type { Logger } from '../logger.js';
 import type { HistoryStats, ServiceMetrics } from '../metrics.js';
 import { dropReservedEvent, parsePayload } from '../payload.js';
@@ -437,18 +437,13 @@ export class HistorySync implements LiveHistory, HistoryAdmission {
   }
 
   /**
-   * Writes `payload` as one text frame within the outbound-buffer limit, straight to the TCP
-   * connection as the live path does (one buffer, no `ws` cork per frame); false when the socket
-   * is gone.
+   * Writes `payload` as one text frame within the outbound-buffer limit, as the live path does
+   * (`writeFrameWithinLimit`); false when the socket is gone.
    */
   #write(socket: ClientSocket, payload: Buffer): boolean {
     if (socket.readyState !== OPEN) return false;
     const { maxBufferedBytes, metrics, dropLog } = this.#options;
-    if (!withinOutboundLimit(socket, maxBufferedBytes, metrics, dropLog)) return false;
-    const { transport } = socket;
-    if (transport === undefined) socket.send(payload, TEXT_FRAME);
-    else transport.write(textFrame(payload));
-    return true;
+    return writeFrameWithinLimit(socket, textFrame(payload), maxBufferedBytes, metrics, dropLog);
   }
 }
 

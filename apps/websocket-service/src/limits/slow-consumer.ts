@@ -38,3 +38,21 @@ export function withinOutboundLimit(
   dropSlowConsumer(socket, limit, metrics, dropLog, message);
   return false;
 }
+
+/**
+ * Writes the prebuilt text `frame` (`frames.ts`) straight to `socket`'s TCP connection within
+ * the outbound limit (see {@link withinOutboundLimit}); false, the socket dropped, over it. The
+ * live path and the history's replays and control messages write this way: one buffer, no `ws`
+ * cork per frame. The socket must be admitted (its `transport` known) and open.
+ */
+export function writeFrameWithinLimit(
+  socket: ClientSocket,
+  frame: Buffer,
+  limit: number,
+  metrics: ServiceMetrics,
+  dropLog: RateLimitedLog,
+): boolean {
+  if (!withinOutboundLimit(socket, limit, metrics, dropLog)) return false;
+  socket.transport!.write(frame);
+  return true;
+}
