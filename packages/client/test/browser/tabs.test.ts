@@ -171,8 +171,15 @@ describe('tabs of one user share one connection', () => {
     await publishAll(user, ['relay-0']);
     await waitForAll(tabs, ['relay-0']);
 
-    // A payload the catalogue refuses: the leader reports it, every tab hears of it.
+    // A payload the catalogue refuses: the leader reports it, every tab hears of it (before the
+    // service goes: stopped at once, it could drain the socket before the message reached it).
     await stack.durable.publish(user, { event: 'batch_results_ready', data: { batch_id: 7 } });
+    for (const tab of tabs) {
+      await waitFor(
+        async () => (await tab.log()).errors.some((error) => error.code === 'invalid_message'),
+        { message: 'the refused payload reported in every tab' },
+      );
+    }
     // The service goes away and Redis loses the history meanwhile: a resync on the way back.
     await stack.service.stop();
     await stack.redis.restart();
